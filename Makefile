@@ -71,7 +71,22 @@ $(foreach m,$(MODULES),$(eval $(call module_lib,$(m))))
 $(BUILD)/taskgate: $(BUILD)/gateway/main.o $(LIBS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBS)
+# A unit test links only its own module and what that module may use, so the
+# one-way dependency rule is checked at link time: test_policy_* sees policy/
+# alone, test_store_* store/, test_sched_* scheduler/ and store/, test_gw_* all.
+$(BUILD)/tests/test_policy%: $(BUILD)/tests/unit/test_policy%.o $(BUILD)/libpolicy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_store%: $(BUILD)/tests/unit/test_store%.o $(BUILD)/libstore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_sched%: $(BUILD)/tests/unit/test_sched%.o $(BUILD)/libscheduler.a $(BUILD)/libstore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_gw%: $(BUILD)/tests/unit/test_gw%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
