@@ -43,10 +43,10 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#define KEYFILE_MAGIC "taskgate-master-key v1\n"
+#define KEYFILE_MAGIC   "taskgate-master-key v1\n"
 #define KEYFILE_B64_LEN 44
-#define KEYFILE_MAX 128 /* bigger than any valid file; bounds the read */
-#define HEADER_LEN (1 + GW_KEYBOX_KEY_ID_LEN + GW_KEYBOX_NONCE_LEN)
+#define KEYFILE_MAX     128 /* bigger than any valid file; bounds the read */
+#define HEADER_LEN      (1 + GW_KEYBOX_KEY_ID_LEN + GW_KEYBOX_NONCE_LEN)
 
 struct gw_keybox {
 	struct gw_secret key; /* GW_KEYBOX_KEY_LEN bytes */
@@ -183,10 +183,11 @@ int gw_keybox_create_keyfile(const char *path, struct gw_keybox_error *err)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return fail(err, GW_KEYBOX_ERR_EXISTS,
-			            "key file %s already exists; refusing to overwrite a master key "
-			            "(data sealed under it would be lost)",
-			            path);
+			return fail(
+			    err, GW_KEYBOX_ERR_EXISTS,
+			    "key file %s already exists; refusing to overwrite a master key "
+			    "(data sealed under it would be lost)",
+			    path);
 		return fail(err, GW_KEYBOX_ERR_IO, "key file %s: cannot create: %s", path,
 		            strerror(errno));
 	}
@@ -227,7 +228,8 @@ static int check_keyfile_stat(const char *path, const struct stat *st, struct gw
 {
 	if (!S_ISREG(st->st_mode))
 		return fail(err, GW_KEYBOX_ERR_PERMISSIONS,
-		            "key file %s is not a regular file; it must be a file of its own", path);
+		            "key file %s is not a regular file; it must be a file of its own",
+		            path);
 	if (st->st_uid != geteuid() && st->st_uid != 0)
 		return fail(err, GW_KEYBOX_ERR_PERMISSIONS,
 		            "key file %s is owned by uid %u, neither this user (uid %u) nor root; "
@@ -238,9 +240,10 @@ static int check_keyfile_stat(const char *path, const struct stat *st, struct gw
 		return fail(err, GW_KEYBOX_ERR_PERMISSIONS,
 		            "key file %s has mode %04o, which lets %s read or change the master "
 		            "key; run: chmod 600 %s",
-		            path, mode, (mode & 070) && (mode & 07) ? "group and others"
-		                        : (mode & 070)              ? "its group"
-		                                                    : "other users",
+		            path, mode,
+		            (mode & 070) && (mode & 07) ? "group and others"
+		            : (mode & 070)              ? "its group"
+		                                        : "other users",
 		            path);
 	return GW_KEYBOX_OK;
 }
@@ -319,8 +322,7 @@ out:
 /* ---- sealing ---- */
 
 int gw_keybox_seal(const struct gw_keybox *box, const void *plain, size_t n, const void *aad,
-                   size_t aad_n, unsigned char **blob, size_t *blob_n,
-                   struct gw_keybox_error *err)
+                   size_t aad_n, unsigned char **blob, size_t *blob_n, struct gw_keybox_error *err)
 {
 	clear_error(err);
 	if (!box || !blob || !blob_n || (!plain && n) || (!aad && aad_n))
@@ -328,8 +330,9 @@ int gw_keybox_seal(const struct gw_keybox *box, const void *plain, size_t n, con
 	*blob = NULL;
 	*blob_n = 0;
 	if (n > GW_KEYBOX_MAX_PLAINTEXT || aad_n > INT_MAX)
-		return fail(err, GW_KEYBOX_ERR_ARG, "seal: value of %zu bytes is over the %zu limit",
-		            n, GW_KEYBOX_MAX_PLAINTEXT);
+		return fail(err, GW_KEYBOX_ERR_ARG,
+		            "seal: value of %zu bytes is over the %zu limit", n,
+		            GW_KEYBOX_MAX_PLAINTEXT);
 	size_t total = n + GW_KEYBOX_OVERHEAD;
 	unsigned char *out = malloc(total);
 	if (!out)
@@ -383,7 +386,8 @@ int gw_keybox_unseal(const struct gw_keybox *box, const unsigned char *blob, siz
 	if (blob_n < GW_KEYBOX_OVERHEAD || blob_n - GW_KEYBOX_OVERHEAD > GW_KEYBOX_MAX_PLAINTEXT)
 		return fail(err, GW_KEYBOX_ERR_FORMAT,
 		            "unseal: a sealed value is %d to %zu bytes, this one is %zu",
-		            GW_KEYBOX_OVERHEAD, GW_KEYBOX_MAX_PLAINTEXT + GW_KEYBOX_OVERHEAD, blob_n);
+		            GW_KEYBOX_OVERHEAD, GW_KEYBOX_MAX_PLAINTEXT + GW_KEYBOX_OVERHEAD,
+		            blob_n);
 	if (blob[0] != GW_KEYBOX_VERSION)
 		return fail(err, GW_KEYBOX_ERR_FORMAT,
 		            "unseal: sealed value has format version %u; this taskgate reads %d",

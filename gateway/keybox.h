@@ -38,11 +38,11 @@ struct gw_keybox_error {
 	char message[512]; /* for a person: names the file and what to do */
 };
 
-#define GW_KEYBOX_KEY_LEN 32   /* AES-256 */
-#define GW_KEYBOX_KEY_ID_LEN 8 /* bytes of the key's fingerprint in each blob */
-#define GW_KEYBOX_NONCE_LEN 12
-#define GW_KEYBOX_TAG_LEN 16
-#define GW_KEYBOX_VERSION 1
+#define GW_KEYBOX_KEY_LEN    32 /* AES-256 */
+#define GW_KEYBOX_KEY_ID_LEN 8  /* bytes of the key's fingerprint in each blob */
+#define GW_KEYBOX_NONCE_LEN  12
+#define GW_KEYBOX_TAG_LEN    16
+#define GW_KEYBOX_VERSION    1
 /* version + key id + nonce in front, tag behind. */
 #define GW_KEYBOX_OVERHEAD (1 + GW_KEYBOX_KEY_ID_LEN + GW_KEYBOX_NONCE_LEN + GW_KEYBOX_TAG_LEN)
 /* Largest value the box seals: these are keys and secrets, not documents. */
@@ -81,8 +81,7 @@ void gw_keybox_key_id_hex(const struct gw_keybox *box, char out[2 * GW_KEYBOX_KE
  * bytes that the caller frees with free(); it is not secret.
  */
 int gw_keybox_seal(const struct gw_keybox *box, const void *plain, size_t n, const void *aad,
-                   size_t aad_n, unsigned char **blob, size_t *blob_n,
-                   struct gw_keybox_error *err);
+                   size_t aad_n, unsigned char **blob, size_t *blob_n, struct gw_keybox_error *err);
 
 /*
  * Opens a blob sealed by gw_keybox_seal with the same aad. The plaintext goes

@@ -147,8 +147,7 @@ static int hex_value(unsigned char c)
 	return -1;
 }
 
-int gw_hex_decode(const char *in, size_t n, unsigned char *out, size_t out_size,
-                  size_t *out_len)
+int gw_hex_decode(const char *in, size_t n, unsigned char *out, size_t out_size, size_t *out_len)
 {
 	if ((!in && n) || (!out && n) || !out_len)
 		return GW_SECRET_ERR_ARG;

@@ -83,8 +83,7 @@ int gw_random_secret_access_key(struct gw_secret *s);
 /* Lower-case hex of n bytes + NUL; out_size >= 2n + 1. */
 int gw_hex_encode(const void *in, size_t n, char *out, size_t out_size);
 /* Even number of hex digits (either case) -> bytes; *out_len gets the count. */
-int gw_hex_decode(const char *in, size_t n, unsigned char *out, size_t out_size,
-                  size_t *out_len);
+int gw_hex_decode(const char *in, size_t n, unsigned char *out, size_t out_size, size_t *out_len);
 
 enum gw_b64 {
 	GW_B64_STD, /* RFC 4648 section 4: A-Z a-z 0-9 + /, padded with '=' */

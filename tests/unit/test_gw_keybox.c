@@ -193,15 +193,15 @@ static void key_file_that_is_not_a_regular_file_is_refused(void)
 static void key_file_in_wrong_format_is_refused(void)
 {
 	static const char *bad[] = {
-		"",
-		"taskgate-master-key v2\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
-		"taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",   /* short */
-		"taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=\n", /* bits */
-		"taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n", /* 31 B */
-		"taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n",
-		"taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nextra\n",
-		"taskgate-master-key v1\r\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
-		"-----BEGIN PRIVATE KEY-----\n",
+	    "",
+	    "taskgate-master-key v2\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+	    "taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",   /* short */
+	    "taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=\n", /* bits */
+	    "taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n",  /* 31 B */
+	    "taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n",
+	    "taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nextra\n",
+	    "taskgate-master-key v1\r\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+	    "-----BEGIN PRIVATE KEY-----\n",
 	};
 	struct gw_keybox_error err;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -216,8 +216,8 @@ static void key_file_in_wrong_format_is_refused(void)
 	}
 	/* The same key written correctly, with and without the final newline, opens. */
 	static const char *good[] = {
-		"taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
-		"taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	    "taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+	    "taskgate-master-key v1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
 	};
 	for (size_t i = 0; i < 2; i++) {
 		const char *path = tmp_path("good.key");
@@ -235,9 +235,9 @@ static void sealed_value_opens_with_same_key_and_aad(void)
 	const char *secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 	unsigned char *blob = NULL;
 	size_t blob_n = 0;
-	CHECK_INT(gw_keybox_seal(box, secret, strlen(secret), "AKIAEXAMPLE", 11, &blob, &blob_n,
-	                         &err),
-	          GW_KEYBOX_OK);
+	CHECK_INT(
+	    gw_keybox_seal(box, secret, strlen(secret), "AKIAEXAMPLE", 11, &blob, &blob_n, &err),
+	    GW_KEYBOX_OK);
 	CHECK_INT(blob_n, strlen(secret) + GW_KEYBOX_OVERHEAD);
 	CHECK(blob && blob[0] == GW_KEYBOX_VERSION);
 	CHECK(blob && memmem(blob, blob_n, "wJalr", 5) == NULL);
@@ -306,8 +306,9 @@ static void blob_moved_to_another_row_fails(void)
 	struct gw_keybox_error err;
 	unsigned char *blob = NULL;
 	size_t blob_n = 0;
-	CHECK_INT(gw_keybox_seal(box, "s3cr3t", 6, "AKIAAAAAAAAAAAAAAAAA", 20, &blob, &blob_n, &err),
-	          GW_KEYBOX_OK);
+	CHECK_INT(
+	    gw_keybox_seal(box, "s3cr3t", 6, "AKIAAAAAAAAAAAAAAAAA", 20, &blob, &blob_n, &err),
+	    GW_KEYBOX_OK);
 	struct gw_secret plain;
 	CHECK_INT(gw_keybox_unseal(box, blob, blob_n, "AKIAAAAAAAAAAAAAAAAB", 20, &plain, &err),
 	          GW_KEYBOX_ERR_AUTH);
@@ -374,7 +375,8 @@ static void nonces_are_unique_over_many_seals(void)
 	for (int i = 0; i < N; i++) {
 		unsigned char *blob = NULL;
 		size_t blob_n = 0;
-		if (gw_keybox_seal(box, "same", 4, "same", 4, &blob, &blob_n, &err) == GW_KEYBOX_OK) {
+		if (gw_keybox_seal(box, "same", 4, "same", 4, &blob, &blob_n, &err) ==
+		    GW_KEYBOX_OK) {
 			memcpy(nonces[i], blob + 1 + GW_KEYBOX_KEY_ID_LEN, GW_KEYBOX_NONCE_LEN);
 			sealed++;
 		}
@@ -406,25 +408,25 @@ static void in_memory_key_of_wrong_size_is_refused(void)
 }
 
 static const struct check_case cases[] = {
-	{"a created key file is mode 0600, v1 text, and opens", created_key_file_is_0600_and_opens},
-	{"creating a key file respects a stricter umask", created_key_file_respects_umask},
-	{"two created key files hold different keys", two_created_key_files_hold_different_keys},
-	{"an existing key file or symlink is never overwritten",
-	 existing_key_file_is_never_overwritten},
-	{"a key file readable by group or others is refused with its mode and the chmod fix",
-	 group_or_world_readable_key_file_is_refused},
-	{"a key file that is a folder, a FIFO or missing is refused",
-	 key_file_that_is_not_a_regular_file_is_refused},
-	{"a key file in any other format is refused, the v1 format opens",
-	 key_file_in_wrong_format_is_refused},
-	{"a sealed value opens with the same key and AAD", sealed_value_opens_with_same_key_and_aad},
-	{"altering any byte of a sealed value makes it fail", any_altered_byte_makes_the_blob_fail},
-	{"a sealed value moved to another row (other AAD) fails", blob_moved_to_another_row_fails},
-	{"a value sealed under another key is reported as the wrong key",
-	 blob_from_another_key_is_reported_as_wrong_key},
-	{"nonces are unique over 20000 seals", nonces_are_unique_over_many_seals},
-	{"a key of the wrong size and an oversized value are refused",
-	 in_memory_key_of_wrong_size_is_refused},
+    {"a created key file is mode 0600, v1 text, and opens", created_key_file_is_0600_and_opens},
+    {"creating a key file respects a stricter umask", created_key_file_respects_umask},
+    {"two created key files hold different keys", two_created_key_files_hold_different_keys},
+    {"an existing key file or symlink is never overwritten",
+     existing_key_file_is_never_overwritten},
+    {"a key file readable by group or others is refused with its mode and the chmod fix",
+     group_or_world_readable_key_file_is_refused},
+    {"a key file that is a folder, a FIFO or missing is refused",
+     key_file_that_is_not_a_regular_file_is_refused},
+    {"a key file in any other format is refused, the v1 format opens",
+     key_file_in_wrong_format_is_refused},
+    {"a sealed value opens with the same key and AAD", sealed_value_opens_with_same_key_and_aad},
+    {"altering any byte of a sealed value makes it fail", any_altered_byte_makes_the_blob_fail},
+    {"a sealed value moved to another row (other AAD) fails", blob_moved_to_another_row_fails},
+    {"a value sealed under another key is reported as the wrong key",
+     blob_from_another_key_is_reported_as_wrong_key},
+    {"nonces are unique over 20000 seals", nonces_are_unique_over_many_seals},
+    {"a key of the wrong size and an oversized value are refused",
+     in_memory_key_of_wrong_size_is_refused},
 };
 
 CHECK_MAIN(cases)

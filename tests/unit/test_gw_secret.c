@@ -46,8 +46,8 @@ static void ct_equal_accepts_equal_and_refuses_any_difference(void)
 	CHECK(gw_ct_equal("abcdef", 6, "abcdef", 6));
 	CHECK(!gw_ct_equal("abcdef", 6, "abcdeF", 6));
 	CHECK(!gw_ct_equal("abcdef", 6, "Abcdef", 6));
-	CHECK(!gw_ct_equal("abcdef", 6, "abcde", 5));   /* prefix is not equal */
-	CHECK(!gw_ct_equal("abcde", 5, "abcdef", 6));   /* nor is an extension */
+	CHECK(!gw_ct_equal("abcdef", 6, "abcde", 5)); /* prefix is not equal */
+	CHECK(!gw_ct_equal("abcde", 5, "abcdef", 6)); /* nor is an extension */
 	CHECK(!gw_ct_equal("abcdef", 6, NULL, 6));
 	CHECK(gw_ct_equal("", 0, "", 0));
 	CHECK(!gw_ct_equal("", 0, "x", 1));
@@ -150,14 +150,14 @@ struct b64_vector {
 static void base64_matches_rfc4648_vectors_both_ways(void)
 {
 	static const struct b64_vector v[] = {
-		{"", "", ""},
-		{"f", "Zg==", "Zg"},
-		{"fo", "Zm8=", "Zm8"},
-		{"foo", "Zm9v", "Zm9v"},
-		{"foob", "Zm9vYg==", "Zm9vYg"},
-		{"fooba", "Zm9vYmE=", "Zm9vYmE"},
-		{"foobar", "Zm9vYmFy", "Zm9vYmFy"},
-		{"\xfb\xff\xfe", "+//+", "-__-"},
+	    {"", "", ""},
+	    {"f", "Zg==", "Zg"},
+	    {"fo", "Zm8=", "Zm8"},
+	    {"foo", "Zm9v", "Zm9v"},
+	    {"foob", "Zm9vYg==", "Zm9vYg"},
+	    {"fooba", "Zm9vYmE=", "Zm9vYmE"},
+	    {"foobar", "Zm9vYmFy", "Zm9vYmFy"},
+	    {"\xfb\xff\xfe", "+//+", "-__-"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		char enc[32];
@@ -169,13 +169,13 @@ static void base64_matches_rfc4648_vectors_both_ways(void)
 		CHECK_INT(gw_base64_encode(v[i].plain, pn, GW_B64_URL, enc, sizeof(enc)), 0);
 		CHECK_STR(enc, v[i].url);
 		CHECK_INT(gw_base64_encoded_len(pn, GW_B64_URL), strlen(v[i].url));
-		CHECK_INT(gw_base64_decode(v[i].std, strlen(v[i].std), GW_B64_STD, dec, sizeof(dec),
-		                           &n),
-		          0);
+		CHECK_INT(
+		    gw_base64_decode(v[i].std, strlen(v[i].std), GW_B64_STD, dec, sizeof(dec), &n),
+		    0);
 		CHECK(n == pn && memcmp(dec, v[i].plain, n) == 0);
-		CHECK_INT(gw_base64_decode(v[i].url, strlen(v[i].url), GW_B64_URL, dec, sizeof(dec),
-		                           &n),
-		          0);
+		CHECK_INT(
+		    gw_base64_decode(v[i].url, strlen(v[i].url), GW_B64_URL, dec, sizeof(dec), &n),
+		    0);
 		CHECK(n == pn && memcmp(dec, v[i].plain, n) == 0);
 		CHECK(gw_base64_decoded_max(strlen(v[i].url)) >= pn);
 	}
@@ -190,20 +190,20 @@ static int b64_bad(const char *s, enum gw_b64 a)
 
 static void base64_decode_refuses_malformed_input(void)
 {
-	CHECK(b64_bad("Zg=", GW_B64_STD));        /* length not a multiple of 4 */
-	CHECK(b64_bad("Zg", GW_B64_STD));         /* padding missing */
-	CHECK(b64_bad("Zh==", GW_B64_STD));       /* non-zero trailing bits */
-	CHECK(b64_bad("Zm9=", GW_B64_STD));       /* non-zero trailing bits, one '=' */
-	CHECK(b64_bad("Z===", GW_B64_STD));       /* too much padding */
-	CHECK(b64_bad("Zg==Zg==", GW_B64_STD));   /* padding in the middle */
-	CHECK(b64_bad("Zm 9v", GW_B64_STD));      /* white space */
-	CHECK(b64_bad("Zm9v\n", GW_B64_STD));     /* trailing newline */
-	CHECK(b64_bad("-__-", GW_B64_STD));       /* URL alphabet in STD */
-	CHECK(b64_bad("+//+", GW_B64_URL));       /* STD alphabet in URL */
-	CHECK(b64_bad("Zg==", GW_B64_URL));       /* padding in URL */
-	CHECK(b64_bad("Zm9vY", GW_B64_URL));      /* 1 mod 4 characters */
-	CHECK(b64_bad("Zh", GW_B64_URL));         /* non-zero trailing bits */
-	CHECK(b64_bad("Zm\x80v", GW_B64_STD));    /* high byte */
+	CHECK(b64_bad("Zg=", GW_B64_STD));      /* length not a multiple of 4 */
+	CHECK(b64_bad("Zg", GW_B64_STD));       /* padding missing */
+	CHECK(b64_bad("Zh==", GW_B64_STD));     /* non-zero trailing bits */
+	CHECK(b64_bad("Zm9=", GW_B64_STD));     /* non-zero trailing bits, one '=' */
+	CHECK(b64_bad("Z===", GW_B64_STD));     /* too much padding */
+	CHECK(b64_bad("Zg==Zg==", GW_B64_STD)); /* padding in the middle */
+	CHECK(b64_bad("Zm 9v", GW_B64_STD));    /* white space */
+	CHECK(b64_bad("Zm9v\n", GW_B64_STD));   /* trailing newline */
+	CHECK(b64_bad("-__-", GW_B64_STD));     /* URL alphabet in STD */
+	CHECK(b64_bad("+//+", GW_B64_URL));     /* STD alphabet in URL */
+	CHECK(b64_bad("Zg==", GW_B64_URL));     /* padding in URL */
+	CHECK(b64_bad("Zm9vY", GW_B64_URL));    /* 1 mod 4 characters */
+	CHECK(b64_bad("Zh", GW_B64_URL));       /* non-zero trailing bits */
+	CHECK(b64_bad("Zm\x80v", GW_B64_STD));  /* high byte */
 	unsigned char out[2];
 	size_t n;
 	CHECK_INT(gw_base64_decode("Zm9v", 4, GW_B64_STD, out, sizeof(out), &n),
@@ -213,26 +213,26 @@ static void base64_decode_refuses_malformed_input(void)
 }
 
 static const struct check_case cases[] = {
-	{"a secret starts zeroed and free leaves it empty", secret_alloc_is_zeroed_and_free_resets},
-	{"a secret copies its bytes; an empty secret holds no memory",
-	 secret_from_copies_and_empty_secret_has_no_memory},
-	{"constant-time equality accepts equal bytes and refuses any difference or length",
-	 ct_equal_accepts_equal_and_refuses_any_difference},
-	{"random bytes differ between calls and random hex is lower-case",
-	 random_bytes_differ_between_calls},
-	{"access key ids are AKIA/ASIA plus 16 base32 characters and unique",
-	 access_key_ids_are_aws_shaped_and_unique},
-	{"access key ids refuse an unknown prefix and a short buffer",
-	 access_key_id_refuses_unknown_prefix_and_short_buffer},
-	{"secret access keys are 40 base64 characters held in a secret buffer",
-	 secret_access_keys_are_40_base64_characters_in_a_secret},
-	{"hex round-trips and decodes either case", hex_round_trips_and_accepts_either_case},
-	{"hex decoding refuses odd lengths and non-hex characters",
-	 hex_decode_refuses_odd_length_and_non_hex},
-	{"base64 and base64url match the RFC 4648 vectors both ways",
-	 base64_matches_rfc4648_vectors_both_ways},
-	{"base64 decoding refuses bad padding, foreign alphabets, white space and loose bits",
-	 base64_decode_refuses_malformed_input},
+    {"a secret starts zeroed and free leaves it empty", secret_alloc_is_zeroed_and_free_resets},
+    {"a secret copies its bytes; an empty secret holds no memory",
+     secret_from_copies_and_empty_secret_has_no_memory},
+    {"constant-time equality accepts equal bytes and refuses any difference or length",
+     ct_equal_accepts_equal_and_refuses_any_difference},
+    {"random bytes differ between calls and random hex is lower-case",
+     random_bytes_differ_between_calls},
+    {"access key ids are AKIA/ASIA plus 16 base32 characters and unique",
+     access_key_ids_are_aws_shaped_and_unique},
+    {"access key ids refuse an unknown prefix and a short buffer",
+     access_key_id_refuses_unknown_prefix_and_short_buffer},
+    {"secret access keys are 40 base64 characters held in a secret buffer",
+     secret_access_keys_are_40_base64_characters_in_a_secret},
+    {"hex round-trips and decodes either case", hex_round_trips_and_accepts_either_case},
+    {"hex decoding refuses odd lengths and non-hex characters",
+     hex_decode_refuses_odd_length_and_non_hex},
+    {"base64 and base64url match the RFC 4648 vectors both ways",
+     base64_matches_rfc4648_vectors_both_ways},
+    {"base64 decoding refuses bad padding, foreign alphabets, white space and loose bits",
+     base64_decode_refuses_malformed_input},
 };
 
 CHECK_MAIN(cases)
