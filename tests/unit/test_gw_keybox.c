@@ -126,6 +126,25 @@ static void two_created_key_files_hold_different_keys(void)
 	gw_keybox_free(b);
 }
 
+/* docs/security.md gives this command for making a key file without taskgate. */
+static void key_file_from_the_documented_openssl_command_opens(void)
+{
+	const char *path = tmp_path("shell.key");
+	char cmd[512];
+	int n = snprintf(cmd, sizeof(cmd),
+	                 "cd '%s' && (umask 077 && { printf 'taskgate-master-key v1\\n'; "
+	                 "openssl rand -base64 32; } > shell.key)",
+	                 tmpdir);
+	CHECK(n > 0 && (size_t)n < sizeof(cmd));
+	CHECK_INT(system(cmd), 0);
+	struct gw_keybox *box = NULL;
+	struct gw_keybox_error err;
+	CHECK_INT(gw_keybox_open(path, &box, &err), GW_KEYBOX_OK);
+	if (!box)
+		printf("    %s\n", err.message);
+	gw_keybox_free(box);
+}
+
 static void existing_key_file_is_never_overwritten(void)
 {
 	const char *path = tmp_path("exists.key");
@@ -411,6 +430,8 @@ static const struct check_case cases[] = {
     {"a created key file is mode 0600, v1 text, and opens", created_key_file_is_0600_and_opens},
     {"creating a key file respects a stricter umask", created_key_file_respects_umask},
     {"two created key files hold different keys", two_created_key_files_hold_different_keys},
+    {"a key file made with the documented openssl command opens",
+     key_file_from_the_documented_openssl_command_opens},
     {"an existing key file or symlink is never overwritten",
      existing_key_file_is_never_overwritten},
     {"a key file readable by group or others is refused with its mode and the chmod fix",
