@@ -38,6 +38,9 @@
 
 #define KID_MAX    256
 #define MAX_LEEWAY 600
+/* A year: longer-lived bearer tokens are keys in all but name. Also keeps the
+ * time arithmetic far from overflow. */
+#define MAX_LIFETIME ((int64_t)366 * 24 * 3600)
 /* NumericDate values beyond this are not times (2^53: exact in a double). */
 #define MAX_NUMERIC_DATE ((int64_t)1 << 53)
 
@@ -137,10 +140,11 @@ int gw_jwt_issuer_check(const struct gw_jwt_issuer *iss, struct gw_jwt_error *er
 		return gw_jwt_fail(err, GW_JWT_ERR_CONFIG,
 		                   "JWT issuer %s: leeway must be 0 to %d seconds", name,
 		                   MAX_LEEWAY);
-	if (iss->max_lifetime <= 0)
+	if (iss->max_lifetime <= 0 || iss->max_lifetime > MAX_LIFETIME)
 		return gw_jwt_fail(err, GW_JWT_ERR_CONFIG,
-		                   "JWT issuer %s: the maximum token lifetime must be positive",
-		                   name);
+		                   "JWT issuer %s: the maximum token lifetime must be 1 to %lld "
+		                   "seconds",
+		                   name, (long long)MAX_LIFETIME);
 	unsigned known = GW_JWT_ALGS_ASYMMETRIC | GW_JWT_ALGS_HMAC;
 	if (iss->algs & ~known)
 		return gw_jwt_fail(err, GW_JWT_ERR_CONFIG,
@@ -417,6 +421,9 @@ int gw_jwt_verify(const struct gw_jwt_issuer *issuers, size_t n, const char *tok
 	memset(claims, 0, sizeof(*claims));
 	if ((!issuers && n) || (!token && token_n))
 		return gw_jwt_fail(err, GW_JWT_ERR_ARG, "JWT: missing argument");
+	if (now < 0 || now > MAX_NUMERIC_DATE)
+		return gw_jwt_fail(err, GW_JWT_ERR_ARG, "JWT: the clock reads %lld, not a time",
+		                   (long long)now);
 	if (token_n > GW_JWT_MAX_TOKEN)
 		return gw_jwt_fail(err, GW_JWT_ERR_TOO_LARGE,
 		                   "token of %zu bytes is over the %d byte limit", token_n,

@@ -741,6 +741,9 @@ static void refuses_unusable_issuer_configuration(void)
 	iss.max_lifetime = 0;
 	CHECK_INT(gw_jwt_issuer_check(&iss, &err), GW_JWT_ERR_CONFIG);
 	iss = issuer();
+	iss.max_lifetime = INT64_MAX;
+	CHECK_INT(gw_jwt_issuer_check(&iss, &err), GW_JWT_ERR_CONFIG);
+	iss = issuer();
 	iss.leeway = 3600;
 	CHECK_INT(gw_jwt_issuer_check(&iss, &err), GW_JWT_ERR_CONFIG);
 	iss = issuer();
