@@ -17,7 +17,8 @@
 enum store_status {
 	STORE_OK = 0,
 	STORE_ERR_IO = -1,        /* cannot open/read/write the file */
-	STORE_ERR_CORRUPT = -2,   /* not a database, or a damaged one */
+	STORE_ERR_CORRUPT = -2,   /* not a taskgate database (not SQLite, another
+	                           * program's SQLite file), or a damaged one */
 	STORE_ERR_TOO_NEW = -3,   /* made by a newer taskgate: schema version unknown here */
 	STORE_ERR_MIGRATION = -4, /* a migration failed (rolled back) */
 	STORE_ERR_NOMEM = -5,
@@ -44,8 +45,14 @@ struct store_options {
 	const char *synchronous;
 };
 
+/* Opens (or creates, mode 0600, in an existing directory) the database at
+ * path and brings its schema up to date. opts may be NULL (defaults). On
+ * success *out owns the connection; close it with store_close. Every function
+ * taking a struct store may be called from several threads at once. On a
+ * refusal (CORRUPT, TOO_NEW, IO, READONLY) the file's bytes are not changed. */
 int store_open(const char *path, const struct store_options *opts, struct store **out,
                struct store_error *err);
+/* NULL-safe. */
 void store_close(struct store *s);
 
 /* The schema version this build writes, and the one the open file has. */
@@ -63,5 +70,77 @@ struct store_health {
 int store_health(struct store *s, struct store_health *out);
 
 const char *store_status_name(int code);
+
+/* --- meta: small key/value facts about the file itself -------------------
+ *
+ * Migration 1 writes "created_by" (the taskgate version), "created_at" (UTC,
+ * ISO 8601) and "instance_id" (32 hex digits, random). Keys are 1..64 bytes of
+ * [a-z0-9_.-]; values are text up to STORE_META_VALUE_MAX bytes. */
+#define STORE_META_KEY_MAX 64
+#define STORE_META_VALUE_MAX 4096
+
+/* Copies the value and its NUL into buf; *len_out (if not NULL) gets its length
+ * without the NUL. STORE_ERR_NOT_FOUND if the key is absent; STORE_ERR_INVALID
+ * if buf is too small (then *len_out is the length needed). */
+int store_meta_get(struct store *s, const char *key, char *buf, size_t cap, size_t *len_out,
+                   struct store_error *err);
+/* Inserts or replaces. */
+int store_meta_set(struct store *s, const char *key, const char *value, struct store_error *err);
+
+/* --- audit events: one row per request, append-only -----------------------
+ *
+ * The table refuses UPDATE and DELETE (triggers), so a row once written stays as
+ * written; the hash chain over rows comes with a later migration. */
+#define STORE_AUDIT_ID_MAX 256           /* request_id, source_ip, action, decision, error_code */
+#define STORE_AUDIT_PRINCIPAL_MAX 2048   /* an ARN with a session name fits easily */
+#define STORE_AUDIT_RECORD_MAX (1 << 20) /* the canonical JSON record */
+
+/* Strings are NUL-terminated UTF-8. Optional fields may be NULL (stored as
+ * SQL NULL); has_status/has_latency say whether the numbers are present. */
+struct store_audit_event {
+	int64_t time_us;        /* microseconds since the Unix epoch, > 0 */
+	const char *request_id; /* required, non-empty */
+	const char *source_ip;
+	const char *principal;  /* ARN, or NULL when unauthenticated */
+	const char *action;     /* "ecs:RunTask" */
+	const char *decision;   /* "Allow", "ExplicitDeny", "ImplicitDeny" */
+	bool has_status;
+	int status;             /* HTTP status of the response */
+	const char *error_code; /* "AccessDeniedException" */
+	bool has_latency;
+	int64_t latency_us;
+	const char *record; /* required: the canonical JSON record */
+};
+
+/* Appends one event in its own transaction; on STORE_OK the row is durable to
+ * the configured synchronous level and *seq_out (if not NULL) is its seq, which
+ * only grows. Fields over the limits above, a missing request_id or record, or
+ * time_us <= 0 give STORE_ERR_INVALID and write nothing. */
+int store_audit_append(struct store *s, const struct store_audit_event *ev, int64_t *seq_out,
+                       struct store_error *err);
+
+/* Number of rows and the highest seq (0 and 0 when empty). */
+int store_audit_count(struct store *s, int64_t *count_out, int64_t *last_seq_out,
+                      struct store_error *err);
+
+/* A row read back. Every string is owned by the list it came in. */
+struct store_audit_row {
+	int64_t seq;
+	struct store_audit_event ev;
+};
+
+struct store_audit_list {
+	struct store_audit_row *rows; /* owned; free with store_audit_list_free */
+	size_t n;
+};
+
+/* Up to limit (1..1000) rows with seq > after_seq, oldest first. */
+int store_audit_read(struct store *s, int64_t after_seq, size_t limit,
+                     struct store_audit_list *out, struct store_error *err);
+/* The newest limit (1..1000) rows, newest first. */
+int store_audit_recent(struct store *s, size_t limit, struct store_audit_list *out,
+                       struct store_error *err);
+/* Frees the rows and their strings and empties the list; NULL-safe. */
+void store_audit_list_free(struct store_audit_list *list);
 
 #endif

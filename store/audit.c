@@ -1,0 +1,308 @@
+/*
+ * audit.c - the audit_events table: append one row per request, read rows
+ * back.
+ *
+ * The gateway writes a row before it answers (no record, no response), so an
+ * append is a single INSERT in its own transaction, durable to the configured
+ * synchronous level when this returns. Limits are checked before SQLite sees
+ * anything, so an oversized or malformed event writes nothing. Reads copy
+ * every string out of SQLite's buffers into memory the caller owns, because
+ * those buffers live only until the statement is reset and the lock released.
+ * Rows cannot be updated or deleted: triggers in the schema refuse it.
+ */
+#include "store/store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_LIMIT_MAX 1000
+
+static int check_text(const char *name, const char *v, size_t max, bool required,
+                      struct store_error *err)
+{
+	if (!v) {
+		if (required)
+			return store_fail(err, STORE_ERR_INVALID, "audit event: %s is required", name);
+		return STORE_OK;
+	}
+	size_t n = strnlen(v, max + 1);
+	if (required && n == 0)
+		return store_fail(err, STORE_ERR_INVALID, "audit event: %s is empty", name);
+	if (n > max)
+		return store_fail(err, STORE_ERR_INVALID,
+		                  "audit event: %s is longer than %zu bytes", name, max);
+	return STORE_OK;
+}
+
+static int check_event(const struct store_audit_event *ev, struct store_error *err)
+{
+	if (!ev)
+		return store_fail(err, STORE_ERR_INVALID, "audit event: none given");
+	if (ev->time_us <= 0)
+		return store_fail(err, STORE_ERR_INVALID,
+		                  "audit event: time_us must be positive (got %lld)",
+		                  (long long)ev->time_us);
+	if (ev->has_latency && ev->latency_us < 0)
+		return store_fail(err, STORE_ERR_INVALID,
+		                  "audit event: latency_us must not be negative (got %lld)",
+		                  (long long)ev->latency_us);
+	int code = check_text("request_id", ev->request_id, STORE_AUDIT_ID_MAX, true, err);
+	if (code == STORE_OK)
+		code = check_text("source_ip", ev->source_ip, STORE_AUDIT_ID_MAX, false, err);
+	if (code == STORE_OK)
+		code = check_text("principal", ev->principal, STORE_AUDIT_PRINCIPAL_MAX, false, err);
+	if (code == STORE_OK)
+		code = check_text("action", ev->action, STORE_AUDIT_ID_MAX, false, err);
+	if (code == STORE_OK)
+		code = check_text("decision", ev->decision, STORE_AUDIT_ID_MAX, false, err);
+	if (code == STORE_OK)
+		code = check_text("error_code", ev->error_code, STORE_AUDIT_ID_MAX, false, err);
+	if (code == STORE_OK)
+		code = check_text("record", ev->record, STORE_AUDIT_RECORD_MAX, true, err);
+	return code;
+}
+
+/* Binds a string or SQL NULL. SQLITE_TRANSIENT: SQLite copies it, so the
+ * caller's buffer is free again as soon as we return. */
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (!v)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+int store_audit_append(struct store *s, const struct store_audit_event *ev, int64_t *seq_out,
+                       struct store_error *err)
+{
+	store_clear_error(err);
+	if (seq_out)
+		*seq_out = 0;
+	if (!s)
+		return store_fail(err, STORE_ERR_INVALID, "audit append: no database open");
+	int code = check_event(ev, err);
+	if (code != STORE_OK)
+		return code;
+	if (s->readonly)
+		return store_fail(err, STORE_ERR_READONLY,
+		                  "%s: opened read-only; cannot append audit events", s->path);
+
+	store_lock(s);
+	sqlite3_stmt *st = NULL;
+	code = store_stmt(s, STORE_STMT_AUDIT_APPEND,
+	                  "INSERT INTO audit_events(time_us, request_id, source_ip, principal,"
+	                  " action, decision, status, error_code, latency_us, record)"
+	                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	                  &st, err);
+	if (code == STORE_OK) {
+		int rc = sqlite3_bind_int64(st, 1, ev->time_us);
+		if (rc == SQLITE_OK)
+			rc = bind_text(st, 2, ev->request_id);
+		if (rc == SQLITE_OK)
+			rc = bind_text(st, 3, ev->source_ip);
+		if (rc == SQLITE_OK)
+			rc = bind_text(st, 4, ev->principal);
+		if (rc == SQLITE_OK)
+			rc = bind_text(st, 5, ev->action);
+		if (rc == SQLITE_OK)
+			rc = bind_text(st, 6, ev->decision);
+		if (rc == SQLITE_OK)
+			rc = ev->has_status ? sqlite3_bind_int(st, 7, ev->status)
+			                    : sqlite3_bind_null(st, 7);
+		if (rc == SQLITE_OK)
+			rc = bind_text(st, 8, ev->error_code);
+		if (rc == SQLITE_OK)
+			rc = ev->has_latency ? sqlite3_bind_int64(st, 9, ev->latency_us)
+			                     : sqlite3_bind_null(st, 9);
+		if (rc == SQLITE_OK)
+			rc = bind_text(st, 10, ev->record);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE) {
+			if (seq_out)
+				*seq_out = sqlite3_last_insert_rowid(s->db);
+		} else {
+			code = store_fail_sqlite(err, s->db, rc, s->path, "appending an audit event");
+		}
+		store_stmt_done(st);
+	}
+	store_unlock(s);
+	return code;
+}
+
+int store_audit_count(struct store *s, int64_t *count_out, int64_t *last_seq_out,
+                      struct store_error *err)
+{
+	store_clear_error(err);
+	if (count_out)
+		*count_out = 0;
+	if (last_seq_out)
+		*last_seq_out = 0;
+	if (!s)
+		return store_fail(err, STORE_ERR_INVALID, "audit count: no database open");
+	store_lock(s);
+	sqlite3_stmt *st = NULL;
+	int code = store_stmt(s, STORE_STMT_AUDIT_COUNT,
+	                      "SELECT count(*), coalesce(max(seq), 0) FROM audit_events", &st, err);
+	if (code == STORE_OK) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			if (count_out)
+				*count_out = sqlite3_column_int64(st, 0);
+			if (last_seq_out)
+				*last_seq_out = sqlite3_column_int64(st, 1);
+		} else {
+			code = store_fail_sqlite(err, s->db, rc, s->path, "counting audit events");
+		}
+		store_stmt_done(st);
+	}
+	store_unlock(s);
+	return code;
+}
+
+/* A copy of a text column, or NULL for SQL NULL. *oom is set when a copy
+ * was needed and could not be made. */
+static char *column_dup(sqlite3_stmt *st, int i, bool *oom)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	const unsigned char *t = sqlite3_column_text(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	if (!t || n < 0) {
+		*oom = true; /* sqlite3_column_text returns NULL only when out of memory */
+		return NULL;
+	}
+	char *p = malloc((size_t)n + 1);
+	if (!p) {
+		*oom = true;
+		return NULL;
+	}
+	memcpy(p, t, (size_t)n);
+	p[n] = '\0';
+	return p;
+}
+
+static void row_free(struct store_audit_row *r)
+{
+	/* The strings were allocated by column_dup; const is for the reader. */
+	free((char *)r->ev.request_id);
+	free((char *)r->ev.source_ip);
+	free((char *)r->ev.principal);
+	free((char *)r->ev.action);
+	free((char *)r->ev.decision);
+	free((char *)r->ev.error_code);
+	free((char *)r->ev.record);
+	memset(r, 0, sizeof(*r));
+}
+
+void store_audit_list_free(struct store_audit_list *list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < list->n; i++)
+		row_free(&list->rows[i]);
+	free(list->rows);
+	list->rows = NULL;
+	list->n = 0;
+}
+
+/* Columns: seq, time_us, request_id, source_ip, principal, action, decision,
+ * status, error_code, latency_us, record. */
+static int read_row(sqlite3_stmt *st, struct store_audit_row *r)
+{
+	bool oom = false;
+	memset(r, 0, sizeof(*r));
+	r->seq = sqlite3_column_int64(st, 0);
+	r->ev.time_us = sqlite3_column_int64(st, 1);
+	r->ev.request_id = column_dup(st, 2, &oom);
+	r->ev.source_ip = column_dup(st, 3, &oom);
+	r->ev.principal = column_dup(st, 4, &oom);
+	r->ev.action = column_dup(st, 5, &oom);
+	r->ev.decision = column_dup(st, 6, &oom);
+	r->ev.has_status = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	r->ev.status = sqlite3_column_int(st, 7);
+	r->ev.error_code = column_dup(st, 8, &oom);
+	r->ev.has_latency = sqlite3_column_type(st, 9) != SQLITE_NULL;
+	r->ev.latency_us = sqlite3_column_int64(st, 9);
+	r->ev.record = column_dup(st, 10, &oom);
+	if (oom) {
+		row_free(r);
+		return STORE_ERR_NOMEM;
+	}
+	return STORE_OK;
+}
+
+static int read_rows(struct store *s, enum store_stmt_id id, const char *sql, bool has_after,
+                     int64_t after_seq, size_t limit, struct store_audit_list *out,
+                     struct store_error *err)
+{
+	store_clear_error(err);
+	if (!out)
+		return store_fail(err, STORE_ERR_INVALID, "audit read: no place for the result");
+	out->rows = NULL;
+	out->n = 0;
+	if (!s)
+		return store_fail(err, STORE_ERR_INVALID, "audit read: no database open");
+	if (limit == 0 || limit > READ_LIMIT_MAX)
+		return store_fail(err, STORE_ERR_INVALID,
+		                  "audit read: limit must be 1..%d (got %zu)", READ_LIMIT_MAX, limit);
+	/* Allocated up front, outside the lock: limit is capped, so this is at
+	 * most a thousand rows' headers. */
+	struct store_audit_row *rows = calloc(limit, sizeof(*rows));
+	if (!rows)
+		return store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
+	size_t n = 0;
+
+	store_lock(s);
+	sqlite3_stmt *st = NULL;
+	int code = store_stmt(s, id, sql, &st, err);
+	if (code == STORE_OK) {
+		int p = 1;
+		int rc = SQLITE_OK;
+		if (has_after)
+			rc = sqlite3_bind_int64(st, p++, after_seq);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(st, p, (sqlite3_int64)limit);
+		while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+			rc = sqlite3_step(st);
+			if (rc != SQLITE_ROW)
+				break;
+			if (n == limit)
+				continue; /* cannot happen with LIMIT bound; guards the array */
+			if (read_row(st, &rows[n]) != STORE_OK) {
+				code = store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
+				break;
+			}
+			n++;
+		}
+		if (code == STORE_OK && rc != SQLITE_DONE)
+			code = store_fail_sqlite(err, s->db, rc, s->path, "reading audit events");
+		store_stmt_done(st);
+	}
+	store_unlock(s);
+
+	out->rows = rows;
+	out->n = n;
+	if (code != STORE_OK)
+		store_audit_list_free(out);
+	return code;
+}
+
+int store_audit_read(struct store *s, int64_t after_seq, size_t limit,
+                     struct store_audit_list *out, struct store_error *err)
+{
+	return read_rows(s, STORE_STMT_AUDIT_READ,
+	                 "SELECT seq, time_us, request_id, source_ip, principal, action, decision,"
+	                 " status, error_code, latency_us, record FROM audit_events"
+	                 " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+	                 true, after_seq, limit, out, err);
+}
+
+int store_audit_recent(struct store *s, size_t limit, struct store_audit_list *out,
+                       struct store_error *err)
+{
+	return read_rows(s, STORE_STMT_AUDIT_RECENT,
+	                 "SELECT seq, time_us, request_id, source_ip, principal, action, decision,"
+	                 " status, error_code, latency_us, record FROM audit_events"
+	                 " ORDER BY seq DESC LIMIT ?1",
+	                 false, 0, limit, out, err);
+}

@@ -1,0 +1,328 @@
+/*
+ * migrate.c - the schema, as a numbered list of changes, and the code that
+ * brings a file up to date.
+ *
+ * The schema is never described in one place as "what it should look like";
+ * it is the sum of the migrations below, applied in order. Each file records
+ * which ones it has had in schema_migrations (version, name, applied_at), and
+ * its header carries taskgate's application_id, set by migration 1 in the same
+ * transaction that creates the first table. So on open we can tell apart: a
+ * new empty file (version 0: migrate), an older taskgate file (migrate the
+ * rest), a current one (nothing to do), a newer one (refuse, untouched), a file
+ * that recorded a migration under a different name (a different build's file:
+ * refuse), and another program's database (refuse).
+ *
+ * To change the schema, add one entry at the end of the array: the next
+ * version number, a name, and the SQL. Never edit or rename a shipped entry;
+ * files in the field have its name recorded. Each migration runs in its own
+ * BEGIN IMMEDIATE transaction with its schema_migrations row, and ends with a
+ * foreign_key_check, so a migration lands whole or not at all. Foreign keys
+ * are on and cannot be switched off inside a transaction: a migration that
+ * rebuilds a referenced table must use SQLite's "make a new table, copy,
+ * drop, rename" procedure and leave the references consistent by its end.
+ */
+#include "store/store_int.h"
+
+#include <limits.h>
+#include <string.h>
+
+static const struct store_migration builtin[] = {
+	{1, "meta_and_schema_migrations",
+	 "CREATE TABLE schema_migrations ("
+	 " version INTEGER PRIMARY KEY,"
+	 " name TEXT NOT NULL,"
+	 " applied_at TEXT NOT NULL"
+	 ") STRICT;"
+	 "CREATE TABLE meta ("
+	 " key TEXT PRIMARY KEY NOT NULL,"
+	 " value TEXT NOT NULL"
+	 ") STRICT, WITHOUT ROWID;"
+	 "INSERT INTO meta(key, value) VALUES"
+	 " ('created_by', taskgate_version()),"
+	 " ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+	 " ('instance_id', lower(hex(randomblob(16))));"
+	 "PRAGMA application_id = " STORE_APPLICATION_ID_SQL ";"},
+	{2, "audit_events",
+	 /* One row per request from the first release on, so every decision has
+	  * a place. record is the canonical JSON of the event; the other columns
+	  * are copies of its fields for queries. */
+	 "CREATE TABLE audit_events ("
+	 " seq INTEGER PRIMARY KEY,"
+	 " time_us INTEGER NOT NULL CHECK (time_us > 0),"
+	 " request_id TEXT NOT NULL CHECK (length(request_id) > 0),"
+	 " source_ip TEXT,"
+	 " principal TEXT,"
+	 " action TEXT,"
+	 " decision TEXT,"
+	 " status INTEGER,"
+	 " error_code TEXT,"
+	 " latency_us INTEGER CHECK (latency_us >= 0),"
+	 " record TEXT NOT NULL"
+	 ") STRICT;"
+	 "CREATE INDEX audit_events_time ON audit_events(time_us);"
+	 "CREATE INDEX audit_events_principal ON audit_events(principal, time_us);"
+	 /* Append-only at the database level too: a row cannot be edited or
+	  * removed through SQL without first dropping these triggers, which a
+	  * later migration (the hash chain) makes detectable anyway. */
+	 "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events"
+	 " BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;"
+	 "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events"
+	 " BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;"},
+};
+
+const struct store_migration *store_migrations(size_t *n_out)
+{
+	*n_out = sizeof(builtin) / sizeof(builtin[0]);
+	return builtin;
+}
+
+int store_migrations_valid(const struct store_migration *list, size_t n,
+                           struct store_error *err)
+{
+	if (!list || n == 0 || n > INT_MAX)
+		return store_fail(err, STORE_ERR_INVALID, "no migrations given");
+	for (size_t i = 0; i < n; i++) {
+		if (list[i].version != (int)i + 1 || !list[i].name || !list[i].name[0] ||
+		    !list[i].sql || !list[i].sql[0])
+			return store_fail(err, STORE_ERR_INVALID,
+			                  "migration list entry %zu is not version %zu with a name "
+			                  "and SQL",
+			                  i, i + 1);
+	}
+	return STORE_OK;
+}
+
+/* Runs a one-integer query. */
+static int query_int(struct store *s, const char *sql, int64_t *out, struct store_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		int code = store_fail_sqlite(err, s->db, rc, s->path, "reading the schema");
+		sqlite3_finalize(st);
+		return code;
+	}
+	*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return STORE_OK;
+}
+
+static int has_migrations_table(struct store *s, bool *out, struct store_error *err)
+{
+	int64_t n = 0;
+	int code = query_int(s,
+	                     "SELECT count(*) FROM sqlite_master"
+	                     " WHERE type = 'table' AND name = 'schema_migrations'",
+	                     &n, err);
+	*out = n > 0;
+	return code;
+}
+
+/* The highest recorded version, 0 without a schema_migrations table. */
+static int current_version(struct store *s, int64_t *out, struct store_error *err)
+{
+	*out = 0;
+	bool has = false;
+	int code = has_migrations_table(s, &has, err);
+	if (code != STORE_OK || !has)
+		return code;
+	return query_int(s, "SELECT coalesce(max(version), 0) FROM schema_migrations", out, err);
+}
+
+int store_schema_check(struct store *s, const struct store_migration *list, size_t n,
+                       int *version_out, struct store_error *err)
+{
+	*version_out = 0;
+	int64_t app = 0;
+	int code = query_int(s, "PRAGMA application_id", &app, err);
+	if (code != STORE_OK)
+		return code;
+	bool ours = (uint32_t)app == STORE_APPLICATION_ID;
+	if (!ours && app != 0)
+		return store_fail(err, STORE_ERR_CORRUPT,
+		                  "%s: is an SQLite database of another program (application_id "
+		                  "0x%08x), not a taskgate store; refusing to change it",
+		                  s->path, (unsigned)(uint32_t)app);
+	bool has = false;
+	code = has_migrations_table(s, &has, err);
+	if (code != STORE_OK)
+		return code;
+	if (!has || !ours) {
+		int64_t objects = 0;
+		code = query_int(s,
+		                 "SELECT count(*) FROM sqlite_master"
+		                 " WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+		                 &objects, err);
+		if (code != STORE_OK)
+			return code;
+		if (ours)
+			return store_fail(err, STORE_ERR_CORRUPT,
+			                  "%s: is marked as a taskgate store but has no "
+			                  "schema_migrations table; refusing to change it",
+			                  s->path);
+		if (objects > 0)
+			return store_fail(err, STORE_ERR_CORRUPT,
+			                  "%s: is an SQLite database of another program (it has "
+			                  "tables but is not marked as taskgate's); refusing to "
+			                  "change it",
+			                  s->path);
+		return STORE_OK; /* a new, empty database: version 0 */
+	}
+
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT version, name FROM schema_migrations ORDER BY version",
+	                            -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(err, s->db, rc, s->path, "reading schema_migrations");
+	int64_t expect = 1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(st, 0);
+		const unsigned char *name = sqlite3_column_text(st, 1);
+		if (v != expect) {
+			code = store_fail(err, STORE_ERR_CORRUPT,
+			                  "%s: schema_migrations is not a run 1, 2, 3...: found version "
+			                  "%lld where %lld was expected; refusing to change it",
+			                  s->path, (long long)v, (long long)expect);
+			break;
+		}
+		if (v <= (int64_t)n &&
+		    (!name || strcmp((const char *)name, list[v - 1].name) != 0)) {
+			code = store_fail(err, STORE_ERR_CORRUPT,
+			                  "%s: records migration %lld as \"%s\" but this taskgate calls "
+			                  "it \"%s\": the file was made by a different build; refusing "
+			                  "to change it",
+			                  s->path, (long long)v, name ? (const char *)name : "",
+			                  list[v - 1].name);
+			break;
+		}
+		expect++;
+	}
+	if (code == STORE_OK && rc != SQLITE_DONE)
+		code = store_fail_sqlite(err, s->db, rc, s->path, "reading schema_migrations");
+	sqlite3_finalize(st);
+	if (code != STORE_OK)
+		return code;
+	int64_t version = expect - 1;
+	if (version > (int64_t)n)
+		return store_fail(err, STORE_ERR_TOO_NEW,
+		                  "%s: has schema version %lld, but this taskgate (%s) knows "
+		                  "versions up to %zu: the file was written by a newer taskgate. "
+		                  "Upgrade taskgate to use it; the file was not changed",
+		                  s->path, (long long)version, TASKGATE_VERSION_STRING, n);
+	*version_out = (int)version;
+	return STORE_OK;
+}
+
+/* Ends a failed migration: rolls back if a transaction is still open (SQLite
+ * rolls back by itself on some errors, such as a full disk). */
+static void rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int apply_one(struct store *s, const struct store_migration *m, int before,
+                     struct store_error *err)
+{
+	const char *step = "running its SQL";
+	int rc = sqlite3_exec(s->db, m->sql, NULL, NULL, NULL);
+	sqlite3_stmt *st = NULL;
+	if (rc == SQLITE_OK) {
+		/* A migration must leave every reference it touched valid. */
+		step = "checking foreign keys";
+		rc = sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const unsigned char *table = sqlite3_column_text(st, 0);
+			int code = store_fail(err, STORE_ERR_MIGRATION,
+			                      "%s: migration %d (%s) left a broken foreign key in "
+			                      "table %s and was rolled back; the database is "
+			                      "unchanged at schema version %d",
+			                      s->path, m->version, m->name,
+			                      table ? (const char *)table : "?", before);
+			sqlite3_finalize(st);
+			rollback(s);
+			return code;
+		}
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc == SQLITE_OK) {
+		step = "recording it";
+		rc = sqlite3_prepare_v2(s->db,
+		                        "INSERT INTO schema_migrations(version, name, applied_at)"
+		                        " VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+		                        -1, &st, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int(st, 1, m->version);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+		sqlite3_finalize(st);
+	}
+	if (rc == SQLITE_OK) {
+		step = "committing it";
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		return STORE_OK;
+	/* Keep SQLite's reason before ROLLBACK replaces it. */
+	struct store_error why;
+	store_fail_sqlite(&why, s->db, rc, NULL, step);
+	rollback(s);
+	return store_fail(err, STORE_ERR_MIGRATION,
+	                  "%s: migration %d (%s) failed and was rolled back (%s); the database "
+	                  "is unchanged at schema version %d",
+	                  s->path, m->version, m->name, why.message, before);
+}
+
+int store_migrate(struct store *s, const struct store_migration *list, size_t n, int from,
+                  struct store_error *err)
+{
+	for (size_t i = (size_t)from; i < n; i++) {
+		const struct store_migration *m = &list[i];
+		/* IMMEDIATE takes the write lock now, so two processes opening the
+		 * same new file cannot both decide to run migration 1. */
+		int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return store_fail_sqlite(err, s->db, rc, s->path,
+			                         "starting a migration transaction");
+		int64_t cur = 0;
+		int code = current_version(s, &cur, err);
+		if (code != STORE_OK) {
+			rollback(s);
+			return code;
+		}
+		if (cur > (int64_t)n) {
+			rollback(s);
+			return store_fail(err, STORE_ERR_TOO_NEW,
+			                  "%s: was migrated to schema version %lld by a newer taskgate "
+			                  "while this one (%s, up to %zu) was opening it; upgrade "
+			                  "taskgate",
+			                  s->path, (long long)cur, TASKGATE_VERSION_STRING, n);
+		}
+		if (cur >= m->version) {
+			/* Another process got here first. */
+			rollback(s);
+			continue;
+		}
+		if (cur != m->version - 1) {
+			rollback(s);
+			return store_fail(err, STORE_ERR_CORRUPT,
+			                  "%s: is at schema version %lld where %d was expected", s->path,
+			                  (long long)cur, m->version - 1);
+		}
+		code = apply_one(s, m, (int)cur, err);
+		if (code != STORE_OK)
+			return code;
+	}
+	return STORE_OK;
+}
