@@ -126,8 +126,6 @@ static inline int fx_sql(const char *path, const char *sql)
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		fprintf(stdout, "    fx_sql(%s): %s\n", sql, db ? sqlite3_errmsg(db) : "?");
 	sqlite3_close(db);
 	return rc;
 }
