@@ -1,0 +1,765 @@
+/*
+ * config.c - reads the JSON configuration once into struct gw_config.
+ *
+ * The document is walked against a table of known keys per object. Each key
+ * has one parser that checks the JSON type, then the value's range or shape,
+ * and writes one typed field; anything not in the table is an error naming
+ * its full dotted path. jansson is asked to reject duplicate keys, so that a
+ * file cannot say two things about one setting and have the last one win
+ * unnoticed.
+ *
+ * Values are checked here as far as they can be without touching the system:
+ * the GnuTLS priority string is compiled once (and thrown away) so a typo in it
+ * is a configuration error, not a failed handshake at the first client; paths
+ * are only recorded, because whether a file is readable is a question for the
+ * moment it is opened.
+ */
+#include "gateway/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <jansson.h>
+
+static int set_error(struct gw_config_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int set_error(struct gw_config_error *err, int code, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		int w = vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		va_end(ap);
+		/* A message cut short still names the key: it comes first. */
+		if (w < 0)
+			err->message[0] = '\0';
+		err->code = code;
+	}
+	return code;
+}
+
+const char *gw_config_status_name(int code)
+{
+	switch (code) {
+	case GW_CONFIG_OK:
+		return "ok";
+	case GW_CONFIG_ERR_IO:
+		return "io";
+	case GW_CONFIG_ERR_SYNTAX:
+		return "syntax";
+	case GW_CONFIG_ERR_UNKNOWN:
+		return "unknown key";
+	case GW_CONFIG_ERR_TYPE:
+		return "wrong type";
+	case GW_CONFIG_ERR_VALUE:
+		return "bad value";
+	case GW_CONFIG_ERR_NOMEM:
+		return "out of memory";
+	}
+	return "unknown status";
+}
+
+/* Copies a NUL-terminated string known to fit (checked by the caller). */
+static void copy_str(char *dst, size_t dst_size, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= dst_size)
+		n = dst_size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void gw_config_defaults(struct gw_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	/* A constant that parses: the error path cannot be taken. */
+	(void)gw_config_parse_listen("127.0.0.1:8443", &cfg->listen, NULL);
+	copy_str(cfg->tls.cert, sizeof(cfg->tls.cert), "certs/dev/server.crt");
+	copy_str(cfg->tls.key, sizeof(cfg->tls.key), "certs/dev/server.key");
+	copy_str(cfg->tls.priorities, sizeof(cfg->tls.priorities), GW_TLS_PRIORITIES_DEFAULT);
+	copy_str(cfg->store.path, sizeof(cfg->store.path), "var/taskgate.db");
+	copy_str(cfg->store.synchronous, sizeof(cfg->store.synchronous), "FULL");
+	cfg->store.busy_timeout_ms = 5000;
+	copy_str(cfg->account_id, sizeof(cfg->account_id), "111122223333");
+	copy_str(cfg->region, sizeof(cfg->region), "us-east-1");
+	cfg->log.level = GW_LOG_INFO;
+	cfg->log.format = GW_LOG_FORMAT_JSON;
+	cfg->limits.max_connections = 1024;
+	cfg->limits.max_connections_per_ip = 64;
+	cfg->limits.connection_timeout_s = 30;
+	cfg->limits.connection_memory_bytes = 64 * 1024;
+	cfg->limits.max_body_bytes = 1024 * 1024;
+	cfg->server.threads = 0;
+	cfg->server.shutdown_timeout_s = 10;
+}
+
+/* ---- listen addresses ---- */
+
+static int parse_port(const char *s, size_t n, uint16_t *out)
+{
+	unsigned long v = 0;
+	if (n == 0 || n > 5)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > 65535)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* Fills family/address/addr from a numeric address without brackets. */
+static int set_address(struct gw_listen *out, const char *host, size_t n)
+{
+	char buf[sizeof(out->address)];
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, host, n);
+	buf[n] = '\0';
+	memset(&out->addr, 0, sizeof(out->addr));
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->addr;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->addr;
+	if (inet_pton(AF_INET, buf, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		out->family = AF_INET;
+		out->addr_len = sizeof(*v4);
+	} else if (inet_pton(AF_INET6, buf, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		out->family = AF_INET6;
+		out->addr_len = sizeof(*v6);
+	} else {
+		return -1;
+	}
+	/* Keep the canonical spelling for logs ("::1", not "0:0::1"). */
+	const void *a =
+	    out->family == AF_INET ? (const void *)&v4->sin_addr : (const void *)&v6->sin6_addr;
+	if (!inet_ntop(out->family, a, out->address, sizeof(out->address)))
+		return -1;
+	return 0;
+}
+
+static void set_port(struct gw_listen *out, uint16_t port)
+{
+	out->port = port;
+	if (out->family == AF_INET)
+		((struct sockaddr_in *)&out->addr)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&out->addr)->sin6_port = htons(port);
+}
+
+int gw_config_parse_listen(const char *s, struct gw_listen *out, struct gw_config_error *err)
+{
+	const char *host, *port;
+	size_t host_n;
+	uint16_t p;
+	struct gw_listen l;
+	memset(&l, 0, sizeof(l));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return set_error(err, GW_CONFIG_ERR_VALUE,
+			                 "config: listen: \"%.80s\" is not \"[IPv6]:port\"", s);
+		host = s + 1;
+		host_n = (size_t)(close - host);
+		port = close + 2;
+		if (memchr(host, ':', host_n) == NULL)
+			return set_error(err, GW_CONFIG_ERR_VALUE,
+			                 "config: listen: brackets are for IPv6 addresses only");
+	} else {
+		const char *colon = strrchr(s, ':');
+		if (!colon)
+			return set_error(
+			    err, GW_CONFIG_ERR_VALUE,
+			    "config: listen: \"%.80s\" has no port (write \"address:port\")", s);
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return set_error(err, GW_CONFIG_ERR_VALUE,
+			                 "config: listen: write an IPv6 address in brackets, as "
+			                 "\"[::1]:8443\"");
+		host = s;
+		host_n = (size_t)(colon - s);
+		port = colon + 1;
+	}
+	if (set_address(&l, host, host_n) != 0)
+		return set_error(err, GW_CONFIG_ERR_VALUE,
+		                 "config: listen: \"%.*s\" is not a numeric IPv4 or IPv6 address",
+		                 (int)(host_n > 80 ? 80 : host_n), host);
+	if (parse_port(port, strlen(port), &p) != 0)
+		return set_error(err, GW_CONFIG_ERR_VALUE,
+		                 "config: listen: port \"%.20s\" is not a number from 0 to 65535",
+		                 port);
+	set_port(&l, p);
+	*out = l;
+	return GW_CONFIG_OK;
+}
+
+int gw_listen_format(const struct gw_listen *l, uint16_t port, char *out, size_t out_size)
+{
+	int w;
+	if (l->family == AF_INET6)
+		w = snprintf(out, out_size, "[%s]:%u", l->address, (unsigned)port);
+	else
+		w = snprintf(out, out_size, "%s:%u", l->address, (unsigned)port);
+	if (w < 0 || (size_t)w >= out_size)
+		return -1;
+	return 0;
+}
+
+/* ---- typed value parsers ---- */
+
+/* The walk carries the dotted path of the current object for messages. */
+struct walk {
+	struct gw_config *cfg;
+	struct gw_config_error *err;
+};
+
+static int want_string(struct walk *w, const char *path, json_t *v, size_t max, const char **out)
+{
+	if (!json_is_string(v))
+		return set_error(w->err, GW_CONFIG_ERR_TYPE, "config: %s: expected a string", path);
+	size_t n = json_string_length(v);
+	const char *s = json_string_value(v);
+	if (n == 0)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE, "config: %s: must not be empty",
+		                 path);
+	if (n >= max)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: longer than %zu characters", path, max - 1);
+	if (strlen(s) != n)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: contains a NUL character", path);
+	*out = s;
+	return GW_CONFIG_OK;
+}
+
+static int want_uint(struct walk *w, const char *path, json_t *v, unsigned long long lo,
+                     unsigned long long hi, unsigned long long *out)
+{
+	if (!json_is_integer(v))
+		return set_error(w->err, GW_CONFIG_ERR_TYPE, "config: %s: expected an integer",
+		                 path);
+	json_int_t i = json_integer_value(v);
+	if (i < 0 || (unsigned long long)i < lo || (unsigned long long)i > hi)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: %lld is out of range (%llu to %llu)", path,
+		                 (long long)i, lo, hi);
+	*out = (unsigned long long)i;
+	return GW_CONFIG_OK;
+}
+
+static int want_object(struct walk *w, const char *path, json_t *v)
+{
+	if (!json_is_object(v))
+		return set_error(w->err, GW_CONFIG_ERR_TYPE, "config: %s: expected an object",
+		                 path);
+	return GW_CONFIG_OK;
+}
+
+/* A key of an object: its name and the parser for its value. */
+struct key {
+	const char *name;
+	int (*parse)(struct walk *w, const char *path, json_t *v);
+};
+
+static int walk_object(struct walk *w, const char *prefix, json_t *obj, const struct key *keys,
+                       size_t nkeys)
+{
+	const char *name;
+	json_t *v;
+	json_object_foreach(obj, name, v)
+	{
+		char path[256];
+		int n = prefix ? snprintf(path, sizeof(path), "%s.%s", prefix, name)
+		               : snprintf(path, sizeof(path), "%s", name);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			return set_error(w->err, GW_CONFIG_ERR_UNKNOWN,
+			                 "config: unknown key \"%.60s...\"", name);
+		const struct key *k = NULL;
+		for (size_t i = 0; i < nkeys; i++) {
+			if (strcmp(keys[i].name, name) == 0) {
+				k = &keys[i];
+				break;
+			}
+		}
+		if (!k)
+			return set_error(w->err, GW_CONFIG_ERR_UNKNOWN, "config: %s: unknown key",
+			                 path);
+		int rc = k->parse(w, path, v);
+		if (rc != GW_CONFIG_OK)
+			return rc;
+	}
+	return GW_CONFIG_OK;
+}
+
+/* ---- listen ---- */
+
+static int p_listen_address(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, sizeof(w->cfg->listen.address), &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	uint16_t port = w->cfg->listen.port;
+	if (set_address(&w->cfg->listen, s, strlen(s)) != 0)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: \"%s\" is not a numeric IPv4 or IPv6 address", path,
+		                 s);
+	set_port(&w->cfg->listen, port);
+	return GW_CONFIG_OK;
+}
+
+static int p_listen_port(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long port = 0;
+	int rc = want_uint(w, path, v, 0, 65535, &port);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	set_port(&w->cfg->listen, (uint16_t)port);
+	return GW_CONFIG_OK;
+}
+
+static int p_listen(struct walk *w, const char *path, json_t *v)
+{
+	if (json_is_string(v)) {
+		struct gw_config_error e;
+		if (gw_config_parse_listen(json_string_value(v), &w->cfg->listen, &e) != 0)
+			return set_error(w->err, e.code, "%s", e.message);
+		return GW_CONFIG_OK;
+	}
+	if (!json_is_object(v))
+		return set_error(w->err, GW_CONFIG_ERR_TYPE,
+		                 "config: %s: expected a string (\"127.0.0.1:8443\") or an object "
+		                 "({\"address\": ..., \"port\": ...})",
+		                 path);
+	/* Order matters: the port must land in the address family chosen. */
+	json_t *a = json_object_get(v, "address");
+	json_t *p = json_object_get(v, "port");
+	const char *name;
+	json_t *x;
+	json_object_foreach(v, name, x)
+	{
+		if (strcmp(name, "address") != 0 && strcmp(name, "port") != 0)
+			return set_error(w->err, GW_CONFIG_ERR_UNKNOWN,
+			                 "config: %s.%s: unknown key", path, name);
+	}
+	int rc;
+	if (a) {
+		rc = p_listen_address(w, "listen.address", a);
+		if (rc != GW_CONFIG_OK)
+			return rc;
+	}
+	if (p) {
+		rc = p_listen_port(w, "listen.port", p);
+		if (rc != GW_CONFIG_OK)
+			return rc;
+	}
+	return GW_CONFIG_OK;
+}
+
+/* ---- tls ---- */
+
+static int p_tls_cert(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, sizeof(w->cfg->tls.cert), &s);
+	if (rc == GW_CONFIG_OK)
+		copy_str(w->cfg->tls.cert, sizeof(w->cfg->tls.cert), s);
+	return rc;
+}
+
+static int p_tls_key(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, sizeof(w->cfg->tls.key), &s);
+	if (rc == GW_CONFIG_OK)
+		copy_str(w->cfg->tls.key, sizeof(w->cfg->tls.key), s);
+	return rc;
+}
+
+static int p_tls_priorities(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, sizeof(w->cfg->tls.priorities), &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	gnutls_priority_t prio;
+	const char *at = NULL;
+	int g = gnutls_priority_init(&prio, s, &at);
+	if (g < 0) {
+		if (g == GNUTLS_E_INVALID_REQUEST && at)
+			return set_error(w->err, GW_CONFIG_ERR_VALUE,
+			                 "config: %s: GnuTLS does not understand \"%.60s\"", path,
+			                 at);
+		return set_error(w->err, GW_CONFIG_ERR_VALUE, "config: %s: %s", path,
+		                 gnutls_strerror(g));
+	}
+	gnutls_priority_deinit(prio);
+	copy_str(w->cfg->tls.priorities, sizeof(w->cfg->tls.priorities), s);
+	return GW_CONFIG_OK;
+}
+
+static const struct key tls_keys[] = {
+    {"cert", p_tls_cert},
+    {"key", p_tls_key},
+    {"priorities", p_tls_priorities},
+};
+
+static int p_tls(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	return walk_object(w, path, v, tls_keys, sizeof(tls_keys) / sizeof(tls_keys[0]));
+}
+
+/* ---- store ---- */
+
+static int p_store_path(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, sizeof(w->cfg->store.path), &s);
+	if (rc == GW_CONFIG_OK)
+		copy_str(w->cfg->store.path, sizeof(w->cfg->store.path), s);
+	return rc;
+}
+
+static int p_store_synchronous(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, sizeof(w->cfg->store.synchronous), &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	if (strcmp(s, "FULL") != 0 && strcmp(s, "NORMAL") != 0)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: must be \"FULL\" or \"NORMAL\", not \"%s\"", path, s);
+	copy_str(w->cfg->store.synchronous, sizeof(w->cfg->store.synchronous), s);
+	return GW_CONFIG_OK;
+}
+
+static int p_store_busy_timeout(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long ms = 0;
+	int rc = want_uint(w, path, v, 1, 600000, &ms);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->store.busy_timeout_ms = (int)ms;
+	return rc;
+}
+
+static const struct key store_keys[] = {
+    {"path", p_store_path},
+    {"synchronous", p_store_synchronous},
+    {"busy_timeout_ms", p_store_busy_timeout},
+};
+
+static int p_store(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	return walk_object(w, path, v, store_keys, sizeof(store_keys) / sizeof(store_keys[0]));
+}
+
+/* ---- account and region ---- */
+
+static int p_account_id(struct walk *w, const char *path, json_t *v)
+{
+	if (!json_is_string(v))
+		return set_error(w->err, GW_CONFIG_ERR_TYPE,
+		                 "config: %s: expected a string (twelve digits, quoted)", path);
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	bool ok = n == GW_CONFIG_ACCOUNT_ID_LEN;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = s[i] >= '0' && s[i] <= '9';
+	if (!ok)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: an AWS account id is exactly 12 digits", path);
+	copy_str(w->cfg->account_id, sizeof(w->cfg->account_id), s);
+	return GW_CONFIG_OK;
+}
+
+/*
+ * A region name as AWS spells them: lower-case words joined by hyphens,
+ * ending in a number ("us-east-1", "us-gov-west-1", "ap-southeast-4").
+ */
+static bool region_ok(const char *s, size_t n)
+{
+	size_t parts = 0, i = 0;
+	bool last_numeric = false;
+	while (i < n) {
+		size_t start = i;
+		bool alpha = true, digit = true;
+		while (i < n && s[i] != '-') {
+			if (s[i] < 'a' || s[i] > 'z')
+				alpha = false;
+			if (s[i] < '0' || s[i] > '9')
+				digit = false;
+			i++;
+		}
+		if (i == start || (!alpha && !digit))
+			return false;
+		if (parts == 0 && !alpha)
+			return false;
+		last_numeric = digit;
+		parts++;
+		if (i < n) {
+			i++; /* the hyphen */
+			if (i == n)
+				return false;
+		}
+	}
+	return parts >= 3 && last_numeric;
+}
+
+static int p_region(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, sizeof(w->cfg->region), &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	if (!region_ok(s, strlen(s)))
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: \"%s\" is not a region name like \"us-east-1\"", path,
+		                 s);
+	copy_str(w->cfg->region, sizeof(w->cfg->region), s);
+	return GW_CONFIG_OK;
+}
+
+/* ---- log ---- */
+
+static int p_log_level(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, 16, &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	if (gw_log_level_parse(s, &w->cfg->log.level) != 0)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: must be \"debug\", \"info\", \"warn\" or \"error\"",
+		                 path);
+	return GW_CONFIG_OK;
+}
+
+static int p_log_format(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, 16, &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	if (gw_log_format_parse(s, &w->cfg->log.format) != 0)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: must be \"json\" or \"text\"", path);
+	return GW_CONFIG_OK;
+}
+
+static const struct key log_keys[] = {
+    {"level", p_log_level},
+    {"format", p_log_format},
+};
+
+static int p_log(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	return walk_object(w, path, v, log_keys, sizeof(log_keys) / sizeof(log_keys[0]));
+}
+
+/* ---- limits ---- */
+
+static int p_max_connections(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 1, 100000, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->limits.max_connections = (unsigned)x;
+	return rc;
+}
+
+static int p_max_connections_per_ip(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 0, 100000, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->limits.max_connections_per_ip = (unsigned)x;
+	return rc;
+}
+
+static int p_connection_timeout(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	/* No 0: a connection that never times out is a slot an idle client keeps. */
+	int rc = want_uint(w, path, v, 1, 3600, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->limits.connection_timeout_s = (unsigned)x;
+	return rc;
+}
+
+static int p_connection_memory(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	/* Below 8 KiB a request's headers may not fit; above 16 MiB is a typo. */
+	int rc = want_uint(w, path, v, 8 * 1024, 16 * 1024 * 1024, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->limits.connection_memory_bytes = (size_t)x;
+	return rc;
+}
+
+static int p_max_body(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 1024, 64 * 1024 * 1024, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->limits.max_body_bytes = (size_t)x;
+	return rc;
+}
+
+static const struct key limits_keys[] = {
+    {"max_connections", p_max_connections},
+    {"max_connections_per_ip", p_max_connections_per_ip},
+    {"connection_timeout_s", p_connection_timeout},
+    {"connection_memory_bytes", p_connection_memory},
+    {"max_body_bytes", p_max_body},
+};
+
+static int p_limits(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	return walk_object(w, path, v, limits_keys, sizeof(limits_keys) / sizeof(limits_keys[0]));
+}
+
+/* ---- server ---- */
+
+static int p_threads(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 0, 256, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->server.threads = (unsigned)x;
+	return rc;
+}
+
+static int p_shutdown_timeout(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 0, 3600, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->server.shutdown_timeout_s = (unsigned)x;
+	return rc;
+}
+
+static const struct key server_keys[] = {
+    {"threads", p_threads},
+    {"shutdown_timeout_s", p_shutdown_timeout},
+};
+
+static int p_server(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	return walk_object(w, path, v, server_keys, sizeof(server_keys) / sizeof(server_keys[0]));
+}
+
+static const struct key top_keys[] = {
+    {"listen", p_listen}, {"tls", p_tls}, {"store", p_store},   {"account_id", p_account_id},
+    {"region", p_region}, {"log", p_log}, {"limits", p_limits}, {"server", p_server},
+};
+
+/* Cross-key checks, once every key is read. */
+static int check_whole(struct walk *w)
+{
+	const struct gw_config_limits *l = &w->cfg->limits;
+	if (l->max_connections_per_ip > l->max_connections)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: limits.max_connections_per_ip: %u is more than "
+		                 "limits.max_connections (%u)",
+		                 l->max_connections_per_ip, l->max_connections);
+	return GW_CONFIG_OK;
+}
+
+int gw_config_parse(const char *text, size_t n, struct gw_config *cfg, struct gw_config_error *err)
+{
+	json_error_t je;
+	json_t *root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
+	if (!root)
+		return set_error(err, GW_CONFIG_ERR_SYNTAX, "config: line %d, column %d: %s",
+		                 je.line, je.column, je.text);
+	struct walk w = {.cfg = cfg, .err = err};
+	int rc;
+	if (!json_is_object(root))
+		rc = set_error(err, GW_CONFIG_ERR_TYPE,
+		               "config: the document must be a JSON object");
+	else
+		rc = walk_object(&w, NULL, root, top_keys, sizeof(top_keys) / sizeof(top_keys[0]));
+	if (rc == GW_CONFIG_OK)
+		rc = check_whole(&w);
+	json_decref(root);
+	return rc;
+}
+
+int gw_config_load(const char *path, struct gw_config *cfg, struct gw_config_error *err)
+{
+	gw_config_defaults(cfg);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return set_error(err, GW_CONFIG_ERR_IO, "config: cannot open %s: %s", path,
+		                 strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return set_error(err, GW_CONFIG_ERR_IO, "config: %s is not a regular file", path);
+	}
+	if (st.st_size > (off_t)GW_CONFIG_FILE_MAX) {
+		close(fd);
+		return set_error(err, GW_CONFIG_ERR_IO, "config: %s is larger than %u bytes", path,
+		                 GW_CONFIG_FILE_MAX);
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return set_error(err, GW_CONFIG_ERR_NOMEM, "config: out of memory reading %s",
+		                 path);
+	}
+	size_t n = 0;
+	for (;;) {
+		/* Read one byte past the size we saw, to notice a file that grew. */
+		if (n > (size_t)st.st_size) {
+			free(buf);
+			close(fd);
+			return set_error(err, GW_CONFIG_ERR_IO, "config: %s changed while read",
+			                 path);
+		}
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return set_error(err, GW_CONFIG_ERR_IO, "config: cannot read %s: %s", path,
+			                 strerror(e));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	int rc = gw_config_parse(buf, n, cfg, err);
+	free(buf);
+	return rc;
+}

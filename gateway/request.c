@@ -1,0 +1,399 @@
+/*
+ * request.c - the request context and the road every API request walks.
+ *
+ * The road is written out as a straight sequence in gw_request_run so that its
+ * order can be read in one place: the first three steps may stop a request,
+ * audit always runs, execute runs only for a request nobody stopped and whose
+ * record is durable, respond always runs. Each step fills its own fields of
+ * the request and reads only what earlier steps filled.
+ *
+ * What is logged and audited about a request is chosen field by field here and
+ * in server.c. Header values are never copied wholesale: Authorization and
+ * X-Amz-Security-Token carry credentials, and the query string (which SigV4
+ * pre-signed URLs use for the same purpose) is not part of the path we keep.
+ */
+#include "gateway/request.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
+#include "gateway/secret.h"
+#include "gateway/server.h"
+#include "store/store.h"
+
+#define CONTENT_TYPE_JSON "application/json"
+
+static void remote_address(struct MHD_Connection *conn, char *out, size_t out_size)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const char *ok = NULL;
+	out[0] = '\0';
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			ok = inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+			               (socklen_t)out_size);
+		else if (sa->sa_family == AF_INET6)
+			ok = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			               (socklen_t)out_size);
+	}
+	if (!ok && out_size > 1) {
+		out[0] = '-';
+		out[1] = '\0';
+	}
+}
+
+struct gw_request *gw_request_new(struct gw_server *srv, struct MHD_Connection *conn,
+                                  const char *method, const char *url)
+{
+	struct gw_request *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->srv = srv;
+	r->conn = conn;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &r->start_mono);
+	clock_gettime(CLOCK_REALTIME, &now);
+	r->start_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+	if (gw_random_hex(r->id, sizeof(r->id), GW_REQUEST_ID_LEN / 2) != GW_SECRET_OK) {
+		free(r);
+		return NULL;
+	}
+	remote_address(conn, r->remote_addr, sizeof(r->remote_addr));
+
+	size_t mn = strlen(method);
+	if (mn >= sizeof(r->method))
+		mn = sizeof(r->method) - 1;
+	memcpy(r->method, method, mn);
+	r->method[mn] = '\0';
+
+	/* The URL lives in the connection's memory pool, which
+	 * limits.connection_memory_bytes bounds; a copy keeps it for the log
+	 * line written after the pool is gone. */
+	r->path_n = strlen(url);
+	r->path = malloc(r->path_n + 1);
+	if (!r->path) {
+		free(r);
+		return NULL;
+	}
+	memcpy(r->path, url, r->path_n + 1);
+
+	const char *ua;
+	size_t ua_n;
+	if (gw_request_header(r, MHD_HTTP_HEADER_USER_AGENT, &ua, &ua_n)) {
+		if (ua_n > GW_REQUEST_UA_MAX)
+			ua_n = GW_REQUEST_UA_MAX;
+		memcpy(r->user_agent, ua, ua_n);
+		r->user_agent_n = ua_n;
+	}
+	r->user_agent[r->user_agent_n] = '\0';
+	return r;
+}
+
+void gw_request_free(struct gw_request *r)
+{
+	if (!r)
+		return;
+	if (r->body) {
+		OPENSSL_cleanse(r->body, r->body_cap);
+		free(r->body);
+	}
+	free(r->path);
+	free(r->resp_body);
+	free(r);
+}
+
+bool gw_request_header(const struct gw_request *r, const char *name, const char **value, size_t *n)
+{
+	const char *v = NULL;
+	size_t vn = 0;
+	if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, name, strlen(name), &v, &vn) !=
+	        MHD_YES ||
+	    !v)
+		return false;
+	*value = v;
+	*n = vn;
+	return true;
+}
+
+int64_t gw_request_elapsed_us(const struct gw_request *r)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - r->start_mono.tv_sec) * 1000000 +
+	       (now.tv_nsec - r->start_mono.tv_nsec) / 1000;
+}
+
+const char *gw_decision_name(enum gw_decision d)
+{
+	switch (d) {
+	case GW_DECISION_NONE:
+		return NULL;
+	case GW_DECISION_PUBLIC:
+	case GW_DECISION_ALLOW:
+		return "Allow";
+	case GW_DECISION_EXPLICIT_DENY:
+		return "ExplicitDeny";
+	case GW_DECISION_IMPLICIT_DENY:
+		return "ImplicitDeny";
+	}
+	return NULL;
+}
+
+/* Replaces the response body with the compact JSON of obj (consumed). */
+static void set_body(struct gw_request *r, json_t *obj)
+{
+	free(r->resp_body);
+	r->resp_body = NULL;
+	r->resp_len = 0;
+	if (!obj)
+		return;
+	char *s = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (s) {
+		r->resp_body = s;
+		r->resp_len = strlen(s);
+	}
+}
+
+int gw_request_fail(struct gw_request *r, unsigned status, const char *error_code,
+                    const char *message)
+{
+	r->status = status;
+	r->error_code = error_code;
+	/* On out of memory the status still goes out, with an empty body. */
+	set_body(r, json_pack("{s:s, s:s}", "__type", error_code, "message", message));
+	return GW_STEP_STOP;
+}
+
+int gw_request_set_json(struct gw_request *r, unsigned status, struct json_t *obj)
+{
+	set_body(r, obj);
+	if (!r->resp_body)
+		return gw_request_fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "ServiceUnavailable",
+		                       "The gateway is out of memory.");
+	r->status = status;
+	return GW_STEP_OK;
+}
+
+/* ---- the steps ---- */
+
+int gw_step_authenticate(struct gw_request *r)
+{
+	/* No identity scheme is wired in yet: every caller is anonymous, and only
+	 * routes that authorize marks public can succeed. Credentials a client
+	 * sends anyway are neither checked nor copied anywhere. */
+	r->principal = NULL;
+	return GW_STEP_OK;
+}
+
+static bool method_is(const struct gw_request *r, const char *m)
+{
+	return strcmp(r->method, m) == 0;
+}
+
+int gw_step_decode(struct gw_request *r)
+{
+	/* The size limit comes first: it is a property of the transport, and a
+	 * body we did not keep cannot be decoded. */
+	if (r->body_too_large)
+		return gw_request_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "RequestEntityTooLarge",
+		                       "The request body is larger than this gateway accepts.");
+	if (r->path_n == 7 && memcmp(r->path, "/health", 7) == 0) {
+		if (!method_is(r, MHD_HTTP_METHOD_GET) && !method_is(r, MHD_HTTP_METHOD_HEAD)) {
+			r->allow = "GET, HEAD";
+			return gw_request_fail(r, MHD_HTTP_METHOD_NOT_ALLOWED, "MethodNotAllowed",
+			                       "This path answers GET and HEAD only.");
+		}
+		r->route = GW_ROUTE_HEALTH;
+		r->action_name = "taskgate:GetHealth";
+		return GW_STEP_OK;
+	}
+	return gw_request_fail(r, MHD_HTTP_NOT_FOUND, "NotFound", "There is nothing at this path.");
+}
+
+int gw_step_authorize(struct gw_request *r)
+{
+	switch (r->route) {
+	case GW_ROUTE_HEALTH:
+		r->decision = GW_DECISION_PUBLIC;
+		return GW_STEP_OK;
+	case GW_ROUTE_NONE:
+		break;
+	}
+	/* A route nobody listed here is denied: new routes must be added on
+	 * purpose, with their authorization. */
+	r->decision = GW_DECISION_IMPLICIT_DENY;
+	return gw_request_fail(r, MHD_HTTP_FORBIDDEN, "AccessDeniedException",
+	                       "This request is not authorized.");
+}
+
+/*
+ * A JSON string of bytes from the network. jansson accepts only valid UTF-8;
+ * anything else is kept with each byte above 0x7f replaced by '?', so the
+ * record still shows what was asked and a bad byte cannot fail the audit.
+ */
+static json_t *lossy_string(const char *p, size_t n)
+{
+	json_t *s = json_stringn(p, n);
+	if (s)
+		return s;
+	char *copy = malloc(n + 1);
+	if (!copy)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		copy[i] = (unsigned char)p[i] >= 0x80 ? '?' : p[i];
+	s = json_stringn(copy, n);
+	free(copy);
+	return s;
+}
+
+/* The canonical JSON record of the request: sorted keys, no white space. */
+static char *audit_record(const struct gw_request *r, bool stopped)
+{
+	const struct gw_config *cfg = r->srv->cfg;
+	char when[GW_LOG_TIME_LEN];
+	if (gw_log_time_format(r->start_us, when) != 0)
+		return NULL;
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	const char *decision = gw_decision_name(r->decision);
+	int bad = 0;
+	bad |= json_object_set_new(o, "version", json_integer(1));
+	bad |= json_object_set_new(o, "time", json_string(when));
+	bad |= json_object_set_new(o, "request_id", json_string(r->id));
+	bad |= json_object_set_new(o, "source_ip", json_string(r->remote_addr));
+	bad |= json_object_set_new(o, "account_id", json_string(cfg->account_id));
+	bad |= json_object_set_new(o, "region", json_string(cfg->region));
+	bad |= json_object_set_new(o, "method", lossy_string(r->method, strlen(r->method)));
+	bad |= json_object_set_new(o, "path", lossy_string(r->path, r->path_n));
+	bad |= json_object_set_new(o, "user_agent", lossy_string(r->user_agent, r->user_agent_n));
+	bad |= json_object_set_new(o, "principal", json_null());
+	bad |= json_object_set_new(o, "action",
+	                           r->action_name ? json_string(r->action_name) : json_null());
+	bad |= json_object_set_new(o, "decision", decision ? json_string(decision) : json_null());
+	bad |= json_object_set_new(o, "authorization",
+	                           json_string(r->decision == GW_DECISION_PUBLIC ? "public"
+	                                       : r->decision == GW_DECISION_NONE ? "none"
+	                                                                         : "policy"));
+	if (stopped) {
+		bad |= json_object_set_new(o, "status", json_integer(r->status));
+		bad |= json_object_set_new(o, "error_code", json_string(r->error_code));
+	}
+	char *s = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return s;
+}
+
+int gw_step_audit(struct gw_request *r)
+{
+	/* A request stopped earlier has its status and error; one going on to
+	 * execute does not yet, and its record says so by leaving them out. */
+	bool stopped = r->status != 0;
+	struct store_error se = {0};
+	int rc = STORE_ERR_NOMEM;
+	char *record = audit_record(r, stopped);
+	if (record) {
+		struct store_audit_event ev = {
+		    .time_us = r->start_us,
+		    .request_id = r->id,
+		    .source_ip = r->remote_addr,
+		    .principal = NULL,
+		    .action = r->action_name,
+		    .decision = gw_decision_name(r->decision),
+		    .has_status = stopped,
+		    .status = (int)r->status,
+		    .error_code = stopped ? r->error_code : NULL,
+		    .record = record,
+		};
+		rc = store_audit_append(r->srv->store, &ev, &r->audit_seq, &se);
+		free(record);
+	} else {
+		snprintf(se.message, sizeof(se.message), "out of memory building the record");
+	}
+	if (rc == STORE_OK) {
+		r->audited = true;
+		return GW_STEP_OK;
+	}
+	struct gw_log_line l;
+	gw_log_begin(&l, r->srv->log, GW_LOG_ERROR, "audit append failed");
+	gw_log_str(&l, "request_id", r->id);
+	gw_log_str(&l, "error", se.message);
+	gw_log_end(&l);
+	r->allow = NULL;
+	return gw_request_fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "ServiceUnavailable",
+	                       "The audit log could not record this request; it was not "
+	                       "carried out.");
+}
+
+int gw_step_execute(struct gw_request *r)
+{
+	switch (r->route) {
+	case GW_ROUTE_HEALTH:
+		return gw_health_execute(r);
+	case GW_ROUTE_NONE:
+		break;
+	}
+	return gw_request_fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "InternalFailure",
+	                       "The gateway has no handler for this request.");
+}
+
+int gw_step_respond(struct gw_request *r)
+{
+	struct MHD_Response *resp;
+	if (r->resp_body)
+		resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body,
+		                                       MHD_RESPMEM_MUST_COPY);
+	else
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return GW_STEP_STOP;
+	bool ok =
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE_JSON) ==
+	        MHD_YES &&
+	    MHD_add_response_header(resp, "x-amzn-RequestId", r->id) == MHD_YES &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
+	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES;
+	if (ok && r->allow)
+		ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) == MHD_YES;
+	/* During shutdown, tell keep-alive clients not to send another request
+	 * on this connection: it is about to close. */
+	if (ok && atomic_load(&r->srv->draining))
+		ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
+	if (!ok) {
+		MHD_destroy_response(resp);
+		return GW_STEP_STOP;
+	}
+	enum MHD_Result q = MHD_queue_response(r->conn, r->status, resp);
+	MHD_destroy_response(resp);
+	if (q != MHD_YES)
+		return GW_STEP_STOP;
+	r->responded = true;
+	return GW_STEP_OK;
+}
+
+void gw_request_run(struct gw_request *r)
+{
+	int st = gw_step_authenticate(r);
+	if (st == GW_STEP_OK)
+		st = gw_step_decode(r);
+	if (st == GW_STEP_OK)
+		st = gw_step_authorize(r);
+	/* Every request is recorded, stopped or not; without a record it ends
+	 * here with the 503 audit has set. */
+	int audited = gw_step_audit(r);
+	if (audited == GW_STEP_OK && st == GW_STEP_OK)
+		(void)gw_step_execute(r);
+	if (r->status == 0)
+		(void)gw_request_fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "InternalFailure",
+		                      "The request produced no response.");
+	(void)gw_step_respond(r);
+}
