@@ -177,7 +177,10 @@ int store_schema_check(struct store *s, const struct store_migration *list, size
 	if (rc != SQLITE_OK)
 		return store_fail_sqlite(err, s->db, rc, s->path, "reading schema_migrations");
 	int64_t expect = 1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
 		int64_t v = sqlite3_column_int64(st, 0);
 		const unsigned char *name = sqlite3_column_text(st, 1);
 		if (v != expect) {

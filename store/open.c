@@ -159,15 +159,15 @@ static int create_file(const char *path, bool *exists, struct store_error *err)
 	return STORE_OK;
 }
 
-/* Size of the -wal file beside path, 0 if there is none. */
-static off_t wal_size(const char *path)
+/* Size of the file named path + suffix ("-wal", "-journal"), 0 if none. */
+static off_t sidecar_size(const char *path, const char *suffix)
 {
-	char wal[PATH_MAX];
-	int n = snprintf(wal, sizeof(wal), "%s-wal", path);
-	if (n < 0 || (size_t)n >= sizeof(wal))
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof(p), "%s%s", path, suffix);
+	if (n < 0 || (size_t)n >= sizeof(p))
 		return 0;
 	struct stat st;
-	if (stat(wal, &st) != 0)
+	if (stat(p, &st) != 0)
 		return 0;
 	return st.st_size;
 }
@@ -233,17 +233,20 @@ static int check_header(const char *path, struct store_error *err)
 		                  "%s: has a damaged SQLite header; refusing to open it (nothing was "
 		                  "changed). Restore it from a backup",
 		                  path);
-	off_t wal = wal_size(path);
-	if (st.st_size % page_size != 0 && wal == 0)
+	/* A non-empty WAL or rollback journal means the file may be mid-write
+	 * (a checkpoint, or a transaction cut short by a crash that SQLite will
+	 * roll back): its size is then not evidence of damage, and SQLite's own
+	 * recovery and integrity check decide. */
+	bool settled = sidecar_size(path, "-wal") == 0 && sidecar_size(path, "-journal") == 0;
+	if (st.st_size % page_size != 0 && settled)
 		return store_fail(err, STORE_ERR_CORRUPT,
 		                  "%s: is %lld bytes, not a whole number of %u-byte pages: the file "
 		                  "is truncated; refusing to open it (nothing was changed)",
 		                  path, (long long)st.st_size, page_size);
 	/* The page count at offset 28 is only meaningful when the change counter
-	 * at 24 matches "version-valid-for" at 92. With a non-empty WAL, the
-	 * newest pages may still be there rather than in the file. */
+	 * at 24 matches "version-valid-for" at 92. */
 	uint32_t pages = be32(h + 28);
-	if (be32(h + 24) == be32(h + 92) && pages != 0 && wal == 0 &&
+	if (be32(h + 24) == be32(h + 92) && pages != 0 && settled &&
 	    (uint64_t)pages * page_size > (uint64_t)st.st_size)
 		return store_fail(err, STORE_ERR_CORRUPT,
 		                  "%s: its header says %u pages but the file holds %lld: the file is "

@@ -352,6 +352,33 @@ static void test_health(void)
 	fx_done(&f);
 }
 
+static void test_busy_when_another_process_writes(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store_options opts = {.busy_timeout_ms = 100};
+	struct store *s = fx_open(f.db, &opts);
+	CHECK(s != NULL);
+	/* Another connection (as another process would) holds the write lock. */
+	sqlite3 *other = NULL;
+	CHECK(sqlite3_open_v2(f.db, &other, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+	struct store_audit_event ev = fx_event("req-blocked");
+	struct store_error err;
+	CHECK_INT(store_audit_append(s, &ev, NULL, &err), STORE_ERR_BUSY);
+	CHECK(strstr(err.message, f.db) != NULL);
+	/* Reads go on beside the writer (WAL). */
+	int64_t count = -1;
+	CHECK_INT(store_audit_count(s, &count, NULL, &err), STORE_OK);
+	CHECK_INT(count, 0);
+	/* Once the lock is released, the same append goes through. */
+	CHECK(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(other);
+	CHECK_INT(store_audit_append(s, &ev, NULL, &err), STORE_OK);
+	store_close(s);
+	fx_done(&f);
+}
+
 static const struct check_case cases[] = {
 	{"an appended audit event reads back with every field", test_append_and_read_back},
 	{"absent optional fields are stored as NULL and read back as absent",
@@ -366,6 +393,9 @@ static const struct check_case cases[] = {
 	 test_append_durable_across_reopen},
 	{"concurrent appends from eight threads all land with distinct seqs",
 	 test_concurrent_appends},
+	{"an append while another process holds the write lock is BUSY after the timeout, and "
+	 "succeeds once it is released",
+	 test_busy_when_another_process_writes},
 	{"meta values are set, replaced and read back; bad keys and small buffers are refused",
 	 test_meta_get_set},
 	{"health reports the schema version and WAL, and notices a schema it does not expect",
