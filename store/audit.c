@@ -22,7 +22,8 @@ static int check_text(const char *name, const char *v, size_t max, bool required
 {
 	if (!v) {
 		if (required)
-			return store_fail(err, STORE_ERR_INVALID, "audit event: %s is required", name);
+			return store_fail(err, STORE_ERR_INVALID, "audit event: %s is required",
+			                  name);
 		return STORE_OK;
 	}
 	size_t n = strnlen(v, max + 1);
@@ -50,7 +51,8 @@ static int check_event(const struct store_audit_event *ev, struct store_error *e
 	if (code == STORE_OK)
 		code = check_text("source_ip", ev->source_ip, STORE_AUDIT_ID_MAX, false, err);
 	if (code == STORE_OK)
-		code = check_text("principal", ev->principal, STORE_AUDIT_PRINCIPAL_MAX, false, err);
+		code =
+		    check_text("principal", ev->principal, STORE_AUDIT_PRINCIPAL_MAX, false, err);
 	if (code == STORE_OK)
 		code = check_text("action", ev->action, STORE_AUDIT_ID_MAX, false, err);
 	if (code == STORE_OK)
@@ -121,7 +123,8 @@ int store_audit_append(struct store *s, const struct store_audit_event *ev, int6
 			if (seq_out)
 				*seq_out = sqlite3_last_insert_rowid(s->db);
 		} else {
-			code = store_fail_sqlite(err, s->db, rc, s->path, "appending an audit event");
+			code =
+			    store_fail_sqlite(err, s->db, rc, s->path, "appending an audit event");
 		}
 		store_stmt_done(st);
 	}
@@ -244,7 +247,8 @@ static int read_rows(struct store *s, enum store_stmt_id id, const char *sql, bo
 		return store_fail(err, STORE_ERR_INVALID, "audit read: no database open");
 	if (limit == 0 || limit > READ_LIMIT_MAX)
 		return store_fail(err, STORE_ERR_INVALID,
-		                  "audit read: limit must be 1..%d (got %zu)", READ_LIMIT_MAX, limit);
+		                  "audit read: limit must be 1..%d (got %zu)", READ_LIMIT_MAX,
+		                  limit);
 	/* Allocated up front, outside the lock: limit is capped, so this is at
 	 * most a thousand rows' headers. */
 	struct store_audit_row *rows = calloc(limit, sizeof(*rows));
@@ -269,7 +273,8 @@ static int read_rows(struct store *s, enum store_stmt_id id, const char *sql, bo
 			if (n == limit)
 				continue; /* cannot happen with LIMIT bound; guards the array */
 			if (read_row(st, &rows[n]) != STORE_OK) {
-				code = store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
+				code =
+				    store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
 				break;
 			}
 			n++;
@@ -287,8 +292,8 @@ static int read_rows(struct store *s, enum store_stmt_id id, const char *sql, bo
 	return code;
 }
 
-int store_audit_read(struct store *s, int64_t after_seq, size_t limit,
-                     struct store_audit_list *out, struct store_error *err)
+int store_audit_read(struct store *s, int64_t after_seq, size_t limit, struct store_audit_list *out,
+                     struct store_error *err)
 {
 	return read_rows(s, STORE_STMT_AUDIT_READ,
 	                 "SELECT seq, time_us, request_id, source_ip, principal, action, decision,"

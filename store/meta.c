@@ -20,11 +20,12 @@ static int check_key(const char *key, struct store_error *err)
 		                  STORE_META_KEY_MAX);
 	for (size_t i = 0; i < n; i++) {
 		char c = key[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		          c == '-';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+		          c == '.' || c == '-';
 		if (!ok)
-			return store_fail(err, STORE_ERR_INVALID,
-			                  "meta: key has a character outside [a-z0-9_.-] at byte %zu", i);
+			return store_fail(
+			    err, STORE_ERR_INVALID,
+			    "meta: key has a character outside [a-z0-9_.-] at byte %zu", i);
 	}
 	return STORE_OK;
 }
@@ -46,7 +47,8 @@ int store_meta_get(struct store *s, const char *key, char *buf, size_t cap, size
 
 	store_lock(s);
 	sqlite3_stmt *st = NULL;
-	code = store_stmt(s, STORE_STMT_META_GET, "SELECT value FROM meta WHERE key = ?1", &st, err);
+	code =
+	    store_stmt(s, STORE_STMT_META_GET, "SELECT value FROM meta WHERE key = ?1", &st, err);
 	if (code == STORE_OK) {
 		int rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 		if (rc == SQLITE_OK)
@@ -55,23 +57,25 @@ int store_meta_get(struct store *s, const char *key, char *buf, size_t cap, size
 			const unsigned char *t = sqlite3_column_text(st, 0);
 			int n = sqlite3_column_bytes(st, 0);
 			if (!t || n < 0) {
-				code = store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
+				code =
+				    store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
 			} else {
 				if (len_out)
 					*len_out = (size_t)n;
 				if ((size_t)n >= cap) {
-					code = store_fail(err, STORE_ERR_INVALID,
-					                  "meta: the value of %s is %d bytes, the buffer "
-					                  "holds %zu",
-					                  key, n, cap - 1);
+					code = store_fail(
+					    err, STORE_ERR_INVALID,
+					    "meta: the value of %s is %d bytes, the buffer "
+					    "holds %zu",
+					    key, n, cap - 1);
 				} else {
 					memcpy(buf, t, (size_t)n);
 					buf[n] = '\0';
 				}
 			}
 		} else if (rc == SQLITE_DONE) {
-			code = store_fail(err, STORE_ERR_NOT_FOUND, "%s: meta has no key %s", s->path,
-			                  key);
+			code = store_fail(err, STORE_ERR_NOT_FOUND, "%s: meta has no key %s",
+			                  s->path, key);
 		} else {
 			code = store_fail_sqlite(err, s->db, rc, s->path, "reading meta");
 		}

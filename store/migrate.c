@@ -27,47 +27,47 @@
 #include <string.h>
 
 static const struct store_migration builtin[] = {
-	{1, "meta_and_schema_migrations",
-	 "CREATE TABLE schema_migrations ("
-	 " version INTEGER PRIMARY KEY,"
-	 " name TEXT NOT NULL,"
-	 " applied_at TEXT NOT NULL"
-	 ") STRICT;"
-	 "CREATE TABLE meta ("
-	 " key TEXT PRIMARY KEY NOT NULL,"
-	 " value TEXT NOT NULL"
-	 ") STRICT, WITHOUT ROWID;"
-	 "INSERT INTO meta(key, value) VALUES"
-	 " ('created_by', taskgate_version()),"
-	 " ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
-	 " ('instance_id', lower(hex(randomblob(16))));"
-	 "PRAGMA application_id = " STORE_APPLICATION_ID_SQL ";"},
-	{2, "audit_events",
-	 /* One row per request from the first release on, so every decision has
-	  * a place. record is the canonical JSON of the event; the other columns
-	  * are copies of its fields for queries. */
-	 "CREATE TABLE audit_events ("
-	 " seq INTEGER PRIMARY KEY,"
-	 " time_us INTEGER NOT NULL CHECK (time_us > 0),"
-	 " request_id TEXT NOT NULL CHECK (length(request_id) > 0),"
-	 " source_ip TEXT,"
-	 " principal TEXT,"
-	 " action TEXT,"
-	 " decision TEXT,"
-	 " status INTEGER,"
-	 " error_code TEXT,"
-	 " latency_us INTEGER CHECK (latency_us >= 0),"
-	 " record TEXT NOT NULL"
-	 ") STRICT;"
-	 "CREATE INDEX audit_events_time ON audit_events(time_us);"
-	 "CREATE INDEX audit_events_principal ON audit_events(principal, time_us);"
-	 /* Append-only at the database level too: a row cannot be edited or
-	  * removed through SQL without first dropping these triggers, which a
-	  * later migration (the hash chain) makes detectable anyway. */
-	 "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events"
-	 " BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;"
-	 "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events"
-	 " BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;"},
+    {1, "meta_and_schema_migrations",
+     "CREATE TABLE schema_migrations ("
+     " version INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL,"
+     " applied_at TEXT NOT NULL"
+     ") STRICT;"
+     "CREATE TABLE meta ("
+     " key TEXT PRIMARY KEY NOT NULL,"
+     " value TEXT NOT NULL"
+     ") STRICT, WITHOUT ROWID;"
+     "INSERT INTO meta(key, value) VALUES"
+     " ('created_by', taskgate_version()),"
+     " ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+     " ('instance_id', lower(hex(randomblob(16))));"
+     "PRAGMA application_id = " STORE_APPLICATION_ID_SQL ";"},
+    {2, "audit_events",
+     /* One row per request from the first release on, so every decision has
+      * a place. record is the canonical JSON of the event; the other columns
+      * are copies of its fields for queries. */
+     "CREATE TABLE audit_events ("
+     " seq INTEGER PRIMARY KEY,"
+     " time_us INTEGER NOT NULL CHECK (time_us > 0),"
+     " request_id TEXT NOT NULL CHECK (length(request_id) > 0),"
+     " source_ip TEXT,"
+     " principal TEXT,"
+     " action TEXT,"
+     " decision TEXT,"
+     " status INTEGER,"
+     " error_code TEXT,"
+     " latency_us INTEGER CHECK (latency_us >= 0),"
+     " record TEXT NOT NULL"
+     ") STRICT;"
+     "CREATE INDEX audit_events_time ON audit_events(time_us);"
+     "CREATE INDEX audit_events_principal ON audit_events(principal, time_us);"
+     /* Append-only at the database level too: a row cannot be edited or
+      * removed through SQL without first dropping these triggers, which a
+      * later migration (the hash chain) makes detectable anyway. */
+     "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events"
+     " BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;"
+     "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events"
+     " BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;"},
 };
 
 const struct store_migration *store_migrations(size_t *n_out)
@@ -76,8 +76,7 @@ const struct store_migration *store_migrations(size_t *n_out)
 	return builtin;
 }
 
-int store_migrations_valid(const struct store_migration *list, size_t n,
-                           struct store_error *err)
+int store_migrations_valid(const struct store_migration *list, size_t n, struct store_error *err)
 {
 	if (!list || n == 0 || n > INT_MAX)
 		return store_fail(err, STORE_ERR_INVALID, "no migrations given");
@@ -172,8 +171,8 @@ int store_schema_check(struct store *s, const struct store_migration *list, size
 	}
 
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, "SELECT version, name FROM schema_migrations ORDER BY version",
-	                            -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(
+	    s->db, "SELECT version, name FROM schema_migrations ORDER BY version", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail_sqlite(err, s->db, rc, s->path, "reading schema_migrations");
 	int64_t expect = 1;
@@ -184,20 +183,22 @@ int store_schema_check(struct store *s, const struct store_migration *list, size
 		int64_t v = sqlite3_column_int64(st, 0);
 		const unsigned char *name = sqlite3_column_text(st, 1);
 		if (v != expect) {
-			code = store_fail(err, STORE_ERR_CORRUPT,
-			                  "%s: schema_migrations is not a run 1, 2, 3...: found version "
-			                  "%lld where %lld was expected; refusing to change it",
-			                  s->path, (long long)v, (long long)expect);
+			code = store_fail(
+			    err, STORE_ERR_CORRUPT,
+			    "%s: schema_migrations is not a run 1, 2, 3...: found version "
+			    "%lld where %lld was expected; refusing to change it",
+			    s->path, (long long)v, (long long)expect);
 			break;
 		}
 		if (v <= (int64_t)n &&
 		    (!name || strcmp((const char *)name, list[v - 1].name) != 0)) {
-			code = store_fail(err, STORE_ERR_CORRUPT,
-			                  "%s: records migration %lld as \"%s\" but this taskgate calls "
-			                  "it \"%s\": the file was made by a different build; refusing "
-			                  "to change it",
-			                  s->path, (long long)v, name ? (const char *)name : "",
-			                  list[v - 1].name);
+			code = store_fail(
+			    err, STORE_ERR_CORRUPT,
+			    "%s: records migration %lld as \"%s\" but this taskgate calls "
+			    "it \"%s\": the file was made by a different build; refusing "
+			    "to change it",
+			    s->path, (long long)v, name ? (const char *)name : "",
+			    list[v - 1].name);
 			break;
 		}
 		expect++;
@@ -306,11 +307,12 @@ int store_migrate(struct store *s, const struct store_migration *list, size_t n,
 		}
 		if (cur > (int64_t)n) {
 			rollback(s);
-			return store_fail(err, STORE_ERR_TOO_NEW,
-			                  "%s: was migrated to schema version %lld by a newer taskgate "
-			                  "while this one (%s, up to %zu) was opening it; upgrade "
-			                  "taskgate",
-			                  s->path, (long long)cur, TASKGATE_VERSION_STRING, n);
+			return store_fail(
+			    err, STORE_ERR_TOO_NEW,
+			    "%s: was migrated to schema version %lld by a newer taskgate "
+			    "while this one (%s, up to %zu) was opening it; upgrade "
+			    "taskgate",
+			    s->path, (long long)cur, TASKGATE_VERSION_STRING, n);
 		}
 		if (cur >= m->version) {
 			/* Another process got here first. */
@@ -320,8 +322,8 @@ int store_migrate(struct store *s, const struct store_migration *list, size_t n,
 		if (cur != m->version - 1) {
 			rollback(s);
 			return store_fail(err, STORE_ERR_CORRUPT,
-			                  "%s: is at schema version %lld where %d was expected", s->path,
-			                  (long long)cur, m->version - 1);
+			                  "%s: is at schema version %lld where %d was expected",
+			                  s->path, (long long)cur, m->version - 1);
 		}
 		code = apply_one(s, m, (int)cur, err);
 		if (code != STORE_OK)

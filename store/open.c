@@ -38,7 +38,7 @@
 #include <unistd.h>
 
 #define DEFAULT_BUSY_TIMEOUT_MS 5000
-#define SQLITE_HEADER_LEN 100
+#define SQLITE_HEADER_LEN       100
 static const char sqlite_magic[16] = "SQLite format 3"; /* and its NUL: 16 bytes */
 
 void store_lock(struct store *s)
@@ -62,8 +62,8 @@ int store_stmt(struct store *s, enum store_stmt_id id, const char *sql, sqlite3_
 {
 	*out = NULL;
 	if (!s->stmts[id]) {
-		int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id],
-		                            NULL);
+		int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+		                            &s->stmts[id], NULL);
 		if (rc != SQLITE_OK) {
 			s->stmts[id] = NULL;
 			return store_fail_sqlite(err, s->db, rc, s->path, "preparing a statement");
@@ -112,20 +112,22 @@ static int check_parent(const char *path, bool need_write, struct store_error *e
 	struct stat st;
 	if (stat(dir, &st) != 0) {
 		if (errno == ENOENT)
-			return store_fail(err, STORE_ERR_IO,
-			                  "%s: directory %s does not exist (create it first; taskgate "
-			                  "creates the database file but not its directory)",
-			                  path, dir);
+			return store_fail(
+			    err, STORE_ERR_IO,
+			    "%s: directory %s does not exist (create it first; taskgate "
+			    "creates the database file but not its directory)",
+			    path, dir);
 		return store_fail(err, STORE_ERR_IO, "%s: cannot use directory %s: %s", path, dir,
 		                  strerror(errno));
 	}
 	if (!S_ISDIR(st.st_mode))
 		return store_fail(err, STORE_ERR_IO, "%s: %s is not a directory", path, dir);
 	if (need_write && access(dir, W_OK | X_OK) != 0)
-		return store_fail(err, STORE_ERR_IO,
-		                  "%s: directory %s is not writable by this user (%s); SQLite needs "
-		                  "to create the -wal and -shm files beside the database",
-		                  path, dir, strerror(errno));
+		return store_fail(
+		    err, STORE_ERR_IO,
+		    "%s: directory %s is not writable by this user (%s); SQLite needs "
+		    "to create the -wal and -shm files beside the database",
+		    path, dir, strerror(errno));
 	return STORE_OK;
 }
 
@@ -138,8 +140,8 @@ static int create_file(const char *path, bool *exists, struct store_error *err)
 			*exists = true; /* someone made it since our stat: treat as existing */
 			return STORE_OK;
 		}
-		return store_fail(err, STORE_ERR_IO, "%s: cannot create the database file: %s", path,
-		                  strerror(errno));
+		return store_fail(err, STORE_ERR_IO, "%s: cannot create the database file: %s",
+		                  path, strerror(errno));
 	}
 	/* The umask may have taken bits away; it cannot have added any, but say
 	 * exactly what we mean. */
@@ -153,8 +155,8 @@ static int create_file(const char *path, bool *exists, struct store_error *err)
 	if (close(fd) != 0) {
 		int e = errno;
 		unlink(path);
-		return store_fail(err, STORE_ERR_IO, "%s: cannot create the database file: %s", path,
-		                  strerror(e));
+		return store_fail(err, STORE_ERR_IO, "%s: cannot create the database file: %s",
+		                  path, strerror(e));
 	}
 	return STORE_OK;
 }
@@ -179,10 +181,11 @@ static int check_header(const char *path, struct store_error *err)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == EACCES)
-			return store_fail(err, STORE_ERR_IO,
-			                  "%s: cannot read the database: permission denied (it must "
-			                  "be readable by the user taskgate runs as)",
-			                  path);
+			return store_fail(
+			    err, STORE_ERR_IO,
+			    "%s: cannot read the database: permission denied (it must "
+			    "be readable by the user taskgate runs as)",
+			    path);
 		return store_fail(err, STORE_ERR_IO, "%s: cannot open the database: %s", path,
 		                  strerror(errno));
 	}
@@ -213,52 +216,59 @@ static int check_header(const char *path, struct store_error *err)
 	if (st.st_size == 0)
 		return STORE_OK;
 	if (got < sizeof(h) || memcmp(h, sqlite_magic, sizeof(sqlite_magic)) != 0) {
-		if (got >= sizeof(sqlite_magic) && memcmp(h, sqlite_magic, sizeof(sqlite_magic)) == 0)
-			return store_fail(err, STORE_ERR_CORRUPT,
-			                  "%s: is only %lld bytes, shorter than an SQLite header: the "
-			                  "file is truncated; refusing to open it (nothing was changed)",
-			                  path, (long long)st.st_size);
-		return store_fail(err, STORE_ERR_CORRUPT,
-		                  "%s: is not an SQLite database (it does not start with the SQLite "
-		                  "header); refusing to open it (nothing was changed). Check the "
-		                  "path, or restore the file from a backup",
-		                  path);
+		if (got >= sizeof(sqlite_magic) &&
+		    memcmp(h, sqlite_magic, sizeof(sqlite_magic)) == 0)
+			return store_fail(
+			    err, STORE_ERR_CORRUPT,
+			    "%s: is only %lld bytes, shorter than an SQLite header: the "
+			    "file is truncated; refusing to open it (nothing was changed)",
+			    path, (long long)st.st_size);
+		return store_fail(
+		    err, STORE_ERR_CORRUPT,
+		    "%s: is not an SQLite database (it does not start with the SQLite "
+		    "header); refusing to open it (nothing was changed). Check the "
+		    "path, or restore the file from a backup",
+		    path);
 	}
 	uint32_t page_size = (uint32_t)h[16] << 8 | h[17];
 	if (page_size == 1)
 		page_size = 65536;
 	bool page_ok = page_size >= 512 && page_size <= 65536 && (page_size & (page_size - 1)) == 0;
 	if (!page_ok || h[21] != 64 || h[22] != 32 || h[23] != 32)
-		return store_fail(err, STORE_ERR_CORRUPT,
-		                  "%s: has a damaged SQLite header; refusing to open it (nothing was "
-		                  "changed). Restore it from a backup",
-		                  path);
+		return store_fail(
+		    err, STORE_ERR_CORRUPT,
+		    "%s: has a damaged SQLite header; refusing to open it (nothing was "
+		    "changed). Restore it from a backup",
+		    path);
 	/* A non-empty WAL or rollback journal means the file may be mid-write
 	 * (a checkpoint, or a transaction cut short by a crash that SQLite will
 	 * roll back): its size is then not evidence of damage, and SQLite's own
 	 * recovery and integrity check decide. */
 	bool settled = sidecar_size(path, "-wal") == 0 && sidecar_size(path, "-journal") == 0;
 	if (st.st_size % page_size != 0 && settled)
-		return store_fail(err, STORE_ERR_CORRUPT,
-		                  "%s: is %lld bytes, not a whole number of %u-byte pages: the file "
-		                  "is truncated; refusing to open it (nothing was changed)",
-		                  path, (long long)st.st_size, page_size);
+		return store_fail(
+		    err, STORE_ERR_CORRUPT,
+		    "%s: is %lld bytes, not a whole number of %u-byte pages: the file "
+		    "is truncated; refusing to open it (nothing was changed)",
+		    path, (long long)st.st_size, page_size);
 	/* The page count at offset 28 is only meaningful when the change counter
 	 * at 24 matches "version-valid-for" at 92. */
 	uint32_t pages = be32(h + 28);
 	if (be32(h + 24) == be32(h + 92) && pages != 0 && settled &&
 	    (uint64_t)pages * page_size > (uint64_t)st.st_size)
-		return store_fail(err, STORE_ERR_CORRUPT,
-		                  "%s: its header says %u pages but the file holds %lld: the file is "
-		                  "truncated; refusing to open it (nothing was changed)",
-		                  path, pages, (long long)(st.st_size / page_size));
+		return store_fail(
+		    err, STORE_ERR_CORRUPT,
+		    "%s: its header says %u pages but the file holds %lld: the file is "
+		    "truncated; refusing to open it (nothing was changed)",
+		    path, pages, (long long)(st.st_size / page_size));
 	uint32_t app = be32(h + 68);
 	if (app != 0 && app != STORE_APPLICATION_ID)
-		return store_fail(err, STORE_ERR_CORRUPT,
-		                  "%s: is an SQLite database of another program (application_id "
-		                  "0x%08x, taskgate's is 0x%08x), not a taskgate store; refusing to "
-		                  "open it (nothing was changed)",
-		                  path, app, (unsigned)STORE_APPLICATION_ID);
+		return store_fail(
+		    err, STORE_ERR_CORRUPT,
+		    "%s: is an SQLite database of another program (application_id "
+		    "0x%08x, taskgate's is 0x%08x), not a taskgate store; refusing to "
+		    "open it (nothing was changed)",
+		    path, app, (unsigned)STORE_APPLICATION_ID);
 	return STORE_OK;
 }
 
@@ -272,7 +282,8 @@ static int prepare_path(const char *path, bool readonly, struct store_error *err
 			return store_fail(err, STORE_ERR_IO,
 			                  "%s: a component of the path is not a directory", path);
 		if (e != ENOENT)
-			return store_fail(err, STORE_ERR_IO, "%s: cannot use: %s", path, strerror(e));
+			return store_fail(err, STORE_ERR_IO, "%s: cannot use: %s", path,
+			                  strerror(e));
 		if (readonly)
 			return store_fail(err, STORE_ERR_IO,
 			                  "%s: does not exist (a read-only open never creates the "
@@ -393,7 +404,8 @@ static int configure(struct store *s, int busy_ms, const char *sync_sql, struct 
 	if (rc == SQLITE_OK)
 		rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
+		rc =
+		    sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(s->db, busy_ms);
 	if (rc == SQLITE_OK)
@@ -538,11 +550,12 @@ int store_open_with_migrations(const char *path, const struct store_options *opt
 		goto fail;
 	if (readonly) {
 		if (version < (int)n) {
-			code = store_fail(err, STORE_ERR_READONLY,
-			                  "%s: has schema version %d but this taskgate (%s) needs "
-			                  "version %d; a read-only open never migrates. Open it once "
-			                  "read-write (start `taskgate serve` on it) to migrate",
-			                  path, version, TASKGATE_VERSION_STRING, (int)n);
+			code =
+			    store_fail(err, STORE_ERR_READONLY,
+			               "%s: has schema version %d but this taskgate (%s) needs "
+			               "version %d; a read-only open never migrates. Open it once "
+			               "read-write (start `taskgate serve` on it) to migrate",
+			               path, version, TASKGATE_VERSION_STRING, (int)n);
 			goto fail;
 		}
 	} else {
@@ -614,7 +627,8 @@ int store_health(struct store *s, struct store_health *out)
 		if (rc == SQLITE_ROW)
 			out->schema_version = sqlite3_column_int(st, 0);
 		else
-			code = store_fail_sqlite(&err, s->db, rc, s->path, "reading the schema version");
+			code = store_fail_sqlite(&err, s->db, rc, s->path,
+			                         "reading the schema version");
 		store_stmt_done(st);
 	}
 	if (code == STORE_OK)
@@ -629,7 +643,8 @@ int store_health(struct store *s, struct store_health *out)
 				code = store_fail(&err, STORE_ERR_INVALID,
 				                  "%s: unexpected journal mode", s->path);
 		} else {
-			code = store_fail_sqlite(&err, s->db, rc, s->path, "reading the journal mode");
+			code =
+			    store_fail_sqlite(&err, s->db, rc, s->path, "reading the journal mode");
 		}
 		store_stmt_done(st);
 	}
@@ -647,8 +662,8 @@ int store_health(struct store *s, struct store_health *out)
 		             latest);
 	} else if (!readonly && strcmp(out->journal_mode, "wal") != 0) {
 		code = STORE_ERR_IO;
-		n = snprintf(out->message, sizeof(out->message),
-		             "journal mode is %s, expected wal", out->journal_mode);
+		n = snprintf(out->message, sizeof(out->message), "journal mode is %s, expected wal",
+		             out->journal_mode);
 	} else {
 		out->ok = true;
 		n = snprintf(out->message, sizeof(out->message), "ok");

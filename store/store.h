@@ -26,7 +26,7 @@ enum store_status {
 	STORE_ERR_NOT_FOUND = -7,
 	STORE_ERR_CONFLICT = -8,
 	STORE_ERR_INVALID = -9,
-	STORE_ERR_FULL = -10,     /* disk or database full */
+	STORE_ERR_FULL = -10, /* disk or database full */
 	STORE_ERR_READONLY = -11,
 };
 
@@ -39,7 +39,8 @@ struct store; /* one open database; see store_open */
 
 struct store_options {
 	int busy_timeout_ms; /* 0: 5000 */
-	bool readonly;       /* open without migrating or writing (audit tools) */
+	bool readonly;       /* open without migrating or writing (audit tools); a
+	                      * file behind this build's schema is STORE_ERR_READONLY */
 	/* SQLite's synchronous level: "FULL" (survives power loss) or "NORMAL"
 	 * (survives a process crash); NULL: "FULL". */
 	const char *synchronous;
@@ -52,7 +53,7 @@ struct store_options {
  * refusal (CORRUPT, TOO_NEW, IO, READONLY) the file's bytes are not changed. */
 int store_open(const char *path, const struct store_options *opts, struct store **out,
                struct store_error *err);
-/* NULL-safe. */
+/* NULL-safe. Call once, after every other thread has stopped using s. */
 void store_close(struct store *s);
 
 /* The schema version this build writes, and the one the open file has. */
@@ -76,7 +77,7 @@ const char *store_status_name(int code);
  * Migration 1 writes "created_by" (the taskgate version), "created_at" (UTC,
  * ISO 8601) and "instance_id" (32 hex digits, random). Keys are 1..64 bytes of
  * [a-z0-9_.-]; values are text up to STORE_META_VALUE_MAX bytes. */
-#define STORE_META_KEY_MAX 64
+#define STORE_META_KEY_MAX   64
 #define STORE_META_VALUE_MAX 4096
 
 /* Copies the value and its NUL into buf; *len_out (if not NULL) gets its length
@@ -91,9 +92,9 @@ int store_meta_set(struct store *s, const char *key, const char *value, struct s
  *
  * The table refuses UPDATE and DELETE (triggers), so a row once written stays as
  * written; the hash chain over rows comes with a later migration. */
-#define STORE_AUDIT_ID_MAX 256           /* request_id, source_ip, action, decision, error_code */
-#define STORE_AUDIT_PRINCIPAL_MAX 2048   /* an ARN with a session name fits easily */
-#define STORE_AUDIT_RECORD_MAX (1 << 20) /* the canonical JSON record */
+#define STORE_AUDIT_ID_MAX        256  /* request_id, source_ip, action, decision, error_code */
+#define STORE_AUDIT_PRINCIPAL_MAX 2048 /* an ARN with a session name fits easily */
+#define STORE_AUDIT_RECORD_MAX    (1 << 20) /* the canonical JSON record */
 
 /* Strings are NUL-terminated UTF-8. Optional fields may be NULL (stored as
  * SQL NULL); has_status/has_latency say whether the numbers are present. */
@@ -101,9 +102,9 @@ struct store_audit_event {
 	int64_t time_us;        /* microseconds since the Unix epoch, > 0 */
 	const char *request_id; /* required, non-empty */
 	const char *source_ip;
-	const char *principal;  /* ARN, or NULL when unauthenticated */
-	const char *action;     /* "ecs:RunTask" */
-	const char *decision;   /* "Allow", "ExplicitDeny", "ImplicitDeny" */
+	const char *principal; /* ARN, or NULL when unauthenticated */
+	const char *action;    /* "ecs:RunTask" */
+	const char *decision;  /* "Allow", "ExplicitDeny", "ImplicitDeny" */
 	bool has_status;
 	int status;             /* HTTP status of the response */
 	const char *error_code; /* "AccessDeniedException" */
@@ -135,8 +136,8 @@ struct store_audit_list {
 };
 
 /* Up to limit (1..1000) rows with seq > after_seq, oldest first. */
-int store_audit_read(struct store *s, int64_t after_seq, size_t limit,
-                     struct store_audit_list *out, struct store_error *err);
+int store_audit_read(struct store *s, int64_t after_seq, size_t limit, struct store_audit_list *out,
+                     struct store_error *err);
 /* The newest limit (1..1000) rows, newest first. */
 int store_audit_recent(struct store *s, size_t limit, struct store_audit_list *out,
                        struct store_error *err);

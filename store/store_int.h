@@ -87,8 +87,7 @@ int store_schema_check(struct store *s, const struct store_migration *list, size
 int store_migrate(struct store *s, const struct store_migration *list, size_t n, int from,
                   struct store_error *err);
 /* Checks that list[0..n) is numbered 1..n with names and SQL. */
-int store_migrations_valid(const struct store_migration *list, size_t n,
-                           struct store_error *err);
+int store_migrations_valid(const struct store_migration *list, size_t n, struct store_error *err);
 
 /* Test hook: store_open as if this build's migrations were list[0..n). */
 int store_open_with_migrations(const char *path, const struct store_options *opts,
@@ -105,7 +104,7 @@ int store_open_with_migrations(const char *path, const struct store_options *opt
 /* The value written in the file header's application_id field: "TGW1", also
  * spelled in decimal for the PRAGMA in migration 1 (PRAGMA values cannot be
  * bound; a unit test checks that the two agree). */
-#define STORE_APPLICATION_ID 0x54475731
+#define STORE_APPLICATION_ID     0x54475731
 #define STORE_APPLICATION_ID_SQL "1413961521"
 
 /* Databases up to this size get a full integrity_check at open; larger ones

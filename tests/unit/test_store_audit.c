@@ -55,9 +55,9 @@ static void test_optional_fields_absent(void)
 	fx_init(&f);
 	struct store *s = fx_open(f.db, NULL);
 	struct store_audit_event ev = {
-		.time_us = 1,
-		.request_id = "req-anon",
-		.record = "{}",
+	    .time_us = 1,
+	    .request_id = "req-anon",
+	    .record = "{}",
 	};
 	struct store_error err;
 	CHECK_INT(store_audit_append(s, &ev, NULL, &err), STORE_OK);
@@ -232,7 +232,7 @@ static void test_append_durable_across_reopen(void)
 	fx_done(&f);
 }
 
-#define THREADS 8
+#define THREADS    8
 #define PER_THREAD 250
 
 struct worker {
@@ -380,26 +380,25 @@ static void test_busy_when_another_process_writes(void)
 }
 
 static const struct check_case cases[] = {
-	{"an appended audit event reads back with every field", test_append_and_read_back},
-	{"absent optional fields are stored as NULL and read back as absent",
-	 test_optional_fields_absent},
-	{"an event missing its id or record, or over a limit, is refused and writes nothing; "
-	 "at the limit it is stored",
-	 test_invalid_events_write_nothing},
-	{"audit rows cannot be updated or deleted, even through SQL", test_append_only},
-	{"audit rows page forward from a seq and the most recent come newest first",
-	 test_read_paging_and_recent},
-	{"an appended event is committed at once and survives a reopen",
-	 test_append_durable_across_reopen},
-	{"concurrent appends from eight threads all land with distinct seqs",
-	 test_concurrent_appends},
-	{"an append while another process holds the write lock is BUSY after the timeout, and "
-	 "succeeds once it is released",
-	 test_busy_when_another_process_writes},
-	{"meta values are set, replaced and read back; bad keys and small buffers are refused",
-	 test_meta_get_set},
-	{"health reports the schema version and WAL, and notices a schema it does not expect",
-	 test_health},
+    {"an appended audit event reads back with every field", test_append_and_read_back},
+    {"absent optional fields are stored as NULL and read back as absent",
+     test_optional_fields_absent},
+    {"an event missing its id or record, or over a limit, is refused and writes nothing; "
+     "at the limit it is stored",
+     test_invalid_events_write_nothing},
+    {"audit rows cannot be updated or deleted, even through SQL", test_append_only},
+    {"audit rows page forward from a seq and the most recent come newest first",
+     test_read_paging_and_recent},
+    {"an appended event is committed at once and survives a reopen",
+     test_append_durable_across_reopen},
+    {"concurrent appends from eight threads all land with distinct seqs", test_concurrent_appends},
+    {"an append while another process holds the write lock is BUSY after the timeout, and "
+     "succeeds once it is released",
+     test_busy_when_another_process_writes},
+    {"meta values are set, replaced and read back; bad keys and small buffers are refused",
+     test_meta_get_set},
+    {"health reports the schema version and WAL, and notices a schema it does not expect",
+     test_health},
 };
 
 CHECK_MAIN(cases)

@@ -137,7 +137,8 @@ static inline int64_t fx_int(const char *path, const char *sql)
 	sqlite3_stmt *st = NULL;
 	int64_t v = -1;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -179,18 +180,18 @@ static inline struct store *fx_open(const char *path, const struct store_options
 static inline struct store_audit_event fx_event(const char *request_id)
 {
 	struct store_audit_event ev = {
-		.time_us = 1700000000000000LL,
-		.request_id = request_id,
-		.source_ip = "127.0.0.1",
-		.principal = "arn:aws:iam::123456789012:role/deployer",
-		.action = "ecs:RunTask",
-		.decision = "Allow",
-		.has_status = true,
-		.status = 200,
-		.error_code = NULL,
-		.has_latency = true,
-		.latency_us = 1234,
-		.record = "{\"decision\":\"Allow\"}",
+	    .time_us = 1700000000000000LL,
+	    .request_id = request_id,
+	    .source_ip = "127.0.0.1",
+	    .principal = "arn:aws:iam::123456789012:role/deployer",
+	    .action = "ecs:RunTask",
+	    .decision = "Allow",
+	    .has_status = true,
+	    .status = 200,
+	    .error_code = NULL,
+	    .has_latency = true,
+	    .latency_us = 1234,
+	    .record = "{\"decision\":\"Allow\"}",
 	};
 	return ev;
 }

@@ -250,10 +250,11 @@ static void test_migration_breaking_foreign_key_rolls_back(void)
 	/* The same migration with the reference satisfied goes through. */
 	struct fx g;
 	fx_init(&g);
-	n = list_with("good_reference", "CREATE TABLE parent(id INTEGER PRIMARY KEY);"
-	                                "CREATE TABLE child(parent_id INTEGER REFERENCES parent(id));"
-	                                "INSERT INTO parent VALUES (42);"
-	                                "INSERT INTO child VALUES (42);");
+	n = list_with("good_reference",
+	              "CREATE TABLE parent(id INTEGER PRIMARY KEY);"
+	              "CREATE TABLE child(parent_id INTEGER REFERENCES parent(id));"
+	              "INSERT INTO parent VALUES (42);"
+	              "INSERT INTO child VALUES (42);");
 	CHECK_INT(open_with(g.db, NULL, with_extra, n, &err), STORE_OK);
 	CHECK_INT(file_version(g.db), (int64_t)n);
 	fx_done(&g);
@@ -301,9 +302,10 @@ static void test_migration_list_validated(void)
 	struct fx f;
 	fx_init(&f);
 	static const struct store_migration gap[] = {
-		{1, "one", "CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, name TEXT, "
-		           "applied_at TEXT);"},
-		{3, "three", "CREATE TABLE t(x);"},
+	    {1, "one",
+	     "CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, name TEXT, "
+	     "applied_at TEXT);"},
+	    {3, "three", "CREATE TABLE t(x);"},
 	};
 	struct store_error err;
 	CHECK_INT(open_with(f.db, NULL, gap, 2, &err), STORE_ERR_INVALID);
@@ -325,30 +327,30 @@ static void test_builtin_list_is_numbered(void)
 }
 
 static const struct check_case cases[] = {
-	{"a file at the previous schema version is migrated and keeps its data",
-	 test_from_previous_schema},
-	{"a file from a newer taskgate is refused as too new, names both versions, and is "
-	 "unchanged",
-	 test_too_new_refused},
-	{"a file at exactly this build's version opens read-write and read-only",
-	 test_same_version_opens},
-	{"a read-only open of an out-of-date file is refused and does not migrate it",
-	 test_readonly_old_file_refused},
-	{"a read-only open of a current file reads, refuses writes and changes nothing",
-	 test_readonly_current_file_writes_nothing},
-	{"a failing migration rolls back whole, leaving the file at the previous version",
-	 test_failing_migration_rolls_back},
-	{"a failing migration on a new file keeps the earlier migrations that succeeded",
-	 test_failing_migration_on_new_file_keeps_earlier},
-	{"a migration that leaves a dangling foreign key is rolled back; a consistent one lands",
-	 test_migration_breaking_foreign_key_rolls_back},
-	{"a file whose recorded migration name differs from this build's is refused unchanged",
-	 test_renamed_history_refused},
-	{"a file with a gap in schema_migrations is refused", test_gap_in_history_refused},
-	{"a migration list that is not numbered 1, 2, 3... is refused before the file is touched",
-	 test_migration_list_validated},
-	{"the built-in migrations are numbered from 1 with distinct names",
-	 test_builtin_list_is_numbered},
+    {"a file at the previous schema version is migrated and keeps its data",
+     test_from_previous_schema},
+    {"a file from a newer taskgate is refused as too new, names both versions, and is "
+     "unchanged",
+     test_too_new_refused},
+    {"a file at exactly this build's version opens read-write and read-only",
+     test_same_version_opens},
+    {"a read-only open of an out-of-date file is refused and does not migrate it",
+     test_readonly_old_file_refused},
+    {"a read-only open of a current file reads, refuses writes and changes nothing",
+     test_readonly_current_file_writes_nothing},
+    {"a failing migration rolls back whole, leaving the file at the previous version",
+     test_failing_migration_rolls_back},
+    {"a failing migration on a new file keeps the earlier migrations that succeeded",
+     test_failing_migration_on_new_file_keeps_earlier},
+    {"a migration that leaves a dangling foreign key is rolled back; a consistent one lands",
+     test_migration_breaking_foreign_key_rolls_back},
+    {"a file whose recorded migration name differs from this build's is refused unchanged",
+     test_renamed_history_refused},
+    {"a file with a gap in schema_migrations is refused", test_gap_in_history_refused},
+    {"a migration list that is not numbered 1, 2, 3... is refused before the file is touched",
+     test_migration_list_validated},
+    {"the built-in migrations are numbered from 1 with distinct names",
+     test_builtin_list_is_numbered},
 };
 
 CHECK_MAIN(cases)
