@@ -32,8 +32,7 @@
 
 /* ---- shared helpers (declared in cli_policy.h) ---- */
 
-int gw_cli_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
-                     size_t errn)
+int gw_cli_read_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errn)
 {
 	*out = NULL;
 	*len = 0;
@@ -114,10 +113,10 @@ static int copy_str(char *dst, size_t dstn, const char *src, size_t n)
 /* The hosts of the web identity providers AWS names in trust policies: they
  * look like service names but are Federated principals. */
 static const char *const web_identity_providers[] = {
-	"accounts.google.com",
-	"graph.facebook.com",
-	"www.amazon.com",
-	"cognito-identity.amazonaws.com",
+    "accounts.google.com",
+    "graph.facebook.com",
+    "www.amazon.com",
+    "cognito-identity.amazonaws.com",
 };
 
 static int kind_from_name(const char *s, enum policy_principal_kind *out)
@@ -126,10 +125,10 @@ static int kind_from_name(const char *s, enum policy_principal_kind *out)
 		const char *name;
 		enum policy_principal_kind kind;
 	} kinds[] = {
-		{"aws", POLICY_PRINCIPAL_AWS},
-		{"service", POLICY_PRINCIPAL_SERVICE},
-		{"federated", POLICY_PRINCIPAL_FEDERATED},
-		{"anonymous", POLICY_PRINCIPAL_ANONYMOUS},
+	    {"aws", POLICY_PRINCIPAL_AWS},
+	    {"service", POLICY_PRINCIPAL_SERVICE},
+	    {"federated", POLICY_PRINCIPAL_FEDERATED},
+	    {"anonymous", POLICY_PRINCIPAL_ANONYMOUS},
 	};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcasecmp(s, kinds[i].name) == 0) {
@@ -149,7 +148,8 @@ int gw_cli_principal_parse(const char *text, const char *kind, const char *role_
 	bool forced = false;
 	if (kind != NULL) {
 		if (kind_from_name(kind, &k) != 0) {
-			snprintf(err, errn, "unknown principal kind '%s' (aws, service, federated, anonymous)",
+			snprintf(err, errn,
+			         "unknown principal kind '%s' (aws, service, federated, anonymous)",
 			         kind);
 			return -1;
 		}
@@ -195,7 +195,9 @@ int gw_cli_principal_parse(const char *text, const char *kind, const char *role_
 		}
 		if (!forced) {
 			k = POLICY_PRINCIPAL_SERVICE;
-			for (size_t i = 0; i < sizeof(web_identity_providers) / sizeof(web_identity_providers[0]); i++) {
+			for (size_t i = 0;
+			     i < sizeof(web_identity_providers) / sizeof(web_identity_providers[0]);
+			     i++) {
 				if (strcasecmp(text, web_identity_providers[i]) == 0)
 					k = POLICY_PRINCIPAL_FEDERATED;
 			}
@@ -217,8 +219,10 @@ int gw_cli_principal_parse(const char *text, const char *kind, const char *role_
 		field[i] = s;
 		const char *colon = i < 5 ? strchr(s, ':') : NULL;
 		if (i < 5 && colon == NULL) {
-			snprintf(err, errn, "'%s' is not an ARN (arn:partition:service:region:account:resource)",
-			         text);
+			snprintf(
+			    err, errn,
+			    "'%s' is not an ARN (arn:partition:service:region:account:resource)",
+			    text);
 			return -1;
 		}
 		flen[i] = colon ? (size_t)(colon - s) : strlen(s);
@@ -255,13 +259,15 @@ int gw_cli_principal_parse(const char *text, const char *kind, const char *role_
 		const char *slash = memchr(role, '/', resn - 13);
 		size_t rolen = slash ? (size_t)(slash - role) : resn - 13;
 		if (rolen == 0 || slash == NULL || slash[1] == '\0') {
-			snprintf(err, errn, "'%s' is not an assumed-role ARN (.../assumed-role/ROLE/SESSION)",
+			snprintf(err, errn,
+			         "'%s' is not an assumed-role ARN (.../assumed-role/ROLE/SESSION)",
 			         text);
 			return -1;
 		}
 		if (role_arn == NULL) {
-			int w = snprintf(out->role_arn, sizeof(out->role_arn), "arn:%.*s:iam::%s:role/%.*s",
-			                 (int)flen[1], field[1], out->account, (int)rolen, role);
+			int w = snprintf(out->role_arn, sizeof(out->role_arn),
+			                 "arn:%.*s:iam::%s:role/%.*s", (int)flen[1], field[1],
+			                 out->account, (int)rolen, role);
 			if (w < 0 || (size_t)w >= sizeof(out->role_arn)) {
 				snprintf(err, errn, "role ARN too long");
 				return -1;
@@ -270,15 +276,18 @@ int gw_cli_principal_parse(const char *text, const char *kind, const char *role_
 	}
 	if (role_arn != NULL) {
 		if (out->role_arn[0] == '\0' && !(sts && strncmp(res, "assumed-role/", 13) == 0)) {
-			snprintf(err, errn, "a role ARN applies only to a role session (an sts "
-			                    "assumed-role ARN)");
+			snprintf(err, errn,
+			         "a role ARN applies only to a role session (an sts "
+			         "assumed-role ARN)");
 			return -1;
 		}
 		if (strncmp(role_arn, "arn:", 4) != 0 || strstr(role_arn, ":role/") == NULL) {
-			snprintf(err, errn, "'%s' is not a role ARN (arn:aws:iam::A:role/NAME)", role_arn);
+			snprintf(err, errn, "'%s' is not a role ARN (arn:aws:iam::A:role/NAME)",
+			         role_arn);
 			return -1;
 		}
-		if (copy_str(out->role_arn, sizeof(out->role_arn), role_arn, strlen(role_arn)) != 0) {
+		if (copy_str(out->role_arn, sizeof(out->role_arn), role_arn, strlen(role_arn)) !=
+		    0) {
 			snprintf(err, errn, "role ARN too long");
 			return -1;
 		}
@@ -322,7 +331,8 @@ long gw_cli_context_key(struct gw_cli_context *c, const char *key, size_t keylen
 		c->entries = e;
 		c->cap = cap;
 	}
-	c->entries[c->n] = (struct policy_ctx_entry){.key = {key, keylen}, .values = NULL, .nvalues = 0};
+	c->entries[c->n] =
+	    (struct policy_ctx_entry){.key = {key, keylen}, .values = NULL, .nvalues = 0};
 	return (long)c->n++;
 }
 
@@ -385,8 +395,8 @@ static int next_opt(struct opt_state *st, const struct optspec *specs, size_t ns
 		*spec = &specs[j];
 		if (!specs[j].has_value) {
 			if (eq != NULL) {
-				fprintf(stderr, "taskgate policy %s: option %s takes no value\n", st->cmd,
-				        specs[j].name);
+				fprintf(stderr, "taskgate policy %s: option %s takes no value\n",
+				        st->cmd, specs[j].name);
 				return 2;
 			}
 			return 1;
@@ -422,17 +432,17 @@ static int parse_size(const char *s, size_t *out)
 /* ---- validate ---- */
 
 static const char validate_usage[] =
-	"usage: taskgate policy validate [--type TYPE] [--managed] [--size-limit N] [--json] FILE...\n"
-	"\n"
-	"Compiles each FILE (- for standard input) as a policy of TYPE and prints every\n"
-	"error and warning with its JSON path. Exit 0 when no file has an error, 1 when\n"
-	"one has (or cannot be read), 2 on a usage error.\n"
-	"\n"
-	"  --type TYPE       identity (default), resource, boundary, session, scp, trust\n"
-	"  --managed         the document is a managed policy (Version 2012-10-17 required,\n"
-	"                    managed-policy size limit)\n"
-	"  --size-limit N    size limit in characters instead of AWS's default for the type\n"
-	"  --json            print a JSON array with one result per file\n";
+    "usage: taskgate policy validate [--type TYPE] [--managed] [--size-limit N] [--json] FILE...\n"
+    "\n"
+    "Compiles each FILE (- for standard input) as a policy of TYPE and prints every\n"
+    "error and warning with its JSON path. Exit 0 when no file has an error, 1 when\n"
+    "one has (or cannot be read), 2 on a usage error.\n"
+    "\n"
+    "  --type TYPE       identity (default), resource, boundary, session, scp, trust\n"
+    "  --managed         the document is a managed policy (Version 2012-10-17 required,\n"
+    "                    managed-policy size limit)\n"
+    "  --size-limit N    size limit in characters instead of AWS's default for the type\n"
+    "  --json            print a JSON array with one result per file\n";
 
 static const char *status_name(int rc)
 {
@@ -505,8 +515,8 @@ static int print_json(json_t *v)
 static int cmd_validate(int argc, char **argv)
 {
 	static const struct optspec specs[] = {
-		{"--type", true}, {"--managed", false}, {"--size-limit", true},
-		{"--json", false}, {"--help", false},
+	    {"--type", true},  {"--managed", false}, {"--size-limit", true},
+	    {"--json", false}, {"--help", false},
 	};
 	struct opt_state st = {.argc = argc, .argv = argv, .i = 1, .cmd = "validate"};
 	struct policy_options opts = {.type = POLICY_IDENTITY};
@@ -534,7 +544,9 @@ static int cmd_validate(int argc, char **argv)
 			return GW_EXIT_OK;
 		} else if (strcmp(spec->name, "--type") == 0) {
 			if (policy_type_from_name(val, &opts.type) != 0) {
-				fprintf(stderr, "taskgate policy validate: unknown policy type '%s'\n", val);
+				fprintf(stderr,
+				        "taskgate policy validate: unknown policy type '%s'\n",
+				        val);
 				fputs(validate_usage, stderr);
 				free(files);
 				return GW_EXIT_USAGE;
@@ -543,7 +555,8 @@ static int cmd_validate(int argc, char **argv)
 			opts.managed = true;
 		} else if (strcmp(spec->name, "--size-limit") == 0) {
 			if (parse_size(val, &opts.size_limit) != 0 || opts.size_limit == 0) {
-				fprintf(stderr, "taskgate policy validate: --size-limit needs a positive number\n");
+				fprintf(stderr, "taskgate policy validate: --size-limit needs a "
+				                "positive number\n");
 				free(files);
 				return GW_EXIT_USAGE;
 			}
@@ -558,8 +571,9 @@ static int cmd_validate(int argc, char **argv)
 		return GW_EXIT_USAGE;
 	}
 	if (opts.managed && opts.type != POLICY_IDENTITY && opts.type != POLICY_BOUNDARY) {
-		fprintf(stderr, "taskgate policy validate: --managed applies to identity and boundary "
-		                "policies only\n");
+		fprintf(stderr,
+		        "taskgate policy validate: --managed applies to identity and boundary "
+		        "policies only\n");
 		free(files);
 		return GW_EXIT_USAGE;
 	}
@@ -580,7 +594,8 @@ static int cmd_validate(int argc, char **argv)
 			jset(res, "type", json_string(policy_type_name(opts.type)), &ok);
 			jset(res, "managed", json_boolean(opts.managed), &ok);
 		}
-		if (gw_cli_read_file(file, GW_CLI_POLICY_FILE_MAX, &text, &len, err, sizeof(err)) != 0) {
+		if (gw_cli_read_file(file, GW_CLI_POLICY_FILE_MAX, &text, &len, err, sizeof(err)) !=
+		    0) {
 			status = GW_EXIT_FAIL;
 			if (as_json) {
 				jset(res, "status", json_string("unreadable"), &ok);
@@ -610,7 +625,8 @@ static int cmd_validate(int argc, char **argv)
 			jset(res, "valid", json_boolean(rc == POLICY_OK), &ok);
 			if (pol != NULL) {
 				jset(res, "version", json_string(policy_version(pol)), &ok);
-				jset(res, "statements", json_integer((json_int_t)policy_statement_count(pol)), &ok);
+				jset(res, "statements",
+				     json_integer((json_int_t)policy_statement_count(pol)), &ok);
 			}
 			jset(res, "errors", diags_json(&diags, POLICY_SEV_ERROR, &ok), &ok);
 			jset(res, "warnings", diags_json(&diags, POLICY_SEV_WARNING, &ok), &ok);
@@ -620,13 +636,14 @@ static int cmd_validate(int argc, char **argv)
 				print_diag(stdout, file, &diags.items[d]);
 			if (rc == POLICY_OK) {
 				size_t nst = policy_statement_count(pol);
-				printf("%s: ok: valid %s policy, %zu statement%s, %zu warning%s\n", file,
-				       policy_type_name(opts.type), nst, nst == 1 ? "" : "s",
+				printf("%s: ok: valid %s policy, %zu statement%s, %zu warning%s\n",
+				       file, policy_type_name(opts.type), nst, nst == 1 ? "" : "s",
 				       diags.warnings, diags.warnings == 1 ? "" : "s");
 			} else if (diags.errors == 0) {
 				/* Out of memory leaves no diagnostic; still say something. */
 				printf("%s: error: %s\n", file,
-				       rc == POLICY_ERR_NOMEM ? "out of memory" : "not a valid policy");
+				       rc == POLICY_ERR_NOMEM ? "out of memory"
+				                              : "not a valid policy");
 			}
 		}
 		policy_unref(pol);
@@ -647,33 +664,33 @@ static int cmd_validate(int argc, char **argv)
 /* ---- simulate ---- */
 
 static const char simulate_usage[] =
-	"usage: taskgate policy simulate --principal ARN --action ACTION [options]\n"
-	"\n"
-	"Evaluates one request against a set of policies and prints the decision, the\n"
-	"policy type that decided, every matching statement and an explanation.\n"
-	"Exit 0 Allow, 3 ImplicitDeny, 4 ExplicitDeny, 1 invalid input (a policy that\n"
-	"does not compile, an unreadable file), 2 usage error.\n"
-	"\n"
-	"  --identity FILE           identity-based policy (repeatable)\n"
-	"  --resource-policy FILE    resource-based policy (repeatable)\n"
-	"  --trust FILE              role trust policy (repeatable)\n"
-	"  --boundary FILE           permissions boundary (the principal then has one)\n"
-	"  --session-policy FILE     session policy (repeatable)\n"
-	"  --scp FILE[:LEVEL]        guardrail at organisation LEVEL (default 0; repeatable)\n"
-	"  --principal ARN           caller: ARN, 12-digit account, service name or *\n"
-	"  --principal-kind KIND     aws, service, federated or anonymous (default: from ARN)\n"
-	"  --principal-role-arn ARN  role ARN of a role session (default: derived from the\n"
-	"                            assumed-role ARN, without the role's path)\n"
-	"  --action ACTION           e.g. ecs:RunTask\n"
-	"  --resource ARN            default *\n"
-	"  --context KEY=VALUE       request context (repeatable; a repeated KEY is multi-valued)\n"
-	"  --context-empty KEY       KEY present with no values (an empty multi-valued key)\n"
-	"  --no-default-context      do not add aws:PrincipalArn and aws:PrincipalAccount\n"
-	"  --json                    print the result as a JSON object\n";
+    "usage: taskgate policy simulate --principal ARN --action ACTION [options]\n"
+    "\n"
+    "Evaluates one request against a set of policies and prints the decision, the\n"
+    "policy type that decided, every matching statement and an explanation.\n"
+    "Exit 0 Allow, 3 ImplicitDeny, 4 ExplicitDeny, 1 invalid input (a policy that\n"
+    "does not compile, an unreadable file), 2 usage error.\n"
+    "\n"
+    "  --identity FILE           identity-based policy (repeatable)\n"
+    "  --resource-policy FILE    resource-based policy (repeatable)\n"
+    "  --trust FILE              role trust policy (repeatable)\n"
+    "  --boundary FILE           permissions boundary (the principal then has one)\n"
+    "  --session-policy FILE     session policy (repeatable)\n"
+    "  --scp FILE[:LEVEL]        guardrail at organisation LEVEL (default 0; repeatable)\n"
+    "  --principal ARN           caller: ARN, 12-digit account, service name or *\n"
+    "  --principal-kind KIND     aws, service, federated or anonymous (default: from ARN)\n"
+    "  --principal-role-arn ARN  role ARN of a role session (default: derived from the\n"
+    "                            assumed-role ARN, without the role's path)\n"
+    "  --action ACTION           e.g. ecs:RunTask\n"
+    "  --resource ARN            default *\n"
+    "  --context KEY=VALUE       request context (repeatable; a repeated KEY is multi-valued)\n"
+    "  --context-empty KEY       KEY present with no values (an empty multi-valued key)\n"
+    "  --no-default-context      do not add aws:PrincipalArn and aws:PrincipalAccount\n"
+    "  --json                    print the result as a JSON object\n";
 
 struct sim_policy {
-	const char *file;   /* as given, also the policy's id */
-	char *path_buf;     /* owned copy when FILE:LEVEL was split */
+	const char *file; /* as given, also the policy's id */
+	char *path_buf;   /* owned copy when FILE:LEVEL was split */
 	enum policy_type type;
 	unsigned level;
 	struct policy *pol;
@@ -708,7 +725,8 @@ static int compile_file(struct sim_policy *sp)
 	char err[512];
 	char *text = NULL;
 	size_t len = 0;
-	if (gw_cli_read_file(sp->file, GW_CLI_POLICY_FILE_MAX, &text, &len, err, sizeof(err)) != 0) {
+	if (gw_cli_read_file(sp->file, GW_CLI_POLICY_FILE_MAX, &text, &len, err, sizeof(err)) !=
+	    0) {
 		fprintf(stderr, "%s: error: %s\n", sp->file, err);
 		return -1;
 	}
@@ -803,7 +821,8 @@ static void simulate_text(const struct policy_request *req, const struct policy_
 {
 	printf("decision:   %s\n", policy_decision_name(res->decision));
 	if (res->decided_by == POLICY_SCP)
-		printf("decided by: %s policy (level %u)\n", type_label(res->decided_by), res->scp_level);
+		printf("decided by: %s policy (level %u)\n", type_label(res->decided_by),
+		       res->scp_level);
 	else
 		printf("decided by: %s policy\n", type_label(res->decided_by));
 	printf("request:    %.*s on %.*s by %.*s\n", (int)req->action.n, req->action.p,
@@ -816,9 +835,10 @@ static void simulate_text(const struct policy_request *req, const struct policy_
 		for (size_t i = 0; i < res->nmatches; i++) {
 			const struct policy_match *pm = &res->matches[i];
 			const char *sid = policy_statement_sid(pm->policy, pm->statement);
-			printf("  %-5s %s policy '%s' Statement[%u]%s%s%s\n", pm->allow ? "Allow" : "Deny",
-			       type_label(policy_type_of(pm->policy)), policy_id(pm->policy),
-			       (unsigned)pm->statement, sid[0] ? " (Sid " : "", sid, sid[0] ? ")" : "");
+			printf("  %-5s %s policy '%s' Statement[%u]%s%s%s\n",
+			       pm->allow ? "Allow" : "Deny", type_label(policy_type_of(pm->policy)),
+			       policy_id(pm->policy), (unsigned)pm->statement,
+			       sid[0] ? " (Sid " : "", sid, sid[0] ? ")" : "");
 		}
 		if (res->total_matches > res->nmatches)
 			printf("  ... and %zu more\n", res->total_matches - res->nmatches);
@@ -831,20 +851,33 @@ static void simulate_text(const struct policy_request *req, const struct policy_
 static int cmd_simulate(int argc, char **argv)
 {
 	static const struct optspec specs[] = {
-		{"--identity", true},       {"--resource-policy", true},    {"--trust", true},
-		{"--boundary", true},       {"--session-policy", true},     {"--scp", true},
-		{"--principal", true},      {"--principal-kind", true},     {"--principal-role-arn", true},
-		{"--action", true},         {"--resource", true},           {"--context", true},
-		{"--context-empty", true},  {"--no-default-context", false}, {"--json", false},
-		{"--help", false},
+	    {"--identity", true},
+	    {"--resource-policy", true},
+	    {"--trust", true},
+	    {"--boundary", true},
+	    {"--session-policy", true},
+	    {"--scp", true},
+	    {"--principal", true},
+	    {"--principal-kind", true},
+	    {"--principal-role-arn", true},
+	    {"--action", true},
+	    {"--resource", true},
+	    {"--context", true},
+	    {"--context-empty", true},
+	    {"--no-default-context", false},
+	    {"--json", false},
+	    {"--help", false},
 	};
 	static const struct {
 		const char *opt;
 		enum policy_type type;
 	} typed[] = {
-		{"--identity", POLICY_IDENTITY}, {"--resource-policy", POLICY_RESOURCE},
-		{"--trust", POLICY_TRUST},       {"--boundary", POLICY_BOUNDARY},
-		{"--session-policy", POLICY_SESSION}, {"--scp", POLICY_SCP},
+	    {"--identity", POLICY_IDENTITY},
+	    {"--resource-policy", POLICY_RESOURCE},
+	    {"--trust", POLICY_TRUST},
+	    {"--boundary", POLICY_BOUNDARY},
+	    {"--session-policy", POLICY_SESSION},
+	    {"--scp", POLICY_SCP},
 	};
 	struct opt_state st = {.argc = argc, .argv = argv, .i = 1, .cmd = "simulate"};
 	struct sim_policy *pols = calloc((size_t)argc + 1, sizeof(*pols));
@@ -872,8 +905,10 @@ static int cmd_simulate(int argc, char **argv)
 		if (r == 2)
 			goto usage;
 		if (r == 0) {
-			fprintf(stderr, "taskgate policy simulate: unexpected argument '%s' (policies are "
-			                "given with --identity, --resource-policy, ...)\n", val);
+			fprintf(stderr,
+			        "taskgate policy simulate: unexpected argument '%s' (policies are "
+			        "given with --identity, --resource-policy, ...)\n",
+			        val);
 			goto usage;
 		}
 		const char *name = spec->name;
@@ -886,7 +921,9 @@ static int cmd_simulate(int argc, char **argv)
 			sp->type = typed[t].type;
 			sp->file = val;
 			if (sp->type == POLICY_SCP && split_scp(val, sp) != 0) {
-				fprintf(stderr, "taskgate policy simulate: bad --scp '%s' (FILE or FILE:LEVEL)\n",
+				fprintf(stderr,
+				        "taskgate policy simulate: bad --scp '%s' (FILE or "
+				        "FILE:LEVEL)\n",
 				        val);
 				goto usage;
 			}
@@ -918,8 +955,8 @@ static int cmd_simulate(int argc, char **argv)
 			const char *eq = empty ? NULL : strchr(val, '=');
 			size_t klen = empty ? strlen(val) : (eq ? (size_t)(eq - val) : 0);
 			if (klen == 0) {
-				fprintf(stderr, "taskgate policy simulate: %s needs %s, got '%s'\n", name,
-				        empty ? "a key" : "KEY=VALUE", val);
+				fprintf(stderr, "taskgate policy simulate: %s needs %s, got '%s'\n",
+				        name, empty ? "a key" : "KEY=VALUE", val);
 				goto usage;
 			}
 			long existed = gw_cli_context_find(&ctx, val, klen);
@@ -930,13 +967,16 @@ static int cmd_simulate(int argc, char **argv)
 				goto done;
 			}
 			if (existed >= 0 && (empty || empty_key[k])) {
-				fprintf(stderr, "taskgate policy simulate: key '%.*s' given both empty and "
-				                "with values\n", (int)klen, val);
+				fprintf(stderr,
+				        "taskgate policy simulate: key '%.*s' given both empty and "
+				        "with values\n",
+				        (int)klen, val);
 				goto usage;
 			}
 			if (empty) {
 				empty_key[k] = true;
-			} else if (gw_cli_context_add_value(&ctx, (size_t)k, eq + 1, strlen(eq + 1)) != 0) {
+			} else if (gw_cli_context_add_value(&ctx, (size_t)k, eq + 1,
+			                                    strlen(eq + 1)) != 0) {
 				fprintf(stderr, "taskgate policy simulate: out of memory\n");
 				status = GW_EXIT_FAIL;
 				goto done;
@@ -983,16 +1023,17 @@ static int cmd_simulate(int argc, char **argv)
 		goto done;
 
 	struct policy_request req = {
-		.principal = who->p,
-		.action = {action, strlen(action)},
-		.resource = {resource, strlen(resource)},
-		.context = ctx.entries,
-		.ncontext = ctx.n,
+	    .principal = who->p,
+	    .action = {action, strlen(action)},
+	    .resource = {resource, strlen(resource)},
+	    .context = ctx.entries,
+	    .ncontext = ctx.n,
 	};
 	struct policy_result res;
 	memset(&res, 0, sizeof(res));
 	if (policy_evaluate(inputs, npols, &req, &res) != POLICY_OK) {
-		fprintf(stderr, "taskgate policy simulate: the request is not valid for evaluation\n");
+		fprintf(stderr,
+		        "taskgate policy simulate: the request is not valid for evaluation\n");
 		goto done;
 	}
 	char explanation[2048];
@@ -1019,7 +1060,7 @@ static int cmd_simulate(int argc, char **argv)
 		simulate_text(&req, &res, expl);
 	}
 	free(big);
-	status = res.decision == POLICY_ALLOW          ? GW_EXIT_OK
+	status = res.decision == POLICY_ALLOW           ? GW_EXIT_OK
 	         : res.decision == POLICY_EXPLICIT_DENY ? SIM_EXIT_EXPLICIT_DENY
 	                                                : SIM_EXIT_IMPLICIT_DENY;
 	goto done;
@@ -1049,13 +1090,13 @@ done:
 /* ---- dispatch ---- */
 
 static const char policy_usage[] =
-	"usage: taskgate policy <validate|simulate|test> [options]\n"
-	"\n"
-	"  validate   check policy documents; print errors and warnings with JSON paths\n"
-	"  simulate   evaluate one request against a set of policies and explain it\n"
-	"  test       run conformance vectors (expected decisions and invalid documents)\n"
-	"\n"
-	"`taskgate policy <subcommand> --help` describes each one.\n";
+    "usage: taskgate policy <validate|simulate|test> [options]\n"
+    "\n"
+    "  validate   check policy documents; print errors and warnings with JSON paths\n"
+    "  simulate   evaluate one request against a set of policies and explain it\n"
+    "  test       run conformance vectors (expected decisions and invalid documents)\n"
+    "\n"
+    "`taskgate policy <subcommand> --help` describes each one.\n";
 
 int gw_cmd_policy(int argc, char **argv)
 {

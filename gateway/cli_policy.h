@@ -31,8 +31,7 @@
  * caller frees. Files over `max` bytes are refused before they are read past
  * the limit. Returns 0, or -1 with a message in err.
  */
-int gw_cli_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
-                     size_t errn);
+int gw_cli_read_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errn);
 
 /* A principal with its own storage: the slices in `p` point into the arrays. */
 struct gw_cli_principal {

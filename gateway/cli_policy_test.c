@@ -191,7 +191,7 @@ struct runner {
 };
 
 static void case_fail(struct runner *r, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void case_fail(struct runner *r, const char *name, const char *fmt, ...)
 {
@@ -209,8 +209,8 @@ static void case_pass(struct runner *r, const char *name, const char *detail)
 {
 	r->passed++;
 	if (r->verbose)
-		printf("ok: %s%s%s%s%s\n", r->file_label ? r->file_label : "", r->file_label ? ": " : "",
-		       name, detail ? ": " : "", detail ? detail : "");
+		printf("ok: %s%s%s%s%s\n", r->file_label ? r->file_label : "",
+		       r->file_label ? ": " : "", name, detail ? ": " : "", detail ? detail : "");
 }
 
 /* The document's text: document_text as given, or document written out. */
@@ -279,8 +279,8 @@ static void first_error(const struct policy_diags *d, char *buf, size_t n)
 		if (d->items[i].severity != POLICY_SEV_ERROR)
 			continue;
 		int w = d->items[i].path[0]
-		                ? snprintf(buf, n, "%s: %s", d->items[i].path, d->items[i].message)
-		                : snprintf(buf, n, "%s", d->items[i].message);
+		            ? snprintf(buf, n, "%s: %s", d->items[i].path, d->items[i].message)
+		            : snprintf(buf, n, "%s", d->items[i].message);
 		if (w < 0)
 			buf[0] = '\0';
 		return;
@@ -314,8 +314,10 @@ static void run_invalid_case(struct runner *r, const char *name, const json_t *c
 	struct policy *pol = NULL;
 	int rc = policy_compile(text.p, text.n, &opts, &pol, &diags);
 	if (rc == POLICY_OK) {
-		case_fail(r, name, "expected a validation error (%s), but the document compiled as a "
-		                   "valid %s policy", hint_s, policy_type_name(opts.type));
+		case_fail(r, name,
+		          "expected a validation error (%s), but the document compiled as a "
+		          "valid %s policy",
+		          hint_s, policy_type_name(opts.type));
 	} else if (rc == POLICY_ERR_NOMEM) {
 		case_fail(r, name, "expected a validation error (%s), got out of memory", hint_s);
 	} else {
@@ -339,7 +341,7 @@ static const char *scalar_keep(struct scalars *s, const json_t *v)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 8;
-		char (*t)[64] = realloc(s->text, cap * sizeof(*t));
+		char(*t)[64] = realloc(s->text, cap * sizeof(*t));
 		if (t == NULL)
 			return NULL;
 		s->text = t;
@@ -362,7 +364,8 @@ static int build_context(const json_t *jctx, struct gw_cli_context *ctx, struct 
 		return -1;
 	}
 	/* First pass: store non-string scalars so the array stops moving. */
-	for (void *it = json_object_iter((json_t *)jctx); it; it = json_object_iter_next((json_t *)jctx, it)) {
+	for (void *it = json_object_iter((json_t *)jctx); it;
+	     it = json_object_iter_next((json_t *)jctx, it)) {
 		const json_t *v = json_object_iter_value(it);
 		size_t nv = json_is_array(v) ? json_array_size(v) : 1;
 		for (size_t i = 0; i < nv; i++) {
@@ -380,7 +383,8 @@ static int build_context(const json_t *jctx, struct gw_cli_context *ctx, struct 
 		}
 	}
 	size_t si = 0;
-	for (void *it = json_object_iter((json_t *)jctx); it; it = json_object_iter_next((json_t *)jctx, it)) {
+	for (void *it = json_object_iter((json_t *)jctx); it;
+	     it = json_object_iter_next((json_t *)jctx, it)) {
 		const char *key = json_object_iter_key(it);
 		size_t keylen = json_object_iter_key_len(it);
 		const json_t *v = json_object_iter_value(it);
@@ -438,13 +442,16 @@ static void run_decision_case(struct runner *r, const char *name, const json_t *
 		goto done;
 	}
 	if (!json_is_array(jpols) || !json_is_object(jreq) || expect == NULL) {
-		case_fail(r, name, "malformed case: needs policies (array), request (object), expect");
+		case_fail(r, name,
+		          "malformed case: needs policies (array), request (object), expect");
 		goto done;
 	}
 	if (strcmp(expect, "Allow") != 0 && strcmp(expect, "ExplicitDeny") != 0 &&
 	    strcmp(expect, "ImplicitDeny") != 0) {
-		case_fail(r, name, "malformed case: expect is '%s', not Allow, ExplicitDeny or "
-		                   "ImplicitDeny", expect);
+		case_fail(r, name,
+		          "malformed case: expect is '%s', not Allow, ExplicitDeny or "
+		          "ImplicitDeny",
+		          expect);
 		goto done;
 	}
 	bool any_boundary = false;
@@ -489,8 +496,8 @@ static void run_decision_case(struct runner *r, const char *name, const json_t *
 		if (rc != POLICY_OK) {
 			first_error(&diags, err, sizeof(err));
 			policy_diags_free(&diags);
-			case_fail(r, name, "expected %s, but %s policy '%s' did not compile: %s", expect,
-			          type, id, err[0] ? err : status_text(rc));
+			case_fail(r, name, "expected %s, but %s policy '%s' did not compile: %s",
+			          expect, type, id, err[0] ? err : status_text(rc));
 			goto done;
 		}
 		policy_diags_free(&diags);
@@ -520,8 +527,8 @@ static void run_decision_case(struct runner *r, const char *name, const json_t *
 		role_buf[ctx.entries[pk].values[0].n] = '\0';
 		role_arn = role_buf;
 	}
-	if (gw_cli_principal_parse(principal, opt_string(jreq, "principal_kind"), role_arn, who, err,
-	                           sizeof(err)) != 0) {
+	if (gw_cli_principal_parse(principal, opt_string(jreq, "principal_kind"), role_arn, who,
+	                           err, sizeof(err)) != 0) {
 		case_fail(r, name, "malformed case: principal: %s", err);
 		goto done;
 	}
@@ -536,11 +543,11 @@ static void run_decision_case(struct runner *r, const char *name, const json_t *
 	who->p.has_boundary = hb ? json_is_true(hb) : any_boundary;
 
 	struct policy_request req = {
-		.principal = who->p,
-		.action = {action, strlen(action)},
-		.resource = {resource ? resource : "*", resource ? strlen(resource) : 1},
-		.context = ctx.entries,
-		.ncontext = ctx.n,
+	    .principal = who->p,
+	    .action = {action, strlen(action)},
+	    .resource = {resource ? resource : "*", resource ? strlen(resource) : 1},
+	    .context = ctx.entries,
+	    .ncontext = ctx.n,
 	};
 	struct policy_result res;
 	memset(&res, 0, sizeof(res));
@@ -569,14 +576,14 @@ done:
 }
 
 static const char test_usage[] =
-	"usage: taskgate policy test [-v] FILE...\n"
-	"\n"
-	"Runs the conformance vectors in each FILE: decision cases (policies, a request,\n"
-	"the expected decision) and invalid-document cases (validation must reject).\n"
-	"Prints one line per failing case and ends with \"N passed, N failed\".\n"
-	"Exit 0 when every case passed, 1 otherwise, 2 on a usage error.\n"
-	"\n"
-	"  -v, --verbose   also print a line per passing case, with its explanation\n";
+    "usage: taskgate policy test [-v] FILE...\n"
+    "\n"
+    "Runs the conformance vectors in each FILE: decision cases (policies, a request,\n"
+    "the expected decision) and invalid-document cases (validation must reject).\n"
+    "Prints one line per failing case and ends with \"N passed, N failed\".\n"
+    "Exit 0 when every case passed, 1 otherwise, 2 on a usage error.\n"
+    "\n"
+    "  -v, --verbose   also print a line per passing case, with its explanation\n";
 
 /* Runs one vector file; returns 0, or -1 when the file itself is unusable. */
 static int run_file(struct runner *r, const char *path)
@@ -600,7 +607,8 @@ static int run_file(struct runner *r, const char *path)
 	const json_t *fmt = json_object_get(root, "format");
 	const json_t *cases = json_object_get(root, "cases");
 	if (!json_is_object(root) || !json_is_integer(fmt) || json_integer_value(fmt) != 1) {
-		printf("%s: error: not a vector file of format 1 ({\"format\": 1, \"cases\": [...]})\n",
+		printf("%s: error: not a vector file of format 1 ({\"format\": 1, \"cases\": "
+		       "[...]})\n",
 		       path);
 		goto done;
 	}

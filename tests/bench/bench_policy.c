@@ -91,8 +91,8 @@ static void put(struct text *t, const char *fmt, ...)
 	}
 }
 
-static const char *const services[] = {"s3", "dynamodb", "sqs", "sns", "kms", "logs",
-                                       "cloudwatch", "lambda", "ec2", "secretsmanager"};
+static const char *const services[] = {"s3",   "dynamodb",   "sqs",    "sns", "kms",
+                                       "logs", "cloudwatch", "lambda", "ec2", "secretsmanager"};
 static const char *const verbs[] = {"Get", "Put", "List", "Describe", "Delete", "Update", "Create"};
 
 /* One statement with three conditions; `target` makes it the one that allows
@@ -103,15 +103,20 @@ static void statement(struct text *t, size_t i, bool target, bool first)
 	const char *verb = verbs[i % 7];
 	put(t, "%s{\"Sid\":\"S%zu\",\"Effect\":\"Allow\",", first ? "" : ",", i);
 	if (target)
-		put(t, "\"Action\":[\"ecs:RunTask\",\"ecs:StartTask\"],"
-		       "\"Resource\":\"arn:aws:ecs:us-east-1:111122223333:task-definition/web:*\",");
+		put(t,
+		    "\"Action\":[\"ecs:RunTask\",\"ecs:StartTask\"],"
+		    "\"Resource\":\"arn:aws:ecs:us-east-1:111122223333:task-definition/web:*\",");
 	else
-		put(t, "\"Action\":[\"%s:%sItem%zu\",\"%s:%sThing%zu\"],"
-		       "\"Resource\":\"arn:aws:%s:us-east-1:111122223333:thing/%zu/*\",",
+		put(t,
+		    "\"Action\":[\"%s:%sItem%zu\",\"%s:%sThing%zu\"],"
+		    "\"Resource\":\"arn:aws:%s:us-east-1:111122223333:thing/%zu/*\",",
 		    svc, verb, i, svc, verb, i, svc, i);
-	put(t, "\"Condition\":{\"StringEquals\":{\"aws:PrincipalTag/team\":[\"payments\",\"team%zu\"]},"
-	       "\"IpAddress\":{\"aws:SourceIp\":[\"10.0.0.0/8\",\"192.0.2.0/24\"]},"
-	       "\"StringLike\":{\"ecs:cluster\":\"arn:aws:ecs:us-east-1:111122223333:cluster/prod-*\"}}}",
+	put(t,
+	    "\"Condition\":{\"StringEquals\":{\"aws:PrincipalTag/"
+	    "team\":[\"payments\",\"team%zu\"]},"
+	    "\"IpAddress\":{\"aws:SourceIp\":[\"10.0.0.0/8\",\"192.0.2.0/24\"]},"
+	    "\"StringLike\":{\"ecs:cluster\":\"arn:aws:ecs:us-east-1:111122223333:cluster/"
+	    "prod-*\"}}}",
 	    i);
 }
 
@@ -131,9 +136,12 @@ static char *wildcard_policy(void)
 	struct text t = {0};
 	put(&t, "{\"Version\":\"2012-10-17\",\"Statement\":[");
 	for (size_t i = 0; i < 40; i++) {
-		put(&t, "%s{\"Effect\":\"Allow\",\"Action\":[\"%s:*%s*\",\"*:%s?tem*\"],"
-		        "\"Resource\":[\"arn:aws:*:*:111122223333:*/team%zu-*\",\"arn:*:%s:*:*:*%zu*\"]}",
-		    i ? "," : "", services[i % 10], verbs[i % 7], verbs[(i + 3) % 7], i, services[i % 10], i);
+		put(&t,
+		    "%s{\"Effect\":\"Allow\",\"Action\":[\"%s:*%s*\",\"*:%s?tem*\"],"
+		    "\"Resource\":[\"arn:aws:*:*:111122223333:*/"
+		    "team%zu-*\",\"arn:*:%s:*:*:*%zu*\"]}",
+		    i ? "," : "", services[i % 10], verbs[i % 7], verbs[(i + 3) % 7], i,
+		    services[i % 10], i);
 	}
 	put(&t, ",{\"Effect\":\"Deny\",\"Action\":\"ecs:*Cluster*\",\"Resource\":\"*\"}");
 	put(&t, ",{\"Effect\":\"Allow\",\"Action\":\"ecs:*Task*\","
@@ -145,26 +153,28 @@ static char *wildcard_policy(void)
 
 /* ---- the request ---- */
 
-#define S(lit) {lit, sizeof(lit) - 1}
+#define S(lit)                                                                                     \
+	{                                                                                          \
+		lit, sizeof(lit) - 1                                                               \
+	}
 static const struct policy_str team[] = {S("payments")};
 static const struct policy_str ip[] = {S("10.1.2.3")};
-static const struct policy_str cluster[] = {S("arn:aws:ecs:us-east-1:111122223333:cluster/prod-eu")};
+static const struct policy_str cluster[] = {
+    S("arn:aws:ecs:us-east-1:111122223333:cluster/prod-eu")};
 static const struct policy_str parn[] = {S("arn:aws:iam::111122223333:role/orders-task")};
 static const struct policy_str tags[] = {S("env"), S("owner")};
 static const struct policy_ctx_entry ctx[] = {
-	{S("aws:PrincipalTag/team"), team, 1},
-	{S("aws:SourceIp"), ip, 1},
-	{S("ecs:cluster"), cluster, 1},
-	{S("aws:PrincipalArn"), parn, 1},
-	{S("aws:TagKeys"), tags, 2},
+    {S("aws:PrincipalTag/team"), team, 1}, {S("aws:SourceIp"), ip, 1},
+    {S("ecs:cluster"), cluster, 1},        {S("aws:PrincipalArn"), parn, 1},
+    {S("aws:TagKeys"), tags, 2},
 };
 static const struct policy_request request = {
-	.principal = {POLICY_PRINCIPAL_AWS, S("arn:aws:sts::111122223333:assumed-role/orders-task/s1"),
-	              S("arn:aws:iam::111122223333:role/orders-task"), S("111122223333"), false},
-	.action = S("ecs:RunTask"),
-	.resource = S("arn:aws:ecs:us-east-1:111122223333:task-definition/web:3"),
-	.context = ctx,
-	.ncontext = sizeof(ctx) / sizeof(ctx[0]),
+    .principal = {POLICY_PRINCIPAL_AWS, S("arn:aws:sts::111122223333:assumed-role/orders-task/s1"),
+                  S("arn:aws:iam::111122223333:role/orders-task"), S("111122223333"), false},
+    .action = S("ecs:RunTask"),
+    .resource = S("arn:aws:ecs:us-east-1:111122223333:task-definition/web:3"),
+    .context = ctx,
+    .ncontext = sizeof(ctx) / sizeof(ctx[0]),
 };
 
 /* ---- measuring ---- */
@@ -289,18 +299,20 @@ int main(int argc, char **argv)
 		budget = 1.0;
 
 	struct workload w[] = {
-		{"role, 10 statements x 3 conditions", role_policy(10), NULL, POLICY_ALLOW},
-		{"role, 100 statements (mostly unrelated)", role_policy(100), NULL, POLICY_ALLOW},
-		{"role, 1000 statements (mostly unrelated)", role_policy(1000), NULL, POLICY_ALLOW},
-		{"wildcard-heavy, 42 statements", wildcard_policy(), NULL, POLICY_ALLOW},
+	    {"role, 10 statements x 3 conditions", role_policy(10), NULL, POLICY_ALLOW},
+	    {"role, 100 statements (mostly unrelated)", role_policy(100), NULL, POLICY_ALLOW},
+	    {"role, 1000 statements (mostly unrelated)", role_policy(1000), NULL, POLICY_ALLOW},
+	    {"wildcard-heavy, 42 statements", wildcard_policy(), NULL, POLICY_ALLOW},
 	};
 	size_t nw = sizeof(w) / sizeof(w[0]);
 	for (size_t i = 0; i < nw; i++) {
 		/* Size limits are the store's business; the bench measures speed. */
-		struct policy_options o = {.type = POLICY_IDENTITY, .id = "bench", .size_limit = 1u << 30};
+		struct policy_options o = {
+		    .type = POLICY_IDENTITY, .id = "bench", .size_limit = 1u << 30};
 		struct policy_diags d;
 		policy_diags_init(&d);
-		if (policy_compile(w[i].json, strlen(w[i].json), &o, &w[i].compiled, &d) != POLICY_OK) {
+		if (policy_compile(w[i].json, strlen(w[i].json), &o, &w[i].compiled, &d) !=
+		    POLICY_OK) {
 			fprintf(stderr, "bench: %s does not compile:", w[i].name);
 			for (size_t k = 0; k < d.count; k++)
 				fprintf(stderr, " %s: %s;", d.items[k].path, d.items[k].message);
@@ -316,7 +328,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("policy decision benchmark (budget %.2fs per path per workload; timer cost %.0f ns)\n\n",
+	printf("policy decision benchmark (budget %.2fs per path per workload; timer cost %.0f "
+	       "ns)\n\n",
 	       budget, timer_cost_ns());
 	printf("%-42s %10s %10s %8s | %12s %12s %9s | %8s\n", "workload", "median ns", "p99 ns",
 	       "allocs", "base med ns", "base allocs", "speedup", "goal");
@@ -345,8 +358,9 @@ int main(int argc, char **argv)
 		} else {
 			goal = "met (0 alloc)";
 		}
-		printf("%-42s %10.0f %10.0f %8.2f | %12.0f %12.1f %8.1fx | %s\n", w[i].name, c.median_ns,
-		       c.p99_ns, c.allocs, b.median_ns, b.allocs, b.median_ns / c.median_ns, goal);
+		printf("%-42s %10.0f %10.0f %8.2f | %12.0f %12.1f %8.1fx | %s\n", w[i].name,
+		       c.median_ns, c.p99_ns, c.allocs, b.median_ns, b.allocs,
+		       b.median_ns / c.median_ns, goal);
 	}
 	printf("\n%s\n", missed ? "some goals were missed (see the goal column)" : "all goals met");
 	for (size_t i = 0; i < nw; i++) {

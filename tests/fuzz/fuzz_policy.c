@@ -27,7 +27,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define S(lit) {lit, sizeof(lit) - 1}
+#define S(lit)                                                                                     \
+	{                                                                                          \
+		lit, sizeof(lit) - 1                                                               \
+	}
 
 static const struct policy_str tag_keys[] = {S("env"), S("owner")};
 static const struct policy_str source_ip[] = {S("10.0.0.1")};
@@ -39,49 +42,53 @@ static const struct policy_str count[] = {S("3")};
 static const struct policy_str principal_arn[] = {S("arn:aws:iam::111122223333:role/orders-task")};
 
 static const struct policy_ctx_entry full_ctx[] = {
-	{S("aws:TagKeys"), tag_keys, 2},
-	{S("aws:SourceIp"), source_ip, 1},
-	{S("aws:username"), username, 1},
-	{S("aws:PrincipalTag/team"), team, 1},
-	{S("aws:CurrentTime"), when, 1},
-	{S("aws:MultiFactorAuthPresent"), mfa, 1},
-	{S("ecs:count"), count, 1},
-	{S("aws:PrincipalArn"), principal_arn, 1},
-	{S("aws:CalledVia"), NULL, 0}, /* present but empty */
+    {S("aws:TagKeys"), tag_keys, 2},  {S("aws:SourceIp"), source_ip, 1},
+    {S("aws:username"), username, 1}, {S("aws:PrincipalTag/team"), team, 1},
+    {S("aws:CurrentTime"), when, 1},  {S("aws:MultiFactorAuthPresent"), mfa, 1},
+    {S("ecs:count"), count, 1},       {S("aws:PrincipalArn"), principal_arn, 1},
+    {S("aws:CalledVia"), NULL, 0}, /* present but empty */
 };
 
 static const struct policy_request requests[] = {
-	{
-		.principal = {POLICY_PRINCIPAL_AWS, S("arn:aws:sts::111122223333:assumed-role/orders-task/s1"),
-		              S("arn:aws:iam::111122223333:role/orders-task"), S("111122223333"), false},
-		.action = S("ecs:RunTask"),
-		.resource = S("arn:aws:ecs:us-east-1:111122223333:task-definition/web:3"),
-		.context = full_ctx,
-		.ncontext = sizeof(full_ctx) / sizeof(full_ctx[0]),
-	},
-	{
-		.principal = {POLICY_PRINCIPAL_AWS, S("arn:aws:iam::111122223333:user/alice"), {"", 0},
-		              S("111122223333"), true},
-		.action = S("ecs:DescribeClusters"),
-		.resource = S("arn:aws:ecs:us-east-1:111122223333:cluster/prod"),
-		.context = NULL,
-		.ncontext = 0,
-	},
-	{
-		.principal = {POLICY_PRINCIPAL_AWS, S("arn:aws:iam::444455556666:user/bob"), {"", 0},
-		              S("444455556666"), false},
-		.action = S("s3:GetObject"),
-		.resource = S("*"),
-		.context = full_ctx,
-		.ncontext = 3,
-	},
-	{
-		.principal = {POLICY_PRINCIPAL_SERVICE, S("ecs-tasks.amazonaws.com"), {"", 0}, {"", 0}, false},
-		.action = S("sts:AssumeRole"),
-		.resource = S("arn:aws:iam::111122223333:role/orders-task"),
-		.context = NULL,
-		.ncontext = 0,
-	},
+    {
+        .principal = {POLICY_PRINCIPAL_AWS,
+                      S("arn:aws:sts::111122223333:assumed-role/orders-task/s1"),
+                      S("arn:aws:iam::111122223333:role/orders-task"), S("111122223333"), false},
+        .action = S("ecs:RunTask"),
+        .resource = S("arn:aws:ecs:us-east-1:111122223333:task-definition/web:3"),
+        .context = full_ctx,
+        .ncontext = sizeof(full_ctx) / sizeof(full_ctx[0]),
+    },
+    {
+        .principal = {POLICY_PRINCIPAL_AWS,
+                      S("arn:aws:iam::111122223333:user/alice"),
+                      {"", 0},
+                      S("111122223333"),
+                      true},
+        .action = S("ecs:DescribeClusters"),
+        .resource = S("arn:aws:ecs:us-east-1:111122223333:cluster/prod"),
+        .context = NULL,
+        .ncontext = 0,
+    },
+    {
+        .principal = {POLICY_PRINCIPAL_AWS,
+                      S("arn:aws:iam::444455556666:user/bob"),
+                      {"", 0},
+                      S("444455556666"),
+                      false},
+        .action = S("s3:GetObject"),
+        .resource = S("*"),
+        .context = full_ctx,
+        .ncontext = 3,
+    },
+    {
+        .principal =
+            {POLICY_PRINCIPAL_SERVICE, S("ecs-tasks.amazonaws.com"), {"", 0}, {"", 0}, false},
+        .action = S("sts:AssumeRole"),
+        .resource = S("arn:aws:iam::111122223333:role/orders-task"),
+        .context = NULL,
+        .ncontext = 0,
+    },
 };
 
 static struct policy *deny_all;
@@ -113,15 +120,16 @@ static void init_once(void)
 	deny_all = compile_fixed("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\","
 	                         "\"Action\":\"*\",\"Resource\":\"*\"}]}",
 	                         POLICY_IDENTITY);
-	allow_all = compile_fixed("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
-	                          "\"Action\":\"*\",\"Resource\":\"*\"}]}",
-	                          POLICY_IDENTITY);
+	allow_all =
+	    compile_fixed("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+	                  "\"Action\":\"*\",\"Resource\":\"*\"}]}",
+	                  POLICY_IDENTITY);
 }
 
 static void check_result(const struct policy_result *r, const struct policy_request *req)
 {
 	require(r->decision == POLICY_ALLOW || r->decision == POLICY_EXPLICIT_DENY ||
-	                r->decision == POLICY_IMPLICIT_DENY,
+	            r->decision == POLICY_IMPLICIT_DENY,
 	        "decision is one of the three");
 	require(r->nmatches <= POLICY_MAX_MATCHES, "nmatches <= POLICY_MAX_MATCHES");
 	require(r->nmatches <= r->total_matches, "nmatches <= total_matches");
@@ -155,10 +163,12 @@ static void exercise(struct policy *p)
 		if (policy_evaluate(alone, 1, req, &r) == POLICY_OK) {
 			check_result(&r, req);
 			if (t == POLICY_SCP || t == POLICY_BOUNDARY || t == POLICY_SESSION)
-				require(r.decision != POLICY_ALLOW, "a guardrail, boundary or session policy "
-				                                    "never grants alone");
+				require(r.decision != POLICY_ALLOW,
+				        "a guardrail, boundary or session policy "
+				        "never grants alone");
 		} else {
-			require(r.decision == POLICY_IMPLICIT_DENY, "an evaluation error answers a deny");
+			require(r.decision == POLICY_IMPLICIT_DENY,
+			        "an evaluation error answers a deny");
 		}
 
 		struct policy_input with_allow[2] = {{allow_all, 0}, {p, 1}};
@@ -168,9 +178,11 @@ static void exercise(struct policy *p)
 		struct policy_input with_deny[3] = {{allow_all, 0}, {p, 2}, {deny_all, 0}};
 		if (policy_evaluate(with_deny, 3, req, &r) == POLICY_OK) {
 			check_result(&r, req);
-			require(r.decision == POLICY_EXPLICIT_DENY, "a Deny of everything always wins");
+			require(r.decision == POLICY_EXPLICIT_DENY,
+			        "a Deny of everything always wins");
 		} else {
-			require(r.decision == POLICY_IMPLICIT_DENY, "an evaluation error answers a deny");
+			require(r.decision == POLICY_IMPLICIT_DENY,
+			        "an evaluation error answers a deny");
 		}
 	}
 }
@@ -182,9 +194,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The extra round compiles as a managed identity policy. */
 		bool managed = t == POLICY_TYPE_COUNT;
 		struct policy_options o = {
-			.type = managed ? POLICY_IDENTITY : (enum policy_type)t,
-			.managed = managed,
-			.id = "fuzz",
+		    .type = managed ? POLICY_IDENTITY : (enum policy_type)t,
+		    .managed = managed,
+		    .id = "fuzz",
 		};
 		struct policy_diags d;
 		policy_diags_init(&d);
@@ -193,7 +205,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < d.count; i++) {
 			require(memchr(d.items[i].path, '\0', sizeof(d.items[i].path)) != NULL,
 			        "diagnostic path is NUL-terminated");
-			require(memchr(d.items[i].message, '\0', sizeof(d.items[i].message)) != NULL,
+			require(memchr(d.items[i].message, '\0', sizeof(d.items[i].message)) !=
+			            NULL,
 			        "diagnostic message is NUL-terminated");
 		}
 		if (rc == POLICY_OK) {
@@ -203,7 +216,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			policy_unref(p);
 		} else {
 			require(p == NULL, "failure leaves *out NULL");
-			require(rc == POLICY_ERR_NOMEM || d.errors >= 1, "failure carries an error");
+			require(rc == POLICY_ERR_NOMEM || d.errors >= 1,
+			        "failure carries an error");
 		}
 		policy_diags_free(&d);
 	}
