@@ -144,4 +144,126 @@ int store_audit_recent(struct store *s, size_t limit, struct store_audit_list *o
 /* Frees the rows and their strings and empties the list; NULL-safe. */
 void store_audit_list_free(struct store_audit_list *list);
 
+/* --- IAM entities (store/iam.c) ------------------------------------------
+ *
+ * The whole IAM state of the one account: managed policies and their
+ * versions, roles and users with their inline policies, attachments and tags,
+ * users' access keys, OIDC token issuers and the mTLS host mappings. The store
+ * keeps it as plain data and checks only what the schema can (names unique
+ * without regard to case, references that resolve); what the data means
+ * (policy documents, name rules, limits) is the gateway's, which validates the
+ * IAM file before it ever reaches here. Policy documents are canonical JSON
+ * text; a sealed secret is an opaque blob.
+ *
+ * The state is read whole (one read transaction, so it is consistent) and
+ * replaced whole (one write transaction: all of it or nothing). Every replace
+ * bumps a generation counter that a running server polls to pick up changes
+ * without a restart. */
+
+struct store_iam_tag { /* also a claim -> tag mapping of an OIDC issuer */
+	char *key;
+	char *value;
+};
+
+struct store_iam_document { /* an inline policy, or a managed policy's version */
+	char *name;             /* inline policy name, or version id "v1" */
+	char *document;         /* canonical JSON text */
+};
+
+struct store_iam_managed_policy {
+	char *name;
+	char *policy_id; /* "ANPA..." */
+	char *path;      /* "/" or "/a/b/" */
+	char *description;
+	char *default_version;
+	struct store_iam_document *versions;
+	size_t n_versions;
+};
+
+enum store_iam_kind { STORE_IAM_ROLE = 0, STORE_IAM_USER = 1 };
+
+struct store_iam_principal { /* a role or a user */
+	char *name;
+	char *unique_id; /* "AROA..." or "AIDA..." */
+	char *path;
+	char *description;
+	char *trust_policy;         /* roles: canonical JSON; users: NULL */
+	char *permissions_boundary; /* a managed policy name, or NULL */
+	int64_t max_session_duration; /* roles: seconds; users: 0 */
+	struct store_iam_document *inline_policies;
+	size_t n_inline;
+	char **managed_policies; /* names of attached managed policies */
+	size_t n_managed;
+	struct store_iam_tag *tags;
+	size_t n_tags;
+};
+
+struct store_iam_access_key {
+	char *id;   /* "AKIA..." */
+	char *user; /* the user's name */
+	bool active;
+	unsigned char *sealed_secret; /* opaque blob (sealed by the gateway's key box) */
+	size_t sealed_n;
+};
+
+struct store_iam_oidc_issuer {
+	char *issuer; /* "https://..." */
+	char **audiences;
+	size_t n_audiences;
+	char *algorithms;   /* space-separated JOSE names; "" for the default set */
+	char *key_source;   /* "jwks_file" or "pem_file" */
+	char *key_path;     /* as written in the IAM file */
+	char *key_kid;      /* pem_file: the kid given to the key, or NULL */
+	char *key_document; /* the file's content when it was applied */
+	int64_t leeway;
+	int64_t max_lifetime;
+	char *role_claim; /* or NULL */
+	struct store_iam_tag *tag_claims; /* key: claim name, value: tag key */
+	size_t n_tag_claims;
+};
+
+struct store_iam_host_mapping {
+	char *match; /* "subject_cn" or "subject" */
+	char *value;
+	char *role;
+};
+
+/* One account's IAM state. Loaded by store_iam_load (then owned: free it with
+ * store_iam_free); given to store_iam_replace (then only read). */
+struct store_iam {
+	char *account_id; /* 12 digits; NULL before the first apply */
+	int64_t generation;
+	struct store_iam_managed_policy *policies;
+	size_t n_policies;
+	struct store_iam_principal *roles;
+	size_t n_roles;
+	struct store_iam_principal *users;
+	size_t n_users;
+	struct store_iam_access_key *access_keys;
+	size_t n_access_keys;
+	struct store_iam_oidc_issuer *issuers;
+	size_t n_issuers;
+	struct store_iam_host_mapping *host_mappings;
+	size_t n_host_mappings;
+};
+
+/* Reads the whole state in one read transaction. Lists come back ordered by
+ * name (issuers by URL, access keys by id). */
+int store_iam_load(struct store *s, struct store_iam *out, struct store_error *err);
+
+/* Replaces the whole state with *next in one write transaction, provided the
+ * stored generation still equals expect_generation (else STORE_ERR_CONFLICT:
+ * someone applied in between; nothing is written). On success the generation
+ * is expect_generation + 1, written to *generation_out if not NULL. A name used
+ * twice, a dangling reference or a missing required field is
+ * STORE_ERR_CONFLICT or STORE_ERR_INVALID, and nothing is written. */
+int store_iam_replace(struct store *s, const struct store_iam *next, int64_t expect_generation,
+                      int64_t *generation_out, struct store_error *err);
+
+/* The current generation: cheap, for polling. 0 before the first apply. */
+int store_iam_generation(struct store *s, int64_t *out, struct store_error *err);
+
+/* Frees what store_iam_load filled and zeroes *iam; NULL-safe. */
+void store_iam_free(struct store_iam *iam);
+
 #endif
