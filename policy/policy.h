@@ -161,6 +161,12 @@ struct policy_input {
 
 #define POLICY_MAX_MATCHES 32
 
+/* Limits of one evaluation; a request beyond them is refused with
+ * POLICY_ERR_INVALID_ARG (and so denied), never evaluated in part. */
+#define POLICY_MAX_INPUTS 1024  /* policies in one decision */
+#define POLICY_MAX_CONTEXT 1024 /* context keys of one request */
+#define POLICY_MAX_ACTION 256   /* bytes of the action name */
+
 struct policy_match {
 	const struct policy *policy; /* borrowed from the inputs */
 	uint32_t statement;          /* index in the document's Statement list */
@@ -185,14 +191,23 @@ struct policy_result {
 	struct policy_match matches[POLICY_MAX_MATCHES];
 	size_t nmatches;
 	size_t total_matches;
+	/* The statement that decided: the first matching Deny (EXPLICIT_DENY), or
+	 * the Allow that granted (ALLOW); has_decider is false for IMPLICIT_DENY.
+	 * Kept even when matches[] overflowed. */
+	struct policy_match decider;
+	bool has_decider;
 };
 
 /*
  * Evaluates req against the n inputs following AWS's evaluation logic (one
  * account, and the cross-account rule when the resource's account differs from
  * the principal's). Policies of type POLICY_TRUST are treated as resource-based.
+ * The principal has a permissions boundary when principal.has_boundary is set
+ * or a POLICY_BOUNDARY input is given (then a boundary must allow); a session
+ * policy applies when a POLICY_SESSION input is given.
  * Never allocates. Returns POLICY_OK, or POLICY_ERR_INVALID_ARG (then *out says
- * POLICY_IMPLICIT_DENY).
+ * POLICY_IMPLICIT_DENY) for a NULL pointer, a slice with a NULL pointer and a
+ * non-zero length, an empty action, or a request beyond the limits above.
  */
 int policy_evaluate(const struct policy_input *inputs, size_t n, const struct policy_request *req,
                     struct policy_result *out);
@@ -218,5 +233,18 @@ size_t policy_explain(const struct policy_result *r, const struct policy_request
  * policy", "no permissions boundary allows", "an explicit deny in a service
  * control policy". */
 const char *policy_deny_reason(const struct policy_result *r);
+
+/*
+ * The whole AccessDenied message as AWS words it, e.g.
+ *   "User: arn:aws:sts::111122223333:assumed-role/r/s is not authorized to
+ *    perform: ecs:RunTask on resource: arn:... because no identity-based policy
+ *    allows the ecs:RunTask action"
+ *   "... on resource: arn:... with an explicit deny in an identity-based policy"
+ * Request text is copied with control characters escaped (\xNN). For an Allow
+ * it writes "". Writes at most n bytes including the NUL; returns the length
+ * it needed (as snprintf does).
+ */
+size_t policy_deny_message(const struct policy_result *r, const struct policy_request *req,
+                           char *buf, size_t n);
 
 #endif
