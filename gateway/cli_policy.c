@@ -749,31 +749,67 @@ static json_t *str_json(struct policy_str s)
 	return json_stringn(s.p ? s.p : "", s.n);
 }
 
+/* Calls a policy_explain-shaped function into a buffer of the size it asks
+ * for; returns a string the caller frees, or NULL when out of memory. */
+static char *render(size_t (*fn)(const struct policy_result *, const struct policy_request *,
+                                 char *, size_t),
+                    const struct policy_result *res, const struct policy_request *req)
+{
+	char probe[1];
+	size_t need = fn(res, req, probe, sizeof(probe));
+	char *buf = malloc(need + 1);
+	if (buf == NULL)
+		return NULL;
+	fn(res, req, buf, need + 1);
+	return buf;
+}
+
+/* What the library said about a result, for people. */
+struct sim_words {
+	const char *explanation;
+	const char *message; /* AWS's AccessDenied message; "" for an Allow */
+};
+
+static json_t *match_json(const struct policy_match *pm, bool *ok)
+{
+	json_t *e = json_object();
+	jset(e, "policy", json_string(policy_id(pm->policy)), ok);
+	jset(e, "type", json_string(type_label(policy_type_of(pm->policy))), ok);
+	jset(e, "statement", json_integer(pm->statement), ok);
+	jset(e, "sid", json_string(policy_statement_sid(pm->policy, pm->statement)), ok);
+	jset(e, "effect", json_string(pm->allow ? "Allow" : "Deny"), ok);
+	return e;
+}
+
+static void print_match(const char *indent, const struct policy_match *pm)
+{
+	const char *sid = policy_statement_sid(pm->policy, pm->statement);
+	printf("%s%-5s %s policy '%s' Statement[%u]%s%s%s\n", indent, pm->allow ? "Allow" : "Deny",
+	       type_label(policy_type_of(pm->policy)), policy_id(pm->policy),
+	       (unsigned)pm->statement, sid[0] ? " (Sid " : "", sid, sid[0] ? ")" : "");
+}
+
 static json_t *simulate_json(const struct sim_policy *pols, size_t npols,
                              const struct policy_request *req, const struct policy_result *res,
-                             const char *explanation, bool *ok)
+                             const struct sim_words *words, bool *ok)
 {
 	json_t *o = json_object();
 	jset(o, "decision", json_string(policy_decision_name(res->decision)), ok);
 	jset(o, "decided_by", json_string(type_label(res->decided_by)), ok);
 	if (res->decided_by == POLICY_SCP)
 		jset(o, "scp_level", json_integer(res->scp_level), ok);
+	if (res->has_decider)
+		jset(o, "decider", match_json(&res->decider, ok), ok);
 	json_t *m = json_array();
-	for (size_t i = 0; i < res->nmatches; i++) {
-		const struct policy_match *pm = &res->matches[i];
-		json_t *e = json_object();
-		jset(e, "policy", json_string(policy_id(pm->policy)), ok);
-		jset(e, "type", json_string(type_label(policy_type_of(pm->policy))), ok);
-		jset(e, "statement", json_integer(pm->statement), ok);
-		jset(e, "sid", json_string(policy_statement_sid(pm->policy, pm->statement)), ok);
-		jset(e, "effect", json_string(pm->allow ? "Allow" : "Deny"), ok);
-		jappend(m, e, ok);
-	}
+	for (size_t i = 0; i < res->nmatches; i++)
+		jappend(m, match_json(&res->matches[i], ok), ok);
 	jset(o, "matches", m, ok);
 	jset(o, "total_matches", json_integer((json_int_t)res->total_matches), ok);
-	jset(o, "explanation", json_string(explanation), ok);
-	if (res->decision != POLICY_ALLOW)
+	jset(o, "explanation", json_string(words->explanation), ok);
+	if (res->decision != POLICY_ALLOW) {
 		jset(o, "deny_reason", json_string(policy_deny_reason(res)), ok);
+		jset(o, "message", json_string(words->message), ok);
+	}
 
 	json_t *rq = json_object();
 	json_t *pr = json_object();
@@ -817,7 +853,7 @@ static json_t *simulate_json(const struct sim_policy *pols, size_t npols,
 }
 
 static void simulate_text(const struct policy_request *req, const struct policy_result *res,
-                          const char *explanation)
+                          const struct sim_words *words)
 {
 	printf("decision:   %s\n", policy_decision_name(res->decision));
 	if (res->decided_by == POLICY_SCP)
@@ -825,6 +861,8 @@ static void simulate_text(const struct policy_request *req, const struct policy_
 		       res->scp_level);
 	else
 		printf("decided by: %s policy\n", type_label(res->decided_by));
+	if (res->has_decider)
+		print_match("deciding statement: ", &res->decider);
 	printf("request:    %.*s on %.*s by %.*s\n", (int)req->action.n, req->action.p,
 	       (int)req->resource.n, req->resource.p, (int)req->principal.arn.n,
 	       req->principal.arn.p ? req->principal.arn.p : "");
@@ -832,20 +870,16 @@ static void simulate_text(const struct policy_request *req, const struct policy_
 		printf("matched statements: none\n");
 	} else {
 		printf("matched statements: %zu\n", res->total_matches);
-		for (size_t i = 0; i < res->nmatches; i++) {
-			const struct policy_match *pm = &res->matches[i];
-			const char *sid = policy_statement_sid(pm->policy, pm->statement);
-			printf("  %-5s %s policy '%s' Statement[%u]%s%s%s\n",
-			       pm->allow ? "Allow" : "Deny", type_label(policy_type_of(pm->policy)),
-			       policy_id(pm->policy), (unsigned)pm->statement,
-			       sid[0] ? " (Sid " : "", sid, sid[0] ? ")" : "");
-		}
+		for (size_t i = 0; i < res->nmatches; i++)
+			print_match("  ", &res->matches[i]);
 		if (res->total_matches > res->nmatches)
 			printf("  ... and %zu more\n", res->total_matches - res->nmatches);
 	}
-	printf("explanation: %s\n", explanation);
-	if (res->decision != POLICY_ALLOW)
+	printf("explanation: %s\n", words->explanation);
+	if (res->decision != POLICY_ALLOW) {
 		printf("deny reason: %s\n", policy_deny_reason(res));
+		printf("message:     %s\n", words->message);
+	}
 }
 
 static int cmd_simulate(int argc, char **argv)
@@ -1036,30 +1070,28 @@ static int cmd_simulate(int argc, char **argv)
 		        "taskgate policy simulate: the request is not valid for evaluation\n");
 		goto done;
 	}
-	char explanation[2048];
-	size_t need = policy_explain(&res, &req, explanation, sizeof(explanation));
-	char *big = NULL;
-	const char *expl = explanation;
-	if (need >= sizeof(explanation)) {
-		big = malloc(need + 1);
-		if (big == NULL)
-			goto oom;
-		policy_explain(&res, &req, big, need + 1);
-		expl = big;
+	/* Both texts are sized by asking first, as with snprintf. */
+	char *expl = render(policy_explain, &res, &req);
+	char *msg = render(policy_deny_message, &res, &req);
+	if (expl == NULL || msg == NULL) {
+		free(expl);
+		free(msg);
+		goto oom;
 	}
+	struct sim_words words = {.explanation = expl, .message = msg};
+	bool printed = true;
 	if (as_json) {
 		bool ok = true;
-		json_t *o = simulate_json(pols, npols, &req, &res, expl, &ok);
-		if (!ok || print_json(o) != 0) {
-			json_decref(o);
-			free(big);
-			goto oom;
-		}
+		json_t *o = simulate_json(pols, npols, &req, &res, &words, &ok);
+		printed = ok && print_json(o) == 0;
 		json_decref(o);
 	} else {
-		simulate_text(&req, &res, expl);
+		simulate_text(&req, &res, &words);
 	}
-	free(big);
+	free(expl);
+	free(msg);
+	if (!printed)
+		goto oom;
 	status = res.decision == POLICY_ALLOW           ? GW_EXIT_OK
 	         : res.decision == POLICY_EXPLICIT_DENY ? SIM_EXIT_EXPLICIT_DENY
 	                                                : SIM_EXIT_IMPLICIT_DENY;

@@ -238,6 +238,13 @@ check "simulate exits 4 for an explicit deny" status_is 4
 check "simulate lists both the allowing and the denying statement" \
 	eval 'has "Statement[0] (Sid RunAnywhere)" && has "Deny  identity policy" && has "(Sid NeverProd)"'
 check "simulate gives AWS's words for the kind of deny" has "deny reason: "
+check "simulate names the deciding statement" \
+	has "deciding statement: Deny  identity policy '$tmp/id.json' Statement[1] (Sid NeverProd)"
+check "simulate prints the AccessDenied message as AWS words it" \
+	has "message:     User: $USER is not authorized to perform: ecs:DescribeClusters on resource: $PROD"
+run "$TG" policy simulate --json --identity "$tmp/id.json" --principal "$USER" --action ecs:DescribeClusters --resource "$PROD"
+check "simulate --json gives the deciding statement and the AccessDenied message" \
+	json_ok 'assert d["decider"]["sid"] == "NeverProd" and d["decider"]["effect"] == "Deny" and "is not authorized" in d["message"], d'
 
 run "$TG" policy simulate --identity "$tmp/id.json" --boundary "$tmp/boundary.json" --principal "$USER" --action ecs:RunTask
 check "simulate exits 3 for an implicit deny by the permissions boundary" \
