@@ -209,7 +209,7 @@ static enum policy_decision decide(const struct workload *w, bool baseline)
 		policy_evaluate(&in, 1, &request, &r);
 		return r.decision;
 	}
-	struct policy_options o = {.type = POLICY_IDENTITY, .id = "bench"};
+	struct policy_options o = {.type = POLICY_IDENTITY, .id = "bench", .size_limit = 1u << 30};
 	struct policy *p = NULL;
 	if (policy_compile(w->json, strlen(w->json), &o, &p, NULL) != POLICY_OK) {
 		fprintf(stderr, "bench: %s does not compile\n", w->name);
