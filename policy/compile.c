@@ -12,14 +12,8 @@
  *
  * Errors do not stop the walk: one run reports every fault of a document.
  * Conditions are compiled in compile_cond.c, variables in variables.c.
- *
- * The action index (built last) maps each literal action ("ecs:runtask",
- * lowercased) and each service prefix of a wildcard pattern ("ecs" for
- * "ecs:Describe*") to the statements that name it, so evaluation looks at the
- * statements that can match instead of all of them. The hash needs no secret
- * seed: its keys come from the policy text, which the operator writes, not
- * from requests; a request's action only chooses which fixed chain to probe,
- * and the longest chain is fixed when the policy is compiled.
+ * Principal elements are read in principal.c; the action index, built
+ * last, in index.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,21 +25,17 @@
 
 #include "policy/policy_int.h"
 
-#define PATH_MAX_LEN 160
-
-static void pathf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Formats a JSON path; a path too long for the buffer is cut and marked. */
-static void pathf(char *buf, const char *fmt, ...)
+void pol_pathf(char *buf, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int w = vsnprintf(buf, PATH_MAX_LEN, fmt, ap);
+	int w = vsnprintf(buf, POL_PATH_MAX, fmt, ap);
 	va_end(ap);
 	if (w < 0) {
 		buf[0] = '\0';
-	} else if ((size_t)w >= PATH_MAX_LEN) {
-		memcpy(buf + PATH_MAX_LEN - 4, "...", 4);
+	} else if ((size_t)w >= POL_PATH_MAX) {
+		memcpy(buf + POL_PATH_MAX - 4, "...", 4);
 	}
 }
 
@@ -136,7 +126,7 @@ static size_t count_chars(const char *s, size_t n, bool ws_counts)
 /* ---- string-or-array elements ---- */
 
 /* Checks that v is a string or a non-empty array of strings; fills the list. */
-static int string_list(struct pol_cctx *c, const char *path, const char *what, json_t *v,
+int pol_string_list(struct pol_cctx *c, const char *path, const char *what, json_t *v,
                        json_t ***items, size_t *n)
 {
 	if (json_is_string(v)) {
@@ -168,8 +158,8 @@ static int string_list(struct pol_cctx *c, const char *path, const char *what, j
 	for (size_t i = 0; i < len; i++) {
 		json_t *e = json_array_get(v, i);
 		if (!json_is_string(e)) {
-			char p[PATH_MAX_LEN];
-			pathf(p, "%s[%zu]", path, i);
+			char p[POL_PATH_MAX];
+			pol_pathf(p, "%s[%zu]", path, i);
 			pol_cerr(c, p, "invalid %s: every entry must be a string", what);
 			rc = -1;
 		}
@@ -181,12 +171,12 @@ static int string_list(struct pol_cctx *c, const char *path, const char *what, j
 }
 
 /* Path of entry i of a list that may have been a single string. */
-static void entry_path(char *out, const char *path, json_t *v, size_t i)
+void pol_entry_path(char *out, const char *path, json_t *v, size_t i)
 {
 	if (json_is_array(v))
-		pathf(out, "%s[%zu]", path, i);
+		pol_pathf(out, "%s[%zu]", path, i);
 	else
-		pathf(out, "%s", path);
+		pol_pathf(out, "%s", path);
 }
 
 /* ---- actions ---- */
@@ -202,7 +192,7 @@ static int compile_actions(struct pol_cctx *c, const char *path, const char *ele
 {
 	json_t **items;
 	size_t n;
-	if (string_list(c, path, elem, v, &items, &n) != 0)
+	if (pol_string_list(c, path, elem, v, &items, &n) != 0)
 		return -1;
 	struct pol_action *acts = pol_arena_array(c->arena, n, sizeof(*acts));
 	if (acts == NULL) {
@@ -211,8 +201,8 @@ static int compile_actions(struct pol_cctx *c, const char *path, const char *ele
 	}
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
-		char p[PATH_MAX_LEN];
-		entry_path(p, path, v, i);
+		char p[POL_PATH_MAX];
+		pol_entry_path(p, path, v, i);
 		const char *s = json_string_value(items[i]);
 		size_t sl = json_string_length(items[i]);
 		if (!(sl == 1 && s[0] == '*')) {
@@ -263,7 +253,7 @@ static int compile_resources(struct pol_cctx *c, const char *path, const char *e
 {
 	json_t **items;
 	size_t n;
-	if (string_list(c, path, elem, v, &items, &n) != 0)
+	if (pol_string_list(c, path, elem, v, &items, &n) != 0)
 		return -1;
 	struct pol_arn_pat *pats = pol_arena_array(c->arena, n, sizeof(*pats));
 	if (pats == NULL) {
@@ -272,8 +262,8 @@ static int compile_resources(struct pol_cctx *c, const char *path, const char *e
 	}
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
-		char p[PATH_MAX_LEN];
-		entry_path(p, path, v, i);
+		char p[POL_PATH_MAX];
+		pol_entry_path(p, path, v, i);
 		const char *s = json_string_value(items[i]);
 		size_t sl = json_string_length(items[i]);
 		if (pol_arn_parse(c, p, s, sl, false, true, &pats[i]) != 0) {
@@ -291,213 +281,6 @@ static int compile_resources(struct pol_cctx *c, const char *path, const char *e
 
 /* ---- principals ---- */
 
-static bool all_digits(const char *s, size_t n)
-{
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	}
-	return true;
-}
-
-/* Reads an AWS principal into e; returns 0 or -1 with *why set. */
-static int aws_principal(const char *s, size_t n, struct pol_pentry *e, const char **why)
-{
-	if (n == 1 && s[0] == '*') {
-		e->kind = POL_P_AWS_ANY;
-		return 0;
-	}
-	if (n == 12 && all_digits(s, n)) {
-		e->kind = POL_P_AWS_ACCOUNT;
-		e->p = s;
-		e->n = 12;
-		return 0;
-	}
-	if (memchr(s, '*', n) != NULL || memchr(s, '?', n) != NULL) {
-		*why = "wildcards are not allowed in a principal (use \"*\", or a Condition on "
-		       "aws:PrincipalArn with ArnLike)";
-		return -1;
-	}
-	struct pol_arn_split sp;
-	pol_arn_split(s, n, &sp);
-	*why = "expected \"*\", a 12-digit account id, or the ARN of an account root, user, role "
-	       "or role session";
-	if (!sp.ok || sp.c[0].n != 3 || memcmp(sp.c[0].p, "arn", 3) != 0 || sp.c[1].n == 0 ||
-	    sp.c[3].n != 0 || sp.c[4].n != 12 || !all_digits(sp.c[4].p, 12))
-		return -1;
-	const struct policy_str *svc = &sp.c[2], *res = &sp.c[5];
-	bool iam = svc->n == 3 && memcmp(svc->p, "iam", 3) == 0;
-	bool sts = svc->n == 3 && memcmp(svc->p, "sts", 3) == 0;
-	if (iam && res->n == 4 && memcmp(res->p, "root", 4) == 0) {
-		e->kind = POL_P_AWS_ACCOUNT;
-		e->p = sp.c[4].p;
-		e->n = 12;
-		return 0;
-	}
-	if ((iam && ((res->n > 5 && memcmp(res->p, "user/", 5) == 0) ||
-	             (res->n > 5 && memcmp(res->p, "role/", 5) == 0))) ||
-	    (sts && ((res->n > 13 && memcmp(res->p, "assumed-role/", 13) == 0 &&
-	              memchr(res->p + 13, '/', res->n - 13) != NULL) ||
-	             (res->n > 15 && memcmp(res->p, "federated-user/", 15) == 0)))) {
-		e->kind = POL_P_AWS_ARN;
-		e->p = s;
-		e->n = (uint32_t)n;
-		return 0;
-	}
-	return -1;
-}
-
-static bool host_like(const char *s, size_t n)
-{
-	if (n == 0 || n > 253 || memchr(s, '.', n) == NULL)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '.' || ch == '-'))
-			return false;
-	}
-	return true;
-}
-
-static int compile_principal(struct pol_cctx *c, const char *path, const char *elem, json_t *v,
-                             struct pol_stmt *st)
-{
-	if (json_is_string(v)) {
-		if (json_string_length(v) != 1 || json_string_value(v)[0] != '*') {
-			pol_cerr(c, path,
-			         "invalid %s: a string %s must be \"*\"; name principals in an object "
-			         "with AWS, Service, Federated or CanonicalUser",
-			         elem, elem);
-			return -1;
-		}
-		struct pol_pentry *e = pol_arena_alloc(c->arena, sizeof(*e));
-		if (e == NULL) {
-			c->nomem = true;
-			return -1;
-		}
-		e->kind = POL_P_AWS_ANY;
-		st->prin.e = e;
-		st->prin.n = 1;
-		return 0;
-	}
-	if (!json_is_object(v) || json_object_size(v) == 0) {
-		pol_cerr(c, path,
-		         "invalid %s: must be \"*\" or an object with AWS, Service, Federated or "
-		         "CanonicalUser",
-		         elem);
-		return -1;
-	}
-	size_t total = 0;
-	const char *k;
-	json_t *val;
-	int rc = 0;
-	json_object_foreach(v, k, val)
-	{
-		total += json_is_array(val) ? json_array_size(val) : 1;
-	}
-	struct pol_pentry *es = pol_arena_array(c->arena, total ? total : 1, sizeof(*es));
-	if (es == NULL) {
-		c->nomem = true;
-		return -1;
-	}
-	size_t ne = 0;
-	json_object_foreach(v, k, val)
-	{
-		char kp[PATH_MAX_LEN];
-		pathf(kp, "%s.%s", path, k);
-		int kind;
-		if (strcmp(k, "AWS") == 0)
-			kind = POL_P_AWS_ARN;
-		else if (strcmp(k, "Service") == 0)
-			kind = POL_P_SERVICE;
-		else if (strcmp(k, "Federated") == 0)
-			kind = POL_P_FEDERATED;
-		else if (strcmp(k, "CanonicalUser") == 0)
-			kind = POL_P_CANONICAL;
-		else {
-			pol_cerr(c, kp,
-			         "invalid %s: unknown principal type '%s' (AWS, Service, Federated, "
-			         "CanonicalUser)",
-			         elem, k);
-			rc = -1;
-			continue;
-		}
-		json_t **items;
-		size_t n;
-		if (string_list(c, kp, elem, val, &items, &n) != 0) {
-			rc = -1;
-			continue;
-		}
-		for (size_t i = 0; i < n && ne < total; i++) {
-			char ip[PATH_MAX_LEN];
-			entry_path(ip, kp, val, i);
-			const char *s = json_string_value(items[i]);
-			size_t sl = json_string_length(items[i]);
-			char *copy = pol_arena_strndup(c->arena, s, sl);
-			if (copy == NULL) {
-				c->nomem = true;
-				return -1;
-			}
-			struct pol_pentry *e = &es[ne];
-			const char *why = NULL;
-			bool ok = true;
-			switch (kind) {
-			case POL_P_AWS_ARN:
-				ok = aws_principal(copy, sl, e, &why) == 0;
-				break;
-			case POL_P_SERVICE:
-				ok = host_like(copy, sl);
-				why = "expected a service principal name such as ecs-tasks.amazonaws.com";
-				for (size_t q = 0; q < sl; q++) {
-					if (copy[q] >= 'A' && copy[q] <= 'Z')
-						copy[q] = (char)(copy[q] + 32);
-				}
-				e->kind = POL_P_SERVICE;
-				break;
-			case POL_P_FEDERATED: {
-				struct pol_arn_split sp;
-				pol_arn_split(copy, sl, &sp);
-				bool provider =
-					sp.ok && sp.c[0].n == 3 && memcmp(sp.c[0].p, "arn", 3) == 0 &&
-					sp.c[4].n == 12 && all_digits(sp.c[4].p, 12) &&
-					((sp.c[5].n > 14 && memcmp(sp.c[5].p, "oidc-provider/", 14) == 0) ||
-					 (sp.c[5].n > 14 && memcmp(sp.c[5].p, "saml-provider/", 14) == 0));
-				ok = provider || host_like(copy, sl);
-				why = "expected an identity provider ARN (oidc-provider/..., "
-				      "saml-provider/...) or a provider name such as accounts.google.com";
-				e->kind = POL_P_FEDERATED;
-				break;
-			}
-			default:
-				ok = sl == 64;
-				for (size_t q = 0; ok && q < sl; q++)
-					ok = (copy[q] >= '0' && copy[q] <= '9') ||
-					     (copy[q] >= 'a' && copy[q] <= 'f');
-				why = "expected a 64-digit lowercase hexadecimal canonical user id";
-				e->kind = POL_P_CANONICAL;
-				break;
-			}
-			if (!ok) {
-				pol_cerr(c, ip, "invalid %s '%.*s': %s", elem, (int)(sl > 100 ? 100 : sl),
-				         s, why);
-				rc = -1;
-				continue;
-			}
-			if (e->p == NULL) {
-				e->p = copy;
-				e->n = (uint32_t)sl;
-			}
-			ne++;
-		}
-	}
-	st->prin.e = es;
-	st->prin.n = (uint32_t)ne;
-	return rc;
-}
-
 /* ---- statements ---- */
 
 static const char *const stmt_elements[] = {
@@ -508,7 +291,7 @@ static const char *const stmt_elements[] = {
 static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struct pol_stmt *st)
 {
 	size_t err0 = c->errors;
-	char p[PATH_MAX_LEN];
+	char p[POL_PATH_MAX];
 	if (!json_is_object(obj)) {
 		pol_cerr(c, path, "invalid Statement: each statement must be a JSON object");
 		return -1;
@@ -526,7 +309,7 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 				near = stmt_elements[i];
 		}
 		if (!known) {
-			pathf(p, "%s.%s", path, k);
+			pol_pathf(p, "%s.%s", path, k);
 			if (near)
 				pol_cerr(c, p, "unknown element '%s' (element names are case-sensitive: "
 				               "%s)", k, near);
@@ -538,7 +321,7 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 	st->sid = "";
 	json_t *sid = json_object_get(obj, "Sid");
 	if (sid != NULL) {
-		pathf(p, "%s.Sid", path);
+		pol_pathf(p, "%s.Sid", path);
 		if (!json_is_string(sid)) {
 			pol_cerr(c, p, "invalid Sid: must be a string");
 		} else {
@@ -564,7 +347,7 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 	}
 
 	json_t *eff = json_object_get(obj, "Effect");
-	pathf(p, "%s.Effect", path);
+	pol_pathf(p, "%s.Effect", path);
 	if (eff == NULL) {
 		pol_cerr(c, path, "missing Effect");
 	} else if (!json_is_string(eff) ||
@@ -582,7 +365,7 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 	} else if (act == NULL && nact == NULL) {
 		pol_cerr(c, path, "missing Action: a statement needs Action or NotAction");
 	} else {
-		pathf(p, "%s.%s", path, act ? "Action" : "NotAction");
+		pol_pathf(p, "%s.%s", path, act ? "Action" : "NotAction");
 		st->not_action = act == NULL;
 		compile_actions(c, p, act ? "Action" : "NotAction", act ? act : nact, st);
 		if (st->not_action && eff != NULL && st->allow)
@@ -594,7 +377,7 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 	if (res != NULL && nres != NULL) {
 		pol_cerr(c, path, "both Resource and NotResource: a statement takes at most one");
 	} else if (c->type == POLICY_TRUST && (res != NULL || nres != NULL)) {
-		pathf(p, "%s.%s", path, res ? "Resource" : "NotResource");
+		pol_pathf(p, "%s.%s", path, res ? "Resource" : "NotResource");
 		pol_cerr(c, p, "%s not allowed in a trust policy: the resource is the role itself",
 		         res ? "Resource" : "NotResource");
 	} else if (res == NULL && nres == NULL) {
@@ -603,7 +386,7 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 			                  "NotResource", type_words(c->type));
 		st->res_mode = POL_RES_NONE;
 	} else {
-		pathf(p, "%s.%s", path, res ? "Resource" : "NotResource");
+		pol_pathf(p, "%s.%s", path, res ? "Resource" : "NotResource");
 		st->res_mode = res ? POL_RES_RESOURCE : POL_RES_NOT;
 		compile_resources(c, p, res ? "Resource" : "NotResource", res ? res : nres, st,
 		                  res == NULL);
@@ -617,11 +400,11 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 	if (pr != NULL && npr != NULL) {
 		pol_cerr(c, path, "both Principal and NotPrincipal: a statement takes at most one");
 	} else if (pr != NULL && !resource_like) {
-		pathf(p, "%s.Principal", path);
+		pol_pathf(p, "%s.Principal", path);
 		pol_cerr(c, p, "Principal not allowed: %s names no principal (Policy document should "
 		               "not specify a principal)", type_words(c->type));
 	} else if (npr != NULL && c->type != POLICY_RESOURCE) {
-		pathf(p, "%s.NotPrincipal", path);
+		pol_pathf(p, "%s.NotPrincipal", path);
 		pol_cerr(c, p, "NotPrincipal not allowed in %s (only resource-based policies take "
 		               "it)", type_words(c->type));
 	} else if (pr == NULL && npr == NULL) {
@@ -629,157 +412,20 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 			pol_cerr(c, path, "missing Principal: a statement of %s must name who it "
 			                  "applies to", type_words(c->type));
 	} else {
-		pathf(p, "%s.%s", path, pr ? "Principal" : "NotPrincipal");
+		pol_pathf(p, "%s.%s", path, pr ? "Principal" : "NotPrincipal");
 		st->prin_mode = pr ? POL_PRIN_PRINCIPAL : POL_PRIN_NOT;
 		if (npr != NULL && eff != NULL && st->allow)
 			pol_cerr(c, p, "NotPrincipal needs Deny: AWS refuses NotPrincipal with Allow");
-		compile_principal(c, p, pr ? "Principal" : "NotPrincipal", pr ? pr : npr, st);
+		pol_compile_principal(c, p, pr ? "Principal" : "NotPrincipal", pr ? pr : npr, st);
 	}
 
 	json_t *cond = json_object_get(obj, "Condition");
 	if (cond != NULL) {
-		pathf(p, "%s.Condition", path);
+		pol_pathf(p, "%s.Condition", path);
 		pol_compile_condition(c, p, cond, st->allow, st, st->actions, st->nactions,
 		                      st->not_action);
 	}
 	return c->errors == err0 ? 0 : -1;
-}
-
-/* ---- the action index ---- */
-
-uint32_t pol_hash(const char *p, size_t n)
-{
-	/* FNV-1a; see the top of this file for why no seed is needed. */
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
-const struct pol_bucket *pol_table_find(const struct pol_table *t, const char *key, size_t n)
-{
-	if (t->nslots == 0)
-		return NULL;
-	uint32_t h = pol_hash(key, n);
-	for (uint32_t i = 0; i < t->nslots; i++) {
-		const struct pol_bucket *b = &t->slots[(h + i) & t->mask];
-		if (b->key == NULL)
-			return NULL;
-		if (b->hash == h && b->keyn == n && memcmp(b->key, key, n) == 0)
-			return b;
-	}
-	return NULL;
-}
-
-struct ipair {
-	const char *key;
-	uint32_t keyn;
-	uint32_t stmt;
-};
-
-static int ipair_cmp(const void *a, const void *b)
-{
-	const struct ipair *x = a, *y = b;
-	size_t m = x->keyn < y->keyn ? x->keyn : y->keyn;
-	int c = memcmp(x->key, y->key, m);
-	if (c != 0)
-		return c;
-	if (x->keyn != y->keyn)
-		return x->keyn < y->keyn ? -1 : 1;
-	return x->stmt < y->stmt ? -1 : (x->stmt > y->stmt);
-}
-
-static int build_table(struct pol_arena *a, struct ipair *pairs, size_t n, struct pol_table *t)
-{
-	memset(t, 0, sizeof(*t));
-	if (n == 0)
-		return 0;
-	qsort(pairs, n, sizeof(*pairs), ipair_cmp);
-	size_t groups = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (i == 0 || ipair_cmp(&(struct ipair){pairs[i].key, pairs[i].keyn, 0},
-		                        &(struct ipair){pairs[i - 1].key, pairs[i - 1].keyn, 0}) != 0)
-			groups++;
-	}
-	uint32_t slots = 4;
-	while (slots < groups * 2)
-		slots *= 2;
-	struct pol_bucket *b = pol_arena_array(a, slots, sizeof(*b));
-	uint32_t *ids = pol_arena_array(a, n, sizeof(*ids));
-	if (b == NULL || ids == NULL)
-		return -1;
-	t->slots = b;
-	t->nslots = slots;
-	t->mask = slots - 1;
-	size_t i = 0, used = 0;
-	while (i < n) {
-		size_t j = i;
-		uint32_t *start = ids + used;
-		uint32_t cnt = 0;
-		while (j < n && pairs[j].keyn == pairs[i].keyn &&
-		       memcmp(pairs[j].key, pairs[i].key, pairs[i].keyn) == 0) {
-			if (cnt == 0 || start[cnt - 1] != pairs[j].stmt)
-				start[cnt++] = pairs[j].stmt;
-			j++;
-		}
-		used += cnt;
-		uint32_t h = pol_hash(pairs[i].key, pairs[i].keyn);
-		uint32_t s = h & t->mask;
-		while (b[s].key != NULL)
-			s = (s + 1) & t->mask;
-		b[s].key = pairs[i].key;
-		b[s].keyn = pairs[i].keyn;
-		b[s].hash = h;
-		b[s].stmts = start;
-		b[s].n = cnt;
-		i = j;
-	}
-	return 0;
-}
-
-static int build_index(struct policy *pol)
-{
-	size_t total = 0;
-	for (uint32_t i = 0; i < pol->nstmts; i++)
-		total += pol->stmts[i].nactions;
-	struct ipair *exact = calloc(total ? total : 1, sizeof(*exact));
-	struct ipair *svc = calloc(total ? total : 1, sizeof(*svc));
-	uint32_t *other = pol_arena_array(&pol->arena, pol->nstmts ? pol->nstmts : 1, sizeof(*other));
-	int rc = -1;
-	if (exact == NULL || svc == NULL || other == NULL)
-		goto out;
-	size_t ne = 0, ns = 0, no = 0;
-	for (uint32_t i = 0; i < pol->nstmts; i++) {
-		const struct pol_stmt *st = &pol->stmts[i];
-		bool in_other = st->not_action;
-		for (uint32_t k = 0; k < st->nactions && !st->not_action; k++) {
-			const struct pol_action *a = &st->actions[k];
-			const char *colon = memchr(a->lower, ':', a->n);
-			size_t pn = colon ? (size_t)(colon - a->lower) : a->n;
-			bool prefix_wild = colon == NULL || memchr(a->lower, '*', pn) != NULL ||
-			                   memchr(a->lower, '?', pn) != NULL;
-			if (prefix_wild)
-				in_other = true;
-			else if (a->wild)
-				svc[ns++] = (struct ipair){a->lower, (uint32_t)pn, i};
-			else
-				exact[ne++] = (struct ipair){a->lower, a->n, i};
-		}
-		if (in_other)
-			other[no++] = i;
-	}
-	if (build_table(&pol->arena, exact, ne, &pol->index.exact) != 0 ||
-	    build_table(&pol->arena, svc, ns, &pol->index.svc) != 0)
-		goto out;
-	pol->index.other = other;
-	pol->index.nother = (uint32_t)no;
-	rc = 0;
-out:
-	free(exact);
-	free(svc);
-	return rc;
 }
 
 /* ---- the document ---- */
@@ -792,8 +438,8 @@ static int compile_doc(struct pol_cctx *c, json_t *root, const struct policy_opt
 	json_object_foreach(root, k, v)
 	{
 		if (strcmp(k, "Version") != 0 && strcmp(k, "Id") != 0 && strcmp(k, "Statement") != 0) {
-			char p[PATH_MAX_LEN];
-			pathf(p, "%s", k);
+			char p[POL_PATH_MAX];
+			pol_pathf(p, "%s", k);
 			if (strcasecmp(k, "Version") == 0 || strcasecmp(k, "Id") == 0 ||
 			    strcasecmp(k, "Statement") == 0)
 				pol_cerr(c, p, "unknown element '%s' (element names are case-sensitive)",
@@ -860,11 +506,11 @@ static int compile_doc(struct pol_cctx *c, json_t *root, const struct policy_opt
 		return -1;
 	}
 	for (size_t i = 0; i < n && !c->nomem; i++) {
-		char p[PATH_MAX_LEN];
+		char p[POL_PATH_MAX];
 		if (single)
-			pathf(p, "Statement");
+			pol_pathf(p, "Statement");
 		else
-			pathf(p, "Statement[%zu]", i);
+			pol_pathf(p, "Statement[%zu]", i);
 		compile_stmt(c, p, single ? stmts : json_array_get(stmts, i), &sts[i]);
 	}
 	/* Sids are unique where given. */
@@ -873,8 +519,8 @@ static int compile_doc(struct pol_cctx *c, json_t *root, const struct policy_opt
 			continue;
 		for (size_t j = 0; j < i; j++) {
 			if (sts[j].sid != NULL && strcmp(sts[i].sid, sts[j].sid) == 0) {
-				char p[PATH_MAX_LEN];
-				pathf(p, "Statement[%zu].Sid", i);
+				char p[POL_PATH_MAX];
+				pol_pathf(p, "Statement[%zu].Sid", i);
 				pol_cerr(c, p, "duplicate Sid '%s' (also Statement[%zu]): Sids must be "
 				               "unique within a policy", sts[i].sid, j);
 				break;
@@ -958,7 +604,7 @@ int policy_compile(const char *json, size_t len, const struct policy_options *op
 		rc = POLICY_ERR_NOMEM;
 	else if (c.errors > 0)
 		rc = POLICY_ERR_MALFORMED;
-	else if (build_index(pol) != 0)
+	else if (pol_build_index(pol) != 0)
 		rc = POLICY_ERR_NOMEM;
 	if (rc != POLICY_OK) {
 		/* The policy lives in its own arena: copy the handle out first. */

@@ -25,7 +25,6 @@
 
 #include "policy/policy_int.h"
 
-#define PATH_MAX_LEN 160
 
 static const struct pol_opinfo ops[] = {
 	{"StringEquals", POL_F_STRING, POL_CMP_EQ, false, false},
@@ -75,20 +74,20 @@ static const char *family_name(uint8_t f)
 
 static void pathf(char *buf, const char *a, const char *b)
 {
-	int w = snprintf(buf, PATH_MAX_LEN, "%s.%s", a, b);
+	int w = snprintf(buf, POL_PATH_MAX, "%s.%s", a, b);
 	if (w < 0)
 		buf[0] = '\0';
-	else if (w >= PATH_MAX_LEN)
-		memcpy(buf + PATH_MAX_LEN - 4, "...", 4);
+	else if (w >= POL_PATH_MAX)
+		memcpy(buf + POL_PATH_MAX - 4, "...", 4);
 }
 
 static void pathi(char *buf, const char *a, size_t i)
 {
-	int w = snprintf(buf, PATH_MAX_LEN, "%s[%zu]", a, i);
+	int w = snprintf(buf, POL_PATH_MAX, "%s[%zu]", a, i);
 	if (w < 0)
 		buf[0] = '\0';
-	else if (w >= PATH_MAX_LEN)
-		memcpy(buf + PATH_MAX_LEN - 4, "...", 4);
+	else if (w >= POL_PATH_MAX)
+		memcpy(buf + POL_PATH_MAX - 4, "...", 4);
 }
 
 /* Parses an operator name; returns the base entry or NULL after an error. */
@@ -168,6 +167,16 @@ static int scalar_text(json_t *v, char *buf, size_t cap, const char **p, size_t 
 	return 0;
 }
 
+/* Whether a template holds a variable without a default. */
+static bool needs_var(const struct pol_tmpl *t)
+{
+	for (size_t i = 0; i < t->npieces; i++) {
+		if (t->pieces[i].kind == POL_PIECE_VAR && !t->pieces[i].has_default)
+			return true;
+	}
+	return false;
+}
+
 static int compile_value(struct pol_cctx *c, const char *path, const struct pol_opinfo *op,
                          json_t *jv, union pol_cval *out, struct pol_stmt *st, bool *has_var)
 {
@@ -185,14 +194,14 @@ static int compile_value(struct pol_cctx *c, const char *path, const struct pol_
 	case POL_F_STRING:
 		if (pol_tmpl_parse(c, path, p, n, POL_TW_PATTERN, &out->str) != 0)
 			return -1;
-		if (out->str.nvars)
+		if (needs_var(&out->str))
 			*has_var = true;
 		return pol_needs_add_tmpl(c, st, &out->str);
 	case POL_F_ARN:
 		if (pol_arn_parse(c, path, p, n, true, false, &out->arn) != 0)
 			return -1;
 		for (size_t i = 0; i < out->arn.ncomp; i++) {
-			if (out->arn.comp[i].nvars)
+			if (needs_var(&out->arn.comp[i]))
 				*has_var = true;
 			if (pol_needs_add_tmpl(c, st, &out->arn.comp[i]) != 0)
 				return -1;
@@ -286,7 +295,7 @@ int pol_compile_condition(struct pol_cctx *c, const char *path, json_t *cond, bo
 	int rc = 0;
 	json_object_foreach(cond, opname, body)
 	{
-		char op_path[PATH_MAX_LEN];
+		char op_path[POL_PATH_MAX];
 		pathf(op_path, path, opname);
 		uint8_t qual;
 		bool if_exists;
@@ -305,7 +314,7 @@ int pol_compile_condition(struct pol_cctx *c, const char *path, json_t *cond, bo
 		json_t *jv;
 		json_object_foreach(body, key, jv)
 		{
-			char kp[PATH_MAX_LEN];
+			char kp[POL_PATH_MAX];
 			pathf(kp, op_path, key);
 			size_t kn = strlen(key);
 			if (!key_prefixed(key, kn)) {
@@ -344,13 +353,13 @@ int pol_compile_condition(struct pol_cctx *c, const char *path, json_t *cond, bo
 			}
 			bool has_var = false, bad = false;
 			for (size_t i = 0; i < nv; i++) {
-				char vp[PATH_MAX_LEN];
+				char vp[POL_PATH_MAX];
 				json_t *e = jv;
 				if (json_is_array(jv)) {
 					e = json_array_get(jv, i);
 					pathi(vp, kp, i);
 				} else {
-					memcpy(vp, kp, PATH_MAX_LEN);
+					memcpy(vp, kp, POL_PATH_MAX);
 				}
 				if (compile_value(c, vp, op, e, &vals[i], st, &has_var) != 0)
 					bad = true;

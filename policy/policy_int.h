@@ -260,7 +260,9 @@ struct policy {
 	struct pol_arena arena;
 };
 
-/* ---- compile helpers (compile.c, compile_cond.c, variables.c) ---- */
+/* ---- compile helpers (compile.c, compile_cond.c, principal.c, variables.c) ---- */
+
+struct json_t;
 
 struct pol_cctx {
 	struct pol_arena *arena;
@@ -292,12 +294,23 @@ int pol_arn_parse(struct pol_cctx *c, const char *path, const char *text, size_t
                   bool vars_anywhere, bool strict, struct pol_arn_pat *out);
 bool pol_has_var_syntax(const char *p, size_t n);
 
-struct pol_stmt_build;
 /* Parses the Condition element of a statement. Returns 0 or -1. */
-struct json_t;
 int pol_compile_condition(struct pol_cctx *c, const char *path, struct json_t *cond, bool allow,
                           struct pol_stmt *st, const struct pol_action *actions, uint32_t nactions,
                           bool not_action);
+
+#define POL_PATH_MAX 160
+/* Formats a JSON path into a POL_PATH_MAX buffer; a cut path ends in "...". */
+void pol_pathf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Checks that v is a string or a non-empty array of strings; fills the list
+ * (arena-allocated). Returns 0, or -1 after reporting. */
+int pol_string_list(struct pol_cctx *c, const char *path, const char *what, struct json_t *v,
+                    struct json_t ***items, size_t *n);
+/* Path of entry i of an element that may be one string or an array. */
+void pol_entry_path(char *out, const char *path, struct json_t *v, size_t i);
+int pol_compile_principal(struct pol_cctx *c, const char *path, const char *elem,
+                          struct json_t *v, struct pol_stmt *st);
+int pol_build_index(struct policy *pol);
 
 /* Collects the keys of variables without default from a template into st->needs. */
 int pol_needs_add_tmpl(struct pol_cctx *c, struct pol_stmt *st, const struct pol_tmpl *t);
