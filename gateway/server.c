@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -391,8 +392,16 @@ void gw_server_quiesce(struct gw_server *srv)
 	if (!srv->daemon || srv->quiesced_fd >= 0)
 		return;
 	MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		srv->quiesced_fd = fd;
+	if (fd == MHD_INVALID_SOCKET)
+		return;
+	srv->quiesced_fd = fd;
+	/* The socket must stay open until the daemon stops (a polling thread
+	 * may still hold it), but it need not keep listening: without this the
+	 * kernel would go on completing handshakes into a backlog nobody
+	 * accepts, and clients would hang instead of being refused. Shutting a
+	 * listening socket down on Linux resets what is queued and refuses new
+	 * connections. */
+	(void)shutdown(fd, SHUT_RDWR);
 }
 
 unsigned gw_server_drain(struct gw_server *srv, unsigned timeout_ms)

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# tests/integration/test_cli.sh - the command line of the taskgate binary:
+# help, version, and the usage errors every command shares (exit status 2).
+. "$(dirname "$0")/lib.sh"
+
+T=$TG_TMP
+
+# run ARGS...: runs taskgate, stdout in $T/out, stderr in $T/err, status in $rc.
+run() {
+	"$TASKGATE" "$@" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+}
+
+run --help
+check "taskgate --help exits 0" test "$rc" = 0
+check "taskgate --help lists serve and version" sh -c "grep -q '^  serve ' '$T/out' && grep -q '^  version ' '$T/out'"
+run
+check "taskgate without a command is a usage error (exit 2)" test "$rc" = 2
+run frobnicate
+check "an unknown command exits 2" test "$rc" = 2
+check "an unknown command is named in the message" grep -q "unknown command 'frobnicate'" "$T/err"
+
+run version
+check "taskgate version exits 0" test "$rc" = 0
+check "taskgate version prints the version first" sh -c "head -n 1 '$T/out' | grep -qx \"taskgate $(cat "$TOP/VERSION")\""
+check "taskgate version names the libraries it runs on" \
+	sh -c "grep -q '^libmicrohttpd [0-9]' '$T/out' && grep -q '^GnuTLS [0-9]' '$T/out' && grep -q '^OpenSSL [0-9]' '$T/out' && grep -q '^jansson [0-9]' '$T/out'"
+run --version
+check "taskgate --version is taskgate version" sh -c "test $rc = 0 && head -n 1 '$T/out' | grep -q '^taskgate '"
+run version --help
+check "taskgate version --help exits 0 with a usage line" sh -c "test $rc = 0 && grep -q '^usage: taskgate version' '$T/out'"
+run version --bogus
+check "taskgate version with an unknown option exits 2" test "$rc" = 2
+run version extra
+check "taskgate version with an extra argument exits 2" test "$rc" = 2
+
+run serve --help
+check "taskgate serve --help exits 0" test "$rc" = 0
+check "taskgate serve --help documents --config and --ready-file" \
+	sh -c "grep -q -- '--config FILE' '$T/out' && grep -q -- '--ready-file FILE' '$T/out'"
+run serve -h
+check "taskgate serve -h is --help" test "$rc" = 0
+run serve --no-such-option
+check "taskgate serve with an unknown option exits 2" test "$rc" = 2
+check "the unknown option is named" grep -q "unknown option '--no-such-option'" "$T/err"
+run serve --config
+check "taskgate serve --config without a file exits 2" test "$rc" = 2
+run serve stray
+check "taskgate serve with a stray argument exits 2" test "$rc" = 2
+
+tg_done
