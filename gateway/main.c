@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
 	{"serve", gw_cmd_serve, "run the gateway (API listener and task endpoint)"},
 	{"policy", gw_cmd_policy, "validate, simulate and test IAM policies"},
+	{"iam", gw_cmd_iam, "validate, apply and export the IAM file (roles, users, keys)"},
 	{"version", gw_cmd_version, "print the version"},
 };
 
