@@ -120,8 +120,10 @@ unit: all
 integration: all
 	@BUILD=$(BUILD) tests/run.sh integration
 
+# Certificates, a config under var/ and the demo account, then the gateway in
+# the foreground (see gateway/run-dev.sh).
 run: all
-	@BUILD=$(BUILD) ./run.sh
+	@BUILD=$(BUILD) gateway/run-dev.sh
 
 asan:
 	@$(MAKE) --no-print-directory deps

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# gateway/run-dev.sh - what `make run` does once the build is done: the
+# development certificates, a development configuration under var/ (which git
+# ignores) with the store at var/taskgate.db, the demo account, and then the
+# gateway itself in the foreground. Ctrl-C (SIGINT) stops it cleanly.
+#
+# Each piece of set-up is one function below, so a later feature adds its
+# demo data in one place (the demo IAM entities go in setup_demo_account).
+# The configuration is written afresh on every run so that it always matches
+# this build; to run with settings of your own, copy it and start
+# `build/taskgate serve --config YOUR-FILE` directly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=${BUILD:-build}
+TASKGATE="$BUILD/taskgate"
+VAR=var
+CERTS=certs/dev
+CONFIG="$VAR/dev-config.json"
+LISTEN=127.0.0.1:8443
+
+# The demo account: every demo entity lives in it.
+DEMO_ACCOUNT_ID=111122223333
+DEMO_REGION=us-east-1
+
+setup_certs() {
+	certs/mkcerts.sh "$CERTS"
+}
+
+setup_var() {
+	# Private: the database holds the audit log and, later, credentials.
+	(umask 077 && mkdir -p "$VAR")
+}
+
+setup_config() {
+	local tmp="$CONFIG.tmp"
+	(umask 077 && cat >"$tmp") <<JSON
+{
+  "listen": "$LISTEN",
+  "tls": {"cert": "$CERTS/server.crt", "key": "$CERTS/server.key"},
+  "store": {"path": "$VAR/taskgate.db", "synchronous": "FULL"},
+  "account_id": "$DEMO_ACCOUNT_ID",
+  "region": "$DEMO_REGION",
+  "log": {"level": "info", "format": "json"}
+}
+JSON
+	mv "$tmp" "$CONFIG"
+}
+
+# The demo account is the configuration's account_id today; the IAM entities
+# of the demo (roles, users, policies) are added here when IAM lands.
+setup_demo_account() {
+	echo "run: demo account $DEMO_ACCOUNT_ID in $DEMO_REGION"
+}
+
+setup_certs
+setup_var
+setup_config
+setup_demo_account
+
+cat >&2 <<EOF2
+run: https://localhost:${LISTEN##*:} with the development CA in $CERTS/ca.crt; try
+run:   curl --cacert $CERTS/ca.crt https://localhost:${LISTEN##*:}/health
+run: config $CONFIG, store $VAR/taskgate.db; Ctrl-C stops the gateway.
+EOF2
+exec "$TASKGATE" serve --config "$CONFIG"
