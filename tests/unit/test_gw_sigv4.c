@@ -1454,6 +1454,60 @@ static void rejects_bad_arguments(void)
 	free(t);
 }
 
+/* ---- robustness ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void prefixes_and_garbage_refused(void)
+{
+	struct treq *t = t_ecs();
+	t_sign_lt(t);
+	char full[1024];
+	snprintf(full, sizeof full, "%s", t_get(t, "Authorization"));
+	size_t n = strlen(full);
+	CHECK_INT(check_at(t, T0), GW_SIGV4_OK);
+	int accepted = 0;
+	for (size_t len = 0; len < n; len++) {
+		char cut[1024];
+		snprintf(cut, sizeof cut, "%.*s", (int)len, full);
+		t_set(t, "Authorization", cut);
+		accepted += check_at(t, T0) == GW_SIGV4_OK;
+	}
+	CHECK_INT(accepted, 0);
+
+	static const char alphabet[] = "AWS4-HMAC-SHA256 Credential=SignedHeaders=Signature=/,;=% "
+	                               "\t0123456789abcdefhostx-amz-date\x01\xff";
+	for (int i = 0; i < 3000; i++) {
+		char junk[300];
+		size_t len = (size_t)(rng() % (sizeof junk - 1));
+		for (size_t k = 0; k < len; k++)
+			junk[k] = alphabet[rng() % (sizeof alphabet - 1)];
+		junk[len] = '\0';
+		/* half start like a real header, so the parser goes deep */
+		char a[400];
+		snprintf(a, sizeof a, "%s%s", i % 2 ? "AWS4-HMAC-SHA256 " : "", junk);
+		t_set(t, "Authorization", a);
+		accepted += check_at(t, T0) == GW_SIGV4_OK;
+		/* and as a query string, with and without the presigning names */
+		static const char *const names[] = {"X-Amz-Algorithm=", "X-Amz-Credential=",
+		                                    "X-Amz-Signature=", "X-Amz-Date=", "a="};
+		snprintf(t->query, sizeof t->query, "%s%s&%s%s", names[rng() % 5], junk,
+		         names[rng() % 5], junk + len / 2);
+		accepted += check_at(t, T0) == GW_SIGV4_OK;
+		t->query[0] = '\0';
+	}
+	CHECK_INT(accepted, 0);
+	free(t);
+}
+
 static const struct check_case cases[] = {
     {"reproduces the canonical request, string to sign and signature of every AWS test-suite "
      "vector, and verifies each request",
@@ -1535,6 +1589,8 @@ static const struct check_case cases[] = {
     {"never repeats the secret, the session token or a signature in a message",
      messages_never_leak},
     {"rejects impossible arguments from the caller", rejects_bad_arguments},
+    {"refuses every prefix of a valid Authorization header and thousands of random ones",
+     prefixes_and_garbage_refused},
 };
 
 CHECK_MAIN(cases)
