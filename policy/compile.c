@@ -127,7 +127,7 @@ static size_t count_chars(const char *s, size_t n, bool ws_counts)
 
 /* Checks that v is a string or a non-empty array of strings; fills the list. */
 int pol_string_list(struct pol_cctx *c, const char *path, const char *what, json_t *v,
-                       json_t ***items, size_t *n)
+                    json_t ***items, size_t *n)
 {
 	if (json_is_string(v)) {
 		json_t **arr = pol_arena_array(c->arena, 1, sizeof(*arr));
@@ -214,19 +214,23 @@ static int compile_actions(struct pol_cctx *c, const char *path, const char *ele
 			for (size_t k = pn + 1; ok && k < sl; k++)
 				ok = (unsigned char)s[k] > 0x20 && s[k] != 0x7f && s[k] != ':';
 			if (!ok) {
-				pol_cerr(c, p,
-				         "invalid %s '%.*s': an action is service:Name (Actions must be "
-				         "prefaced by a vendor, e.g. ecs:RunTask) or \"*\"",
-				         elem, (int)(sl > 100 ? 100 : sl), s);
+				pol_cerr(
+				    c, p,
+				    "invalid %s '%.*s': an action is service:Name (Actions must be "
+				    "prefaced by a vendor, e.g. ecs:RunTask) or \"*\"",
+				    elem, (int)(sl > 100 ? 100 : sl), s);
 				rc = -1;
 				continue;
 			}
 			if (memchr(s, '*', pn) == NULL && memchr(s, '?', pn) == NULL &&
 			    !pol_service_known(s, pn))
-				pol_cwarn(c, p, "'%.*s' is not a known AWS service prefix", (int)pn, s);
+				pol_cwarn(c, p, "'%.*s' is not a known AWS service prefix", (int)pn,
+				          s);
 			if (pol_has_var_syntax(s, sl))
-				pol_cwarn(c, p, "'${' is literal text in an action: policy variables do "
-				                "not work in %s", elem);
+				pol_cwarn(c, p,
+				          "'${' is literal text in an action: policy variables do "
+				          "not work in %s",
+				          elem);
 		}
 		char *low = pol_arena_strndup(c->arena, s, sl);
 		if (low == NULL) {
@@ -249,7 +253,7 @@ static int compile_actions(struct pol_cctx *c, const char *path, const char *ele
 /* ---- resources ---- */
 
 static int compile_resources(struct pol_cctx *c, const char *path, const char *elem, json_t *v,
-                             struct pol_stmt *st, bool not)
+                             struct pol_stmt *st, bool not )
 {
 	json_t **items;
 	size_t n;
@@ -270,8 +274,7 @@ static int compile_resources(struct pol_cctx *c, const char *path, const char *e
 			rc = -1;
 			continue;
 		}
-		if (not && pats[i].ncomp == 6 &&
-		    pol_needs_add_tmpl(c, st, &pats[i].comp[5]) != 0)
+		if (not &&pats[i].ncomp == 6 && pol_needs_add_tmpl(c, st, &pats[i].comp[5]) != 0)
 			return -1;
 	}
 	st->res = pats;
@@ -284,8 +287,8 @@ static int compile_resources(struct pol_cctx *c, const char *path, const char *e
 /* ---- statements ---- */
 
 static const char *const stmt_elements[] = {
-	"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal",
-	"NotPrincipal", "Condition",
+    "Sid",         "Effect",    "Action",       "NotAction", "Resource",
+    "NotResource", "Principal", "NotPrincipal", "Condition",
 };
 
 static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struct pol_stmt *st)
@@ -311,8 +314,10 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 		if (!known) {
 			pol_pathf(p, "%s.%s", path, k);
 			if (near)
-				pol_cerr(c, p, "unknown element '%s' (element names are case-sensitive: "
-				               "%s)", k, near);
+				pol_cerr(c, p,
+				         "unknown element '%s' (element names are case-sensitive: "
+				         "%s)",
+				         k, near);
 			else
 				pol_cerr(c, p, "unknown element '%s' in a statement", k);
 		}
@@ -330,14 +335,16 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 			bool ok = true;
 			if (iam_policy_type(c->type)) {
 				for (size_t i = 0; i < sl && ok; i++)
-					ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+					ok = (s[i] >= 'a' && s[i] <= 'z') ||
+					     (s[i] >= 'A' && s[i] <= 'Z') ||
 					     (s[i] >= '0' && s[i] <= '9');
 			}
 			if (!ok)
-				pol_cerr(c, p,
-				         "invalid Sid '%.*s': in %s a Sid holds only ASCII letters and "
-				         "digits",
-				         (int)(sl > 100 ? 100 : sl), s, type_words(c->type));
+				pol_cerr(
+				    c, p,
+				    "invalid Sid '%.*s': in %s a Sid holds only ASCII letters and "
+				    "digits",
+				    (int)(sl > 100 ? 100 : sl), s, type_words(c->type));
 			st->sid = pol_arena_strndup(c->arena, s, sl);
 			if (st->sid == NULL) {
 				c->nomem = true;
@@ -369,8 +376,9 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 		st->not_action = act == NULL;
 		compile_actions(c, p, act ? "Action" : "NotAction", act ? act : nact, st);
 		if (st->not_action && eff != NULL && st->allow)
-			pol_cwarn(c, p, "NotAction with Allow grants every action not listed, of every "
-			                "service, including ones added later");
+			pol_cwarn(c, p,
+			          "NotAction with Allow grants every action not listed, of every "
+			          "service, including ones added later");
 	}
 
 	json_t *res = json_object_get(obj, "Resource"), *nres = json_object_get(obj, "NotResource");
@@ -382,8 +390,10 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 		         res ? "Resource" : "NotResource");
 	} else if (res == NULL && nres == NULL) {
 		if (c->type != POLICY_TRUST)
-			pol_cerr(c, path, "missing Resource: a statement of %s needs Resource or "
-			                  "NotResource", type_words(c->type));
+			pol_cerr(c, path,
+			         "missing Resource: a statement of %s needs Resource or "
+			         "NotResource",
+			         type_words(c->type));
 		st->res_mode = POL_RES_NONE;
 	} else {
 		pol_pathf(p, "%s.%s", path, res ? "Resource" : "NotResource");
@@ -391,8 +401,9 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 		compile_resources(c, p, res ? "Resource" : "NotResource", res ? res : nres, st,
 		                  res == NULL);
 		if (res == NULL && eff != NULL && st->allow)
-			pol_cwarn(c, p, "NotResource with Allow grants on every resource not listed, "
-			                "including ones created later");
+			pol_cwarn(c, p,
+			          "NotResource with Allow grants on every resource not listed, "
+			          "including ones created later");
 	}
 
 	json_t *pr = json_object_get(obj, "Principal"), *npr = json_object_get(obj, "NotPrincipal");
@@ -401,21 +412,28 @@ static int compile_stmt(struct pol_cctx *c, const char *path, json_t *obj, struc
 		pol_cerr(c, path, "both Principal and NotPrincipal: a statement takes at most one");
 	} else if (pr != NULL && !resource_like) {
 		pol_pathf(p, "%s.Principal", path);
-		pol_cerr(c, p, "Principal not allowed: %s names no principal (Policy document should "
-		               "not specify a principal)", type_words(c->type));
+		pol_cerr(c, p,
+		         "Principal not allowed: %s names no principal (Policy document should "
+		         "not specify a principal)",
+		         type_words(c->type));
 	} else if (npr != NULL && c->type != POLICY_RESOURCE) {
 		pol_pathf(p, "%s.NotPrincipal", path);
-		pol_cerr(c, p, "NotPrincipal not allowed in %s (only resource-based policies take "
-		               "it)", type_words(c->type));
+		pol_cerr(c, p,
+		         "NotPrincipal not allowed in %s (only resource-based policies take "
+		         "it)",
+		         type_words(c->type));
 	} else if (pr == NULL && npr == NULL) {
 		if (resource_like)
-			pol_cerr(c, path, "missing Principal: a statement of %s must name who it "
-			                  "applies to", type_words(c->type));
+			pol_cerr(c, path,
+			         "missing Principal: a statement of %s must name who it "
+			         "applies to",
+			         type_words(c->type));
 	} else {
 		pol_pathf(p, "%s.%s", path, pr ? "Principal" : "NotPrincipal");
 		st->prin_mode = pr ? POL_PRIN_PRINCIPAL : POL_PRIN_NOT;
 		if (npr != NULL && eff != NULL && st->allow)
-			pol_cerr(c, p, "NotPrincipal needs Deny: AWS refuses NotPrincipal with Allow");
+			pol_cerr(c, p,
+			         "NotPrincipal needs Deny: AWS refuses NotPrincipal with Allow");
 		pol_compile_principal(c, p, pr ? "Principal" : "NotPrincipal", pr ? pr : npr, st);
 	}
 
@@ -437,15 +455,18 @@ static int compile_doc(struct pol_cctx *c, json_t *root, const struct policy_opt
 	json_t *v;
 	json_object_foreach(root, k, v)
 	{
-		if (strcmp(k, "Version") != 0 && strcmp(k, "Id") != 0 && strcmp(k, "Statement") != 0) {
+		if (strcmp(k, "Version") != 0 && strcmp(k, "Id") != 0 &&
+		    strcmp(k, "Statement") != 0) {
 			char p[POL_PATH_MAX];
 			pol_pathf(p, "%s", k);
 			if (strcasecmp(k, "Version") == 0 || strcasecmp(k, "Id") == 0 ||
 			    strcasecmp(k, "Statement") == 0)
-				pol_cerr(c, p, "unknown element '%s' (element names are case-sensitive)",
+				pol_cerr(c, p,
+				         "unknown element '%s' (element names are case-sensitive)",
 				         k);
 			else
-				pol_cerr(c, p, "unknown element '%s' at the top of the document", k);
+				pol_cerr(c, p, "unknown element '%s' at the top of the document",
+				         k);
 		}
 	}
 	bool must_2012 = opts->managed || opts->type == POLICY_SCP;
@@ -466,10 +487,11 @@ static int compile_doc(struct pol_cctx *c, json_t *root, const struct policy_opt
 	} else if (strcmp(json_string_value(ver), "2008-10-17") == 0 &&
 	           json_string_length(ver) == 10) {
 		if (must_2012)
-			pol_cerr(c, "Version",
-			         "invalid Version for %s: must be 2012-10-17 (Policy document must be "
-			         "version 2012-10-17 or greater)",
-			         opts->managed ? "a managed policy" : "a service control policy");
+			pol_cerr(
+			    c, "Version",
+			    "invalid Version for %s: must be 2012-10-17 (Policy document must be "
+			    "version 2012-10-17 or greater)",
+			    opts->managed ? "a managed policy" : "a service control policy");
 	} else {
 		pol_cerr(c, "Version", "invalid Version '%.40s': use 2012-10-17 (or 2008-10-17)",
 		         json_string_value(ver));
@@ -492,8 +514,9 @@ static int compile_doc(struct pol_cctx *c, json_t *root, const struct policy_opt
 	} else if (json_is_array(stmts)) {
 		n = json_array_size(stmts);
 	} else {
-		pol_cerr(c, "Statement", "invalid Statement: must be a statement object or an array "
-		                         "of them");
+		pol_cerr(c, "Statement",
+		         "invalid Statement: must be a statement object or an array "
+		         "of them");
 		return -1;
 	}
 	if (n > UINT32_MAX / 2) {
@@ -521,8 +544,10 @@ static int compile_doc(struct pol_cctx *c, json_t *root, const struct policy_opt
 			if (sts[j].sid != NULL && strcmp(sts[i].sid, sts[j].sid) == 0) {
 				char p[POL_PATH_MAX];
 				pol_pathf(p, "Statement[%zu].Sid", i);
-				pol_cerr(c, p, "duplicate Sid '%s' (also Statement[%zu]): Sids must be "
-				               "unique within a policy", sts[i].sid, j);
+				pol_cerr(c, p,
+				         "duplicate Sid '%s' (also Statement[%zu]): Sids must be "
+				         "unique within a policy",
+				         sts[i].sid, j);
 				break;
 			}
 		}
@@ -550,11 +575,11 @@ int policy_compile(const char *json, size_t len, const struct policy_options *op
 	if (len > limit) {
 		size_t chars = count_chars(json, len, ws_counts);
 		if (chars > limit) {
-			if (pol_diag_add(diags, POLICY_SEV_ERROR, "",
-			                 "policy document is %zu characters%s, over the limit of %zu "
-			                 "(LimitExceeded)",
-			                 chars, ws_counts ? "" : " not counting white space",
-			                 limit) != 0)
+			if (pol_diag_add(
+			        diags, POLICY_SEV_ERROR, "",
+			        "policy document is %zu characters%s, over the limit of %zu "
+			        "(LimitExceeded)",
+			        chars, ws_counts ? "" : " not counting white space", limit) != 0)
 				return POLICY_ERR_NOMEM;
 			return POLICY_ERR_LIMIT;
 		}
@@ -564,16 +589,17 @@ int policy_compile(const char *json, size_t len, const struct policy_options *op
 	json_t *root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		if (pol_diag_add(diags, POLICY_SEV_ERROR, "",
-		                 "JSON syntax error at line %d column %d: %s", jerr.line, jerr.column,
-		                 jerr.text) != 0)
+		                 "JSON syntax error at line %d column %d: %s", jerr.line,
+		                 jerr.column, jerr.text) != 0)
 			return POLICY_ERR_NOMEM;
 		return POLICY_ERR_MALFORMED;
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		if (pol_diag_add(diags, POLICY_SEV_ERROR, "",
-		                 "not a JSON object: a policy document is an object with Version and "
-		                 "Statement") != 0)
+		if (pol_diag_add(
+		        diags, POLICY_SEV_ERROR, "",
+		        "not a JSON object: a policy document is an object with Version and "
+		        "Statement") != 0)
 			return POLICY_ERR_NOMEM;
 		return POLICY_ERR_MALFORMED;
 	}
@@ -589,9 +615,9 @@ int policy_compile(const char *json, size_t len, const struct policy_options *op
 	pol->id = pol_arena_strndup(&pol->arena, opts->id ? opts->id : "",
 	                            opts->id ? strlen(opts->id) : 0);
 	struct pol_cctx c = {
-		.arena = &pol->arena,
-		.diags = diags,
-		.type = opts->type,
+	    .arena = &pol->arena,
+	    .diags = diags,
+	    .type = opts->type,
 	};
 	if (pol->id == NULL)
 		c.nomem = true;

@@ -25,35 +25,34 @@
 
 #include "policy/policy_int.h"
 
-
 static const struct pol_opinfo ops[] = {
-	{"StringEquals", POL_F_STRING, POL_CMP_EQ, false, false},
-	{"StringNotEquals", POL_F_STRING, POL_CMP_EQ, true, false},
-	{"StringEqualsIgnoreCase", POL_F_STRING, POL_CMP_EQ, false, true},
-	{"StringNotEqualsIgnoreCase", POL_F_STRING, POL_CMP_EQ, true, true},
-	{"StringLike", POL_F_STRING, POL_CMP_LIKE, false, false},
-	{"StringNotLike", POL_F_STRING, POL_CMP_LIKE, true, false},
-	{"NumericEquals", POL_F_NUMERIC, POL_CMP_EQ, false, false},
-	{"NumericNotEquals", POL_F_NUMERIC, POL_CMP_EQ, true, false},
-	{"NumericLessThan", POL_F_NUMERIC, POL_CMP_LT, false, false},
-	{"NumericLessThanEquals", POL_F_NUMERIC, POL_CMP_LE, false, false},
-	{"NumericGreaterThan", POL_F_NUMERIC, POL_CMP_GT, false, false},
-	{"NumericGreaterThanEquals", POL_F_NUMERIC, POL_CMP_GE, false, false},
-	{"DateEquals", POL_F_DATE, POL_CMP_EQ, false, false},
-	{"DateNotEquals", POL_F_DATE, POL_CMP_EQ, true, false},
-	{"DateLessThan", POL_F_DATE, POL_CMP_LT, false, false},
-	{"DateLessThanEquals", POL_F_DATE, POL_CMP_LE, false, false},
-	{"DateGreaterThan", POL_F_DATE, POL_CMP_GT, false, false},
-	{"DateGreaterThanEquals", POL_F_DATE, POL_CMP_GE, false, false},
-	{"Bool", POL_F_BOOL, POL_CMP_EQ, false, false},
-	{"BinaryEquals", POL_F_BINARY, POL_CMP_EQ, false, false},
-	{"IpAddress", POL_F_IP, POL_CMP_EQ, false, false},
-	{"NotIpAddress", POL_F_IP, POL_CMP_EQ, true, false},
-	{"ArnEquals", POL_F_ARN, POL_CMP_LIKE, false, false},
-	{"ArnLike", POL_F_ARN, POL_CMP_LIKE, false, false},
-	{"ArnNotEquals", POL_F_ARN, POL_CMP_LIKE, true, false},
-	{"ArnNotLike", POL_F_ARN, POL_CMP_LIKE, true, false},
-	{"Null", POL_F_NULL, POL_CMP_EQ, false, false},
+    {"StringEquals", POL_F_STRING, POL_CMP_EQ, false, false},
+    {"StringNotEquals", POL_F_STRING, POL_CMP_EQ, true, false},
+    {"StringEqualsIgnoreCase", POL_F_STRING, POL_CMP_EQ, false, true},
+    {"StringNotEqualsIgnoreCase", POL_F_STRING, POL_CMP_EQ, true, true},
+    {"StringLike", POL_F_STRING, POL_CMP_LIKE, false, false},
+    {"StringNotLike", POL_F_STRING, POL_CMP_LIKE, true, false},
+    {"NumericEquals", POL_F_NUMERIC, POL_CMP_EQ, false, false},
+    {"NumericNotEquals", POL_F_NUMERIC, POL_CMP_EQ, true, false},
+    {"NumericLessThan", POL_F_NUMERIC, POL_CMP_LT, false, false},
+    {"NumericLessThanEquals", POL_F_NUMERIC, POL_CMP_LE, false, false},
+    {"NumericGreaterThan", POL_F_NUMERIC, POL_CMP_GT, false, false},
+    {"NumericGreaterThanEquals", POL_F_NUMERIC, POL_CMP_GE, false, false},
+    {"DateEquals", POL_F_DATE, POL_CMP_EQ, false, false},
+    {"DateNotEquals", POL_F_DATE, POL_CMP_EQ, true, false},
+    {"DateLessThan", POL_F_DATE, POL_CMP_LT, false, false},
+    {"DateLessThanEquals", POL_F_DATE, POL_CMP_LE, false, false},
+    {"DateGreaterThan", POL_F_DATE, POL_CMP_GT, false, false},
+    {"DateGreaterThanEquals", POL_F_DATE, POL_CMP_GE, false, false},
+    {"Bool", POL_F_BOOL, POL_CMP_EQ, false, false},
+    {"BinaryEquals", POL_F_BINARY, POL_CMP_EQ, false, false},
+    {"IpAddress", POL_F_IP, POL_CMP_EQ, false, false},
+    {"NotIpAddress", POL_F_IP, POL_CMP_EQ, true, false},
+    {"ArnEquals", POL_F_ARN, POL_CMP_LIKE, false, false},
+    {"ArnLike", POL_F_ARN, POL_CMP_LIKE, false, false},
+    {"ArnNotEquals", POL_F_ARN, POL_CMP_LIKE, true, false},
+    {"ArnNotLike", POL_F_ARN, POL_CMP_LIKE, true, false},
+    {"Null", POL_F_NULL, POL_CMP_EQ, false, false},
 };
 
 const struct pol_opinfo *pol_op_lookup(const char *name, size_t n)
@@ -67,8 +66,8 @@ const struct pol_opinfo *pol_op_lookup(const char *name, size_t n)
 
 static const char *family_name(uint8_t f)
 {
-	static const char *const names[] = {"String", "Numeric", "Date", "Bool",
-	                                    "Binary", "IpAddress", "Arn", "Null"};
+	static const char *const names[] = {"String", "Numeric",   "Date", "Bool",
+	                                    "Binary", "IpAddress", "Arn",  "Null"};
 	return f < sizeof(names) / sizeof(names[0]) ? names[f] : "?";
 }
 
@@ -105,8 +104,10 @@ static const struct pol_opinfo *parse_op(struct pol_cctx *c, const char *path, c
 		*qual = POL_Q_ANY;
 		base += 12;
 	} else if (strchr(name, ':') != NULL) {
-		pol_cerr(c, path, "unknown condition operator '%s' (the set qualifiers are "
-		                  "ForAllValues: and ForAnyValue:)", name);
+		pol_cerr(c, path,
+		         "unknown condition operator '%s' (the set qualifiers are "
+		         "ForAllValues: and ForAnyValue:)",
+		         name);
 		return NULL;
 	}
 	size_t bn = n - (size_t)(base - name);
@@ -120,8 +121,10 @@ static const struct pol_opinfo *parse_op(struct pol_cctx *c, const char *path, c
 		return NULL;
 	}
 	if (op->family == POL_F_NULL && *if_exists) {
-		pol_cerr(c, path, "unknown condition operator '%s': IfExists is not defined for Null "
-		                  "(Null already tests whether the key exists)", name);
+		pol_cerr(c, path,
+		         "unknown condition operator '%s': IfExists is not defined for Null "
+		         "(Null already tests whether the key exists)",
+		         name);
 		return NULL;
 	}
 	return op;
@@ -184,8 +187,9 @@ static int compile_value(struct pol_cctx *c, const char *path, const struct pol_
 	const char *p;
 	size_t n;
 	if (scalar_text(jv, buf, sizeof(buf), &p, &n) != 0) {
-		pol_cerr(c, path, "invalid condition value: must be a string, number or boolean, or "
-		                  "an array of them");
+		pol_cerr(c, path,
+		         "invalid condition value: must be a string, number or boolean, or "
+		         "an array of them");
 		return -1;
 	}
 	int clip = (int)(n > 80 ? 80 : n);
@@ -211,8 +215,10 @@ static int compile_value(struct pol_cctx *c, const char *path, const struct pol_
 		break;
 	}
 	if (var_text)
-		pol_cwarn(c, path, "'${' is literal text in a %s value: policy variables work only "
-		                   "in String and Arn values", family_name(op->family));
+		pol_cwarn(c, path,
+		          "'${' is literal text in a %s value: policy variables work only "
+		          "in String and Arn values",
+		          family_name(op->family));
 	switch (op->family) {
 	case POL_F_NUMERIC:
 		if (pol_dec_parse(p, n, &out->num) != 0) {
@@ -222,16 +228,20 @@ static int compile_value(struct pol_cctx *c, const char *path, const struct pol_
 		return 0;
 	case POL_F_DATE:
 		if (pol_time_parse(p, n, &out->time) != 0) {
-			pol_cerr(c, path, "invalid condition value '%.*s': not a date (ISO 8601 "
-			                  "date or date-time, or epoch seconds)", clip, p);
+			pol_cerr(c, path,
+			         "invalid condition value '%.*s': not a date (ISO 8601 "
+			         "date or date-time, or epoch seconds)",
+			         clip, p);
 			return -1;
 		}
 		return 0;
 	case POL_F_BOOL:
 	case POL_F_NULL:
 		if (pol_bool_parse(p, n, &out->b) != 0) {
-			pol_cerr(c, path, "invalid condition value '%.*s': %s takes \"true\" or "
-			                  "\"false\"", clip, p, op->name);
+			pol_cerr(c, path,
+			         "invalid condition value '%.*s': %s takes \"true\" or "
+			         "\"false\"",
+			         clip, p, op->name);
 			return -1;
 		}
 		return 0;
@@ -253,8 +263,10 @@ static int compile_value(struct pol_cctx *c, const char *path, const struct pol_
 	}
 	case POL_F_IP:
 		if (pol_cidr_parse(p, n, true, &out->ip) != 0) {
-			pol_cerr(c, path, "invalid condition value '%.*s': not an IPv4 or IPv6 "
-			                  "address or CIDR block (prefix length 0-32 or 0-128)", clip, p);
+			pol_cerr(c, path,
+			         "invalid condition value '%.*s': not an IPv4 or IPv6 "
+			         "address or CIDR block (prefix length 0-32 or 0-128)",
+			         clip, p);
 			return -1;
 		}
 		return 0;
@@ -305,8 +317,10 @@ int pol_compile_condition(struct pol_cctx *c, const char *path, json_t *cond, bo
 			continue;
 		}
 		if (!json_is_object(body) || json_object_size(body) == 0) {
-			pol_cerr(c, op_path, "invalid Condition: the value of %s must be an object of "
-			                     "condition keys and values", opname);
+			pol_cerr(c, op_path,
+			         "invalid Condition: the value of %s must be an object of "
+			         "condition keys and values",
+			         opname);
 			rc = -1;
 			continue;
 		}
@@ -318,8 +332,11 @@ int pol_compile_condition(struct pol_cctx *c, const char *path, json_t *cond, bo
 			pathf(kp, op_path, key);
 			size_t kn = strlen(key);
 			if (!key_prefixed(key, kn)) {
-				pol_cerr(c, kp, "condition key '%s' has no service prefix (Conditions must "
-				                "be prefaced by a vendor, e.g. aws:SourceIp)", key);
+				pol_cerr(
+				    c, kp,
+				    "condition key '%s' has no service prefix (Conditions must "
+				    "be prefaced by a vendor, e.g. aws:SourceIp)",
+				    key);
 				rc = -1;
 				continue;
 			}
@@ -341,8 +358,9 @@ int pol_compile_condition(struct pol_cctx *c, const char *path, json_t *cond, bo
 				continue;
 			}
 			if (json_is_object(jv) || json_is_null(jv)) {
-				pol_cerr(c, kp, "invalid condition value: must be a string, number or "
-				                "boolean, or an array of them");
+				pol_cerr(c, kp,
+				         "invalid condition value: must be a string, number or "
+				         "boolean, or an array of them");
 				rc = -1;
 				continue;
 			}
@@ -372,22 +390,28 @@ int pol_compile_condition(struct pol_cctx *c, const char *path, json_t *cond, bo
 			}
 			/* Warnings about how the key is used. */
 			if (qual != POL_Q_NONE && pol_key_single_valued(lk, kn))
-				pol_cwarn(c, kp, "%s on '%s', which holds one value: set qualifiers are "
-				                 "for multi-valued keys and here may allow more than "
-				                 "meant", qual == POL_Q_ALL ? "ForAllValues" : "ForAnyValue",
-				          key);
+				pol_cwarn(c, kp,
+				          "%s on '%s', which holds one value: set qualifiers are "
+				          "for multi-valued keys and here may allow more than "
+				          "meant",
+				          qual == POL_Q_ALL ? "ForAllValues" : "ForAnyValue", key);
 			else if (qual == POL_Q_NONE && op->family != POL_F_NULL &&
 			         pol_key_multivalued(lk, kn))
-				pol_cwarn(c, kp, "'%s' holds several values: qualify the operator with "
-				                 "ForAllValues: or ForAnyValue:", key);
+				pol_cwarn(c, kp,
+				          "'%s' holds several values: qualify the operator with "
+				          "ForAllValues: or ForAnyValue:",
+				          key);
 			char why[200];
-			if (!pol_key_plausible(lk, kn, actions, nactions, not_action, why, sizeof(why)))
+			if (!pol_key_plausible(lk, kn, actions, nactions, not_action, why,
+			                       sizeof(why)))
 				pol_cwarn(c, kp, "%s", why);
 			if (!allow && has_var && !if_exists)
-				pol_cwarn(c, kp, "this Deny depends on a policy variable without a "
-				                 "default: when its key is missing from a request the "
-				                 "statement does not apply and nothing is denied (give a "
-				                 "default, ${key, 'value'}, or use %sIfExists)", op->name);
+				pol_cwarn(c, kp,
+				          "this Deny depends on a policy variable without a "
+				          "default: when its key is missing from a request the "
+				          "statement does not apply and nothing is denied (give a "
+				          "default, ${key, 'value'}, or use %sIfExists)",
+				          op->name);
 			struct pol_cond *cd = &conds[nc++];
 			cd->op = op;
 			cd->qual = qual;

@@ -60,7 +60,8 @@ static bool read_rval(const struct pol_opinfo *op, struct policy_str v, struct r
 		return pol_cidr_parse(v.p, v.n, false, &r->u.ip) == 0;
 	case POL_F_ARN:
 		pol_arn_split(v.p, v.n, &r->u.arn);
-		return r->u.arn.ok && r->u.arn.c[0].n == 3 && memcmp(r->u.arn.c[0].p, "arn", 3) == 0;
+		return r->u.arn.ok && r->u.arn.c[0].n == 3 &&
+		       memcmp(r->u.arn.c[0].p, "arn", 3) == 0;
 	default:
 		return false;
 	}

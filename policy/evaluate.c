@@ -253,7 +253,8 @@ static bool notprincipal_spares(const struct pol_principal *pr, const struct pol
 	}
 	case POLICY_PRINCIPAL_SERVICE:
 		for (uint32_t i = 0; i < pr->n; i++) {
-			if (pr->e[i].kind == POL_P_SERVICE && str_eq_ci(pr->e[i].p, pr->e[i].n, p->arn))
+			if (pr->e[i].kind == POL_P_SERVICE &&
+			    str_eq_ci(pr->e[i].p, pr->e[i].n, p->arn))
 				return true;
 		}
 		return false;
@@ -346,8 +347,8 @@ static void record(struct policy_result *out, const struct policy *p, uint32_t s
 	}
 }
 
-static void one_stmt(struct walk *w, struct policy_result *out, const struct policy *p, size_t input,
-                     uint32_t si, struct pol_ectx *x)
+static void one_stmt(struct walk *w, struct policy_result *out, const struct policy *p,
+                     size_t input, uint32_t si, struct pol_ectx *x)
 {
 	const struct pol_stmt *st = &p->stmts[si];
 	bool resource_like = p->type == POLICY_RESOURCE || p->type == POLICY_TRUST;
@@ -394,7 +395,8 @@ static void one_stmt(struct walk *w, struct policy_result *out, const struct pol
 	}
 }
 
-static const uint32_t *bucket_list(const struct pol_table *t, const char *k, size_t n, uint32_t *cnt)
+static const uint32_t *bucket_list(const struct pol_table *t, const char *k, size_t n,
+                                   uint32_t *cnt)
 {
 	const struct pol_bucket *b = pol_table_find(t, k, n);
 	*cnt = b ? b->n : 0;
@@ -529,8 +531,8 @@ int policy_evaluate(const struct policy_input *inputs, size_t n, const struct po
 			unsigned lvl = inputs[i].level;
 			bool ok = false;
 			for (size_t j = 0; j < n && !ok; j++) {
-				if (inputs[j].policy->type == POLICY_SCP && inputs[j].level == lvl &&
-				    (w.scp_ok[j / 8] & (1u << (j % 8))))
+				if (inputs[j].policy->type == POLICY_SCP &&
+				    inputs[j].level == lvl && (w.scp_ok[j / 8] & (1u << (j % 8))))
 					ok = true;
 			}
 			if (!ok && (!failed || lvl < worst)) {

@@ -15,9 +15,8 @@
 #include "policy/policy_int.h"
 
 static const char *const type_names[POLICY_TYPE_COUNT] = {
-	[POLICY_IDENTITY] = "identity", [POLICY_RESOURCE] = "resource",
-	[POLICY_BOUNDARY] = "boundary", [POLICY_SESSION] = "session",
-	[POLICY_SCP] = "scp",           [POLICY_TRUST] = "trust",
+    [POLICY_IDENTITY] = "identity", [POLICY_RESOURCE] = "resource", [POLICY_BOUNDARY] = "boundary",
+    [POLICY_SESSION] = "session",   [POLICY_SCP] = "scp",           [POLICY_TRUST] = "trust",
 };
 
 const char *policy_type_name(enum policy_type t)
@@ -249,7 +248,8 @@ size_t policy_explain(const struct policy_result *r, const struct policy_request
 		if (r->decided_by == POLICY_RESOURCE && req != NULL) {
 			puts_(&o, " (the caller's account ");
 			put_str(&o, req->principal.account);
-			puts_(&o, " is not the resource's: a resource-based policy must allow too)");
+			puts_(&o,
+			      " is not the resource's: a resource-based policy must allow too)");
 		} else if (r->decided_by == POLICY_BOUNDARY) {
 			puts_(&o, " (the boundary limits what the identity side grants)");
 		} else if (r->decided_by == POLICY_SESSION) {

@@ -72,8 +72,9 @@ static int build_table(struct pol_arena *a, struct ipair *pairs, size_t n, struc
 	qsort(pairs, n, sizeof(*pairs), ipair_cmp);
 	size_t groups = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (i == 0 || ipair_cmp(&(struct ipair){pairs[i].key, pairs[i].keyn, 0},
-		                        &(struct ipair){pairs[i - 1].key, pairs[i - 1].keyn, 0}) != 0)
+		if (i == 0 ||
+		    ipair_cmp(&(struct ipair){pairs[i].key, pairs[i].keyn, 0},
+		              &(struct ipair){pairs[i - 1].key, pairs[i - 1].keyn, 0}) != 0)
 			groups++;
 	}
 	uint32_t slots = 4;
@@ -119,7 +120,8 @@ int pol_build_index(struct policy *pol)
 		total += pol->stmts[i].nactions;
 	struct ipair *exact = calloc(total ? total : 1, sizeof(*exact));
 	struct ipair *svc = calloc(total ? total : 1, sizeof(*svc));
-	uint32_t *other = pol_arena_array(&pol->arena, pol->nstmts ? pol->nstmts : 1, sizeof(*other));
+	uint32_t *other =
+	    pol_arena_array(&pol->arena, pol->nstmts ? pol->nstmts : 1, sizeof(*other));
 	int rc = -1;
 	if (exact == NULL || svc == NULL || other == NULL)
 		goto out;
@@ -154,4 +156,3 @@ out:
 	free(svc);
 	return rc;
 }
-

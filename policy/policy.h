@@ -70,7 +70,7 @@ enum policy_severity { POLICY_SEV_ERROR, POLICY_SEV_WARNING };
 
 struct policy_diag {
 	enum policy_severity severity;
-	char path[160];    /* JSON path, e.g. "Statement[2].Condition.StringLikee" ("" = whole doc) */
+	char path[160]; /* JSON path, e.g. "Statement[2].Condition.StringLikee" ("" = whole doc) */
 	char message[256]; /* for a person, e.g. "unknown condition operator" */
 };
 
@@ -163,9 +163,9 @@ struct policy_input {
 
 /* Limits of one evaluation; a request beyond them is refused with
  * POLICY_ERR_INVALID_ARG (and so denied), never evaluated in part. */
-#define POLICY_MAX_INPUTS 1024  /* policies in one decision */
+#define POLICY_MAX_INPUTS  1024 /* policies in one decision */
 #define POLICY_MAX_CONTEXT 1024 /* context keys of one request */
-#define POLICY_MAX_ACTION 256   /* bytes of the action name */
+#define POLICY_MAX_ACTION  256  /* bytes of the action name */
 
 struct policy_match {
 	const struct policy *policy; /* borrowed from the inputs */
@@ -214,8 +214,9 @@ int policy_evaluate(const struct policy_input *inputs, size_t n, const struct po
 
 /* ---- words ---- */
 
-const char *policy_type_name(enum policy_type t);         /* "identity", "resource", ... */
-const char *policy_decision_name(enum policy_decision d); /* "Allow", "ExplicitDeny", "ImplicitDeny" */
+const char *policy_type_name(enum policy_type t); /* "identity", "resource", ... */
+const char *
+policy_decision_name(enum policy_decision d); /* "Allow", "ExplicitDeny", "ImplicitDeny" */
 int policy_type_from_name(const char *name, enum policy_type *out); /* 0 or -1 */
 
 /*
@@ -231,7 +232,7 @@ size_t policy_explain(const struct policy_result *r, const struct policy_request
 /* The words AWS uses for the kind of deny in an AccessDenied message, e.g.
  * "no identity-based policy allows", "an explicit deny in an identity-based
  * policy", "no permissions boundary allows", "an explicit deny in a service
- * control policy". */
+ * control policy". "" for an Allow; never NULL. */
 const char *policy_deny_reason(const struct policy_result *r);
 
 /*

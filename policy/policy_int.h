@@ -60,9 +60,9 @@ enum pol_piece_kind {
 struct pol_piece {
 	uint8_t kind;
 	bool has_default;
-	uint32_t n;        /* PAT/LIT: text length; VAR: key length */
-	const char *p;     /* PAT/LIT: the text; VAR: the key, lowercased */
-	const char *def;   /* VAR with a default: the default text */
+	uint32_t n;      /* PAT/LIT: text length; VAR: key length */
+	const char *p;   /* PAT/LIT: the text; VAR: the key, lowercased */
+	const char *def; /* VAR with a default: the default text */
 	uint32_t defn;
 };
 
@@ -239,8 +239,8 @@ struct pol_table {
 
 struct pol_index {
 	struct pol_table exact; /* "service:action", literal patterns */
-	struct pol_table svc;   /* "service", patterns with a literal prefix and wildcards after it */
-	const uint32_t *other;  /* NotAction statements and patterns with a wildcard prefix */
+	struct pol_table svc; /* "service", patterns with a literal prefix and wildcards after it */
+	const uint32_t *other; /* NotAction statements and patterns with a wildcard prefix */
 	uint32_t nother;
 };
 
@@ -274,9 +274,9 @@ struct pol_cctx {
 };
 
 void pol_cerr(struct pol_cctx *c, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void pol_cwarn(struct pol_cctx *c, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Where a template's text sits decides what its variables do. */
 enum pol_tmpl_where {
@@ -308,8 +308,8 @@ int pol_string_list(struct pol_cctx *c, const char *path, const char *what, stru
                     struct json_t ***items, size_t *n);
 /* Path of entry i of an element that may be one string or an array. */
 void pol_entry_path(char *out, const char *path, struct json_t *v, size_t i);
-int pol_compile_principal(struct pol_cctx *c, const char *path, const char *elem,
-                          struct json_t *v, struct pol_stmt *st);
+int pol_compile_principal(struct pol_cctx *c, const char *path, const char *elem, struct json_t *v,
+                          struct pol_stmt *st);
 int pol_build_index(struct policy *pol);
 
 /* Collects the keys of variables without default from a template into st->needs. */

@@ -80,22 +80,23 @@ static bool host_like(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '.' || ch == '-'))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '-'))
 			return false;
 	}
 	return true;
 }
 
 int pol_compile_principal(struct pol_cctx *c, const char *path, const char *elem, json_t *v,
-                             struct pol_stmt *st)
+                          struct pol_stmt *st)
 {
 	if (json_is_string(v)) {
 		if (json_string_length(v) != 1 || json_string_value(v)[0] != '*') {
-			pol_cerr(c, path,
-			         "invalid %s: a string %s must be \"*\"; name principals in an object "
-			         "with AWS, Service, Federated or CanonicalUser",
-			         elem, elem);
+			pol_cerr(
+			    c, path,
+			    "invalid %s: a string %s must be \"*\"; name principals in an object "
+			    "with AWS, Service, Federated or CanonicalUser",
+			    elem, elem);
 			return -1;
 		}
 		struct pol_pentry *e = pol_arena_alloc(c->arena, sizeof(*e));
@@ -143,10 +144,11 @@ int pol_compile_principal(struct pol_cctx *c, const char *path, const char *elem
 		else if (strcmp(k, "CanonicalUser") == 0)
 			kind = POL_P_CANONICAL;
 		else {
-			pol_cerr(c, kp,
-			         "invalid %s: unknown principal type '%s' (AWS, Service, Federated, "
-			         "CanonicalUser)",
-			         elem, k);
+			pol_cerr(
+			    c, kp,
+			    "invalid %s: unknown principal type '%s' (AWS, Service, Federated, "
+			    "CanonicalUser)",
+			    elem, k);
 			rc = -1;
 			continue;
 		}
@@ -175,7 +177,8 @@ int pol_compile_principal(struct pol_cctx *c, const char *path, const char *elem
 				break;
 			case POL_P_SERVICE:
 				ok = host_like(copy, sl);
-				why = "expected a service principal name such as ecs-tasks.amazonaws.com";
+				why = "expected a service principal name such as "
+				      "ecs-tasks.amazonaws.com";
 				for (size_t q = 0; q < sl; q++) {
 					if (copy[q] >= 'A' && copy[q] <= 'Z')
 						copy[q] = (char)(copy[q] + 32);
@@ -185,14 +188,17 @@ int pol_compile_principal(struct pol_cctx *c, const char *path, const char *elem
 			case POL_P_FEDERATED: {
 				struct pol_arn_split sp;
 				pol_arn_split(copy, sl, &sp);
-				bool provider =
-					sp.ok && sp.c[0].n == 3 && memcmp(sp.c[0].p, "arn", 3) == 0 &&
-					sp.c[4].n == 12 && all_digits(sp.c[4].p, 12) &&
-					((sp.c[5].n > 14 && memcmp(sp.c[5].p, "oidc-provider/", 14) == 0) ||
-					 (sp.c[5].n > 14 && memcmp(sp.c[5].p, "saml-provider/", 14) == 0));
+				bool provider = sp.ok && sp.c[0].n == 3 &&
+				                memcmp(sp.c[0].p, "arn", 3) == 0 &&
+				                sp.c[4].n == 12 && all_digits(sp.c[4].p, 12) &&
+				                ((sp.c[5].n > 14 &&
+				                  memcmp(sp.c[5].p, "oidc-provider/", 14) == 0) ||
+				                 (sp.c[5].n > 14 &&
+				                  memcmp(sp.c[5].p, "saml-provider/", 14) == 0));
 				ok = provider || host_like(copy, sl);
 				why = "expected an identity provider ARN (oidc-provider/..., "
-				      "saml-provider/...) or a provider name such as accounts.google.com";
+				      "saml-provider/...) or a provider name such as "
+				      "accounts.google.com";
 				e->kind = POL_P_FEDERATED;
 				break;
 			}
@@ -206,8 +212,8 @@ int pol_compile_principal(struct pol_cctx *c, const char *path, const char *elem
 				break;
 			}
 			if (!ok) {
-				pol_cerr(c, ip, "invalid %s '%.*s': %s", elem, (int)(sl > 100 ? 100 : sl),
-				         s, why);
+				pol_cerr(c, ip, "invalid %s '%.*s': %s", elem,
+				         (int)(sl > 100 ? 100 : sl), s, why);
 				rc = -1;
 				continue;
 			}
@@ -222,4 +228,3 @@ int pol_compile_principal(struct pol_cctx *c, const char *path, const char *elem
 	st->prin.n = (uint32_t)ne;
 	return rc;
 }
-

@@ -192,10 +192,11 @@ int pol_tmpl_parse(struct pol_cctx *c, const char *path, const char *text, size_
 			pol_cwarn(c, path,
 			          "'${' is literal text: policy variables need Version 2012-10-17");
 		else if (has_syntax)
-			pol_cwarn(c, path,
-			          "'${' is literal text here: policy variables work only in the "
-			          "resource part of a Resource or NotResource ARN and in String and "
-			          "Arn condition values");
+			pol_cwarn(
+			    c, path,
+			    "'${' is literal text here: policy variables work only in the "
+			    "resource part of a Resource or NotResource ARN and in String and "
+			    "Arn condition values");
 		push(&l, (struct pol_piece){.kind = POL_PIECE_PAT, .p = copy, .n = (uint32_t)n});
 		return finish(c, path, &l, out);
 	}
@@ -215,20 +216,22 @@ int pol_tmpl_parse(struct pol_cctx *c, const char *path, const char *text, size_
 		}
 		if (rc != 0) {
 			if (!warned)
-				pol_cwarn(c, path,
-				          "malformed policy variable at offset %zu: taken as literal "
-				          "text (write ${key} or ${key, 'default'})",
-				          i);
+				pol_cwarn(
+				    c, path,
+				    "malformed policy variable at offset %zu: taken as literal "
+				    "text (write ${key} or ${key, 'default'})",
+				    i);
 			warned = true;
 			i += 2;
 			continue;
 		}
-		push(&l, (struct pol_piece){.kind = POL_PIECE_PAT, .p = copy + start,
-		                            .n = (uint32_t)(i - start)});
+		push(&l, (struct pol_piece){
+		             .kind = POL_PIECE_PAT, .p = copy + start, .n = (uint32_t)(i - start)});
 		push(&l, pc);
 		i = start = end;
 	}
-	push(&l, (struct pol_piece){.kind = POL_PIECE_PAT, .p = copy + start, .n = (uint32_t)(n - start)});
+	push(&l, (struct pol_piece){
+	             .kind = POL_PIECE_PAT, .p = copy + start, .n = (uint32_t)(n - start)});
 	return finish(c, path, &l, out);
 }
 
@@ -274,10 +277,11 @@ int pol_arn_parse(struct pol_cctx *c, const char *path, const char *text, size_t
 	bool run_on = k < 6 && lastn > 0 && text[ends[k - 1] - 1] == '*';
 	if (!arn || (k < 6 && !run_on) || k < 2) {
 		if (strict) {
-			pol_cerr(c, path,
-			         "'%.*s' must be in ARN format (arn:partition:service:region:account:"
-			         "resource) or \"*\"",
-			         (int)(n > 120 ? 120 : n), text);
+			pol_cerr(
+			    c, path,
+			    "'%.*s' must be in ARN format (arn:partition:service:region:account:"
+			    "resource) or \"*\"",
+			    (int)(n > 120 ? 120 : n), text);
 			return -1;
 		}
 		pol_cwarn(c, path,
@@ -291,8 +295,8 @@ int pol_arn_parse(struct pol_cctx *c, const char *path, const char *text, size_t
 	out->run_on = run_on;
 	for (size_t j = 0; j < k; j++) {
 		enum pol_tmpl_where w = (vars_anywhere || j == 5) ? POL_TW_PATTERN : POL_TW_LITERAL;
-		if (pol_tmpl_parse(c, path, text + starts[j], ends[j] - starts[j], w, &out->comp[j]) !=
-		    0)
+		if (pol_tmpl_parse(c, path, text + starts[j], ends[j] - starts[j], w,
+		                   &out->comp[j]) != 0)
 			return -1;
 	}
 	return 0;

@@ -122,39 +122,48 @@ static void test_versions(void)
 
 static void test_effect_and_sid(void)
 {
-	REFUSED(POLICY_IDENTITY, "{" V12 "\"Statement\":[{\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
+	REFUSED(POLICY_IDENTITY,
+	        "{" V12 "\"Statement\":[{\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
 	        "Statement[0]", "missing Effect");
 	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
 	        "Statement[0].Effect", "invalid Effect");
 	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow \",\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow \",\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
 	        "Statement[0].Effect", "invalid Effect");
 	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[{\"Effect\":[\"Allow\"],\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":[\"Allow\"],\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
 	        "Statement[0].Effect", "invalid Effect");
-	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[" ALLOW_ALL ",{\"Sid\":\"A\",\"Effect\":\"Allow\",\"Action\":"
-	        "\"ecs:*\",\"Resource\":\"*\"},{\"Sid\":\"A\",\"Effect\":\"Deny\",\"Action\":\"iam:*\","
-	        "\"Resource\":\"*\"}]}",
-	        "Statement[2].Sid", "duplicate Sid");
+	REFUSED(
+	    POLICY_IDENTITY,
+	    "{" V12 "\"Statement\":[" ALLOW_ALL ",{\"Sid\":\"A\",\"Effect\":\"Allow\",\"Action\":"
+	    "\"ecs:*\",\"Resource\":\"*\"},{\"Sid\":\"A\",\"Effect\":\"Deny\",\"Action\":\"iam:*\","
+	    "\"Resource\":\"*\"}]}",
+	    "Statement[2].Sid", "duplicate Sid");
 	REFUSED(POLICY_IDENTITY,
 	        "{" V12 "\"Statement\":[{\"Sid\":\"run-tasks\",\"Effect\":\"Allow\",\"Action\":"
 	        "\"ecs:*\",\"Resource\":\"*\"}]}",
 	        "Statement[0].Sid", "letters and digits");
 	/* resource-based policies of other services allow more in a Sid */
 	ACCEPTED(POLICY_RESOURCE,
-	         "{" V12 "\"Statement\":[{\"Sid\":\"run tasks-1\",\"Effect\":\"Allow\",\"Principal\":"
+	         "{" V12
+	         "\"Statement\":[{\"Sid\":\"run tasks-1\",\"Effect\":\"Allow\",\"Principal\":"
 	         "\"*\",\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}");
 	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[{\"Sid\":5,\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
+	        "{" V12 "\"Statement\":[{\"Sid\":5,\"Effect\":\"Allow\",\"Action\":\"ecs:*\","
+	                "\"Resource\":\"*\"}]}",
 	        "Statement[0].Sid", "must be a string");
 	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"effect\":\"Allow\",\"Action\":\"ecs:*\","
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"effect\":\"Allow\",\"Action\":\"ecs:*\","
 	        "\"Resource\":\"*\"}]}",
 	        "Statement[0].effect", "case-sensitive");
 	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Efect\":\"Allow\",\"Action\":\"ecs:*\","
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Efect\":\"Allow\",\"Action\":\"ecs:*\","
 	        "\"Resource\":\"*\"}]}",
 	        "Statement[0].Efect", "unknown element");
 
@@ -176,16 +185,19 @@ static void test_actions(void)
 	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"NotAction\":"
 	        "\"iam:*\",\"Resource\":\"*\"}]}",
 	        "Statement[0]", "both Action and NotAction");
-	REFUSED(POLICY_IDENTITY, "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Resource\":\"*\"}]}",
+	REFUSED(POLICY_IDENTITY,
+	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Resource\":\"*\"}]}",
 	        "Statement[0]", "missing Action");
 	REFUSED(POLICY_IDENTITY,
 	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":42,\"Resource\":\"*\"}]}",
 	        "Statement[0].Action", "invalid Action");
 	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"RunTask\",\"Resource\":\"*\"}]}",
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"RunTask\",\"Resource\":\"*\"}]}",
 	        "Statement[0].Action", "prefaced by a vendor");
 	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"ecs:RunTask\",\":RunTask\"],"
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"ecs:RunTask\",\":RunTask\"],"
 	        "\"Resource\":\"*\"}]}",
 	        "Statement[0].Action[1]", "invalid Action");
 	REFUSED(POLICY_IDENTITY,
@@ -196,16 +208,19 @@ static void test_actions(void)
 	        "\"Resource\":\"*\"}]}",
 	        "Statement[0].Action[1]", "must be a string");
 	ACCEPTED(POLICY_IDENTITY,
-	         "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"*\",\"*:Get*\",\"ec?:Run*\"],"
+	         "{" V12
+	         "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"*\",\"*:Get*\",\"ec?:Run*\"],"
 	         "\"Resource\":\"*\"}]}");
 }
 
 static void test_resources(void)
 {
-	REFUSED(POLICY_IDENTITY, "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\"}]}",
+	REFUSED(POLICY_IDENTITY,
+	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\"}]}",
 	        "Statement[0]", "missing Resource");
 	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
 	        "\"NotResource\":\"*\"}]}",
 	        "Statement[0]", "both Resource and NotResource");
 	REFUSED(POLICY_IDENTITY,
@@ -220,7 +235,8 @@ static void test_resources(void)
 	        "Statement[0]", "missing Resource");
 	ACCEPTED(POLICY_IDENTITY,
 	         "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":"
-	         "[\"arn:aws:ecs:*\",\"arn:aws:s3:::bucket/*\",\"arn:aws:ecs:us-east-1:1:cluster/a:b\"]}]}");
+	         "[\"arn:aws:ecs:*\",\"arn:aws:s3:::bucket/*\",\"arn:aws:ecs:us-east-1:1:cluster/"
+	         "a:b\"]}]}");
 	/* trust policies have no Resource: the role is the resource */
 	ACCEPTED(POLICY_TRUST,
 	         "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":"
@@ -234,15 +250,18 @@ static void test_resources(void)
 static void test_principals(void)
 {
 	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
 	        "\"Principal\":\"*\"}]}",
 	        "Statement[0].Principal", "should not specify a principal");
 	REFUSED(POLICY_SCP,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
 	        "\"Principal\":\"*\"}]}",
 	        "Statement[0].Principal", "Principal not allowed");
 	REFUSED(POLICY_IDENTITY,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
 	        "\"NotPrincipal\":{\"AWS\":\"111122223333\"}}]}",
 	        "Statement[0].NotPrincipal", "NotPrincipal not allowed");
 	REFUSED(POLICY_TRUST,
@@ -250,39 +269,47 @@ static void test_principals(void)
 	        "\"NotPrincipal\":{\"AWS\":\"111122223333\"}}]}",
 	        "Statement[0].NotPrincipal", "NotPrincipal not allowed");
 	REFUSED(POLICY_RESOURCE,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
 	        "\"NotPrincipal\":{\"AWS\":\"111122223333\"}}]}",
 	        "Statement[0].NotPrincipal", "needs Deny");
 	REFUSED(POLICY_RESOURCE,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
 	        "Statement[0]", "missing Principal");
 	REFUSED(POLICY_RESOURCE,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
 	        "\"Principal\":{\"Aws\":\"*\"}}]}",
 	        "Statement[0].Principal.Aws", "unknown principal type");
 	REFUSED(POLICY_RESOURCE,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
 	        "\"Principal\":\"alice\"}]}",
 	        "Statement[0].Principal", "must be \"*\"");
+	REFUSED(
+	    POLICY_RESOURCE,
+	    "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	    "\"Principal\":{\"AWS\":[\"111122223333\",\"arn:aws:iam::111122223333:role/*\"]}}]}",
+	    "Statement[0].Principal.AWS[1]", "wildcards are not allowed");
 	REFUSED(POLICY_RESOURCE,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
-	        "\"Principal\":{\"AWS\":[\"111122223333\",\"arn:aws:iam::111122223333:role/*\"]}}]}",
-	        "Statement[0].Principal.AWS[1]", "wildcards are not allowed");
-	REFUSED(POLICY_RESOURCE,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
 	        "\"Principal\":{\"AWS\":\"12345\"}}]}",
 	        "Statement[0].Principal.AWS", "12-digit");
 	REFUSED(POLICY_RESOURCE,
-	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	        "{" V12
+	        "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
 	        "\"Principal\":{\"CanonicalUser\":\"xyz\"}}]}",
 	        "Statement[0].Principal.CanonicalUser", "hexadecimal");
-	ACCEPTED(POLICY_RESOURCE,
-	         "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
-	         "\"Principal\":{\"AWS\":[\"*\",\"111122223333\",\"arn:aws:iam::111122223333:root\","
-	         "\"arn:aws:iam::111122223333:user/a/b\",\"arn:aws:iam::111122223333:role/r\","
-	         "\"arn:aws:sts::111122223333:assumed-role/r/s\"],\"Service\":\"ecs.amazonaws.com\","
-	         "\"Federated\":[\"accounts.google.com\",\"arn:aws:iam::111122223333:oidc-provider/"
-	         "token.actions.githubusercontent.com\"]}}]}");
+	ACCEPTED(
+	    POLICY_RESOURCE,
+	    "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	    "\"Principal\":{\"AWS\":[\"*\",\"111122223333\",\"arn:aws:iam::111122223333:root\","
+	    "\"arn:aws:iam::111122223333:user/a/b\",\"arn:aws:iam::111122223333:role/r\","
+	    "\"arn:aws:sts::111122223333:assumed-role/r/s\"],\"Service\":\"ecs.amazonaws.com\","
+	    "\"Federated\":[\"accounts.google.com\",\"arn:aws:iam::111122223333:oidc-provider/"
+	    "token.actions.githubusercontent.com\"]}}]}");
 	REFUSED(POLICY_TRUST,
 	        "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\"}]}",
 	        "Statement[0]", "missing Principal");
@@ -290,7 +317,9 @@ static void test_principals(void)
 
 static void test_conditions(void)
 {
-#define C(cond) "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\",\"Condition\":" cond "}]}"
+#define C(cond)                                                                                    \
+	"{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","    \
+	        "\"Condition\":" cond "}]}"
 	REFUSED(POLICY_IDENTITY, C("{\"StringEqualz\":{\"ecs:cluster\":\"a\"}}"),
 	        "Statement[0].Condition.StringEqualz", "unknown condition operator");
 	REFUSED(POLICY_IDENTITY, C("{\"NullIfExists\":{\"ecs:cluster\":\"true\"}}"),
@@ -318,7 +347,8 @@ static void test_conditions(void)
 	        "Statement[0].Condition.Bool.aws:SecureTransport", "\"true\" or \"false\"");
 	REFUSED(POLICY_IDENTITY, C("{\"Null\":{\"aws:TokenIssueTime\":\"maybe\"}}"),
 	        "Statement[0].Condition.Null.aws:TokenIssueTime", "\"true\" or \"false\"");
-	REFUSED(POLICY_IDENTITY, C("{\"IpAddress\":{\"aws:SourceIp\":[\"10.0.0.0/8\",\"10.0.0.0/33\"]}}"),
+	REFUSED(POLICY_IDENTITY,
+	        C("{\"IpAddress\":{\"aws:SourceIp\":[\"10.0.0.0/8\",\"10.0.0.0/33\"]}}"),
 	        "Statement[0].Condition.IpAddress.aws:SourceIp[1]", "CIDR");
 	REFUSED(POLICY_IDENTITY, C("{\"IpAddress\":{\"aws:SourceIp\":\"2001:db8::/129\"}}"),
 	        "Statement[0].Condition.IpAddress.aws:SourceIp", "CIDR");
@@ -346,16 +376,20 @@ static void test_conditions(void)
 static void test_warnings(void)
 {
 #define S(stmt) "{" V12 "\"Statement\":[" stmt "]}"
-	CHECK_INT(warning_count(POLICY_IDENTITY,
-	                        S("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\","
-	                          "\"Condition\":{\"StringEquals\":{\"ecs:cluster\":\"a\"}}}")),
-	          0);
-	WARNED(POLICY_IDENTITY, S("{\"Effect\":\"Allow\",\"Action\":\"ecz:RunTask\",\"Resource\":\"*\"}"),
+	CHECK_INT(
+	    warning_count(POLICY_IDENTITY,
+	                  S("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\","
+	                    "\"Condition\":{\"StringEquals\":{\"ecs:cluster\":\"a\"}}}")),
+	    0);
+	WARNED(POLICY_IDENTITY,
+	       S("{\"Effect\":\"Allow\",\"Action\":\"ecz:RunTask\",\"Resource\":\"*\"}"),
 	       "Statement[0].Action", "not a known AWS service prefix");
-	WARNED(POLICY_IDENTITY, S("{\"Effect\":\"Allow\",\"NotAction\":\"iam:*\",\"Resource\":\"*\"}"),
+	WARNED(POLICY_IDENTITY,
+	       S("{\"Effect\":\"Allow\",\"NotAction\":\"iam:*\",\"Resource\":\"*\"}"),
 	       "Statement[0].NotAction", "NotAction with Allow");
 	WARNED(POLICY_IDENTITY,
-	       S("{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"NotResource\":\"arn:aws:ecs:*:*:cluster/x\"}"),
+	       S("{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"NotResource\":\"arn:aws:ecs:*:*:"
+	         "cluster/x\"}"),
 	       "Statement[0].NotResource", "NotResource with Allow");
 	WARNED(POLICY_IDENTITY,
 	       S("{\"Effect\":\"Allow\",\"Action\":\"ecs:ListClusters\",\"Resource\":\"*\","
@@ -373,26 +407,30 @@ static void test_warnings(void)
 	       S("{\"Effect\":\"Allow\",\"Action\":\"iam:PassRole\",\"Resource\":\"*\","
 	         "\"Condition\":{\"StringEquals\":{\"iam:PolicyARN\":\"a\"}}}"),
 	       "Statement[0].Condition.StringEquals.iam:PolicyARN", "carries");
-	CHECK_INT(warning_count(POLICY_IDENTITY,
-	                        S("{\"Effect\":\"Allow\",\"Action\":\"iam:PassRole\",\"Resource\":\"*\","
-	                          "\"Condition\":{\"StringEquals\":{\"iam:PassedToService\":"
-	                          "\"ecs-tasks.amazonaws.com\",\"aws:ResourceTag/x\":\"y\"}}}")),
-	          0);
+	CHECK_INT(
+	    warning_count(POLICY_IDENTITY,
+	                  S("{\"Effect\":\"Allow\",\"Action\":\"iam:PassRole\",\"Resource\":\"*\","
+	                    "\"Condition\":{\"StringEquals\":{\"iam:PassedToService\":"
+	                    "\"ecs-tasks.amazonaws.com\",\"aws:ResourceTag/x\":\"y\"}}}")),
+	    0);
 	WARNED(POLICY_IDENTITY,
 	       S("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\","
 	         "\"Condition\":{\"ForAnyValue:StringEquals\":{\"aws:PrincipalTag/team\":\"a\"}}}"),
-	       "Statement[0].Condition.ForAnyValue:StringEquals.aws:PrincipalTag/team", "one value");
+	       "Statement[0].Condition.ForAnyValue:StringEquals.aws:PrincipalTag/team",
+	       "one value");
 	WARNED(POLICY_IDENTITY,
 	       S("{\"Effect\":\"Allow\",\"Action\":\"ecs:TagResource\",\"Resource\":\"*\","
 	         "\"Condition\":{\"StringEquals\":{\"aws:TagKeys\":\"a\"}}}"),
 	       "Statement[0].Condition.StringEquals.aws:TagKeys", "several values");
 	struct policy_diags d;
 	policy_diags_init(&d);
-	CHECK_INT(tcompile_rc(POLICY_IDENTITY, false,
-	                      S("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\","
-	                        "\"Condition\":{\"NumericEquals\":{\"ecs:task-cpu\":\"${aws:username}\"}}}"),
-	                      &d),
-	          POLICY_ERR_MALFORMED);
+	CHECK_INT(
+	    tcompile_rc(
+	        POLICY_IDENTITY, false,
+	        S("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\","
+	          "\"Condition\":{\"NumericEquals\":{\"ecs:task-cpu\":\"${aws:username}\"}}}"),
+	        &d),
+	    POLICY_ERR_MALFORMED);
 	CHECK(tdiag_has(&d, POLICY_SEV_WARNING, "Statement[0].Condition.NumericEquals.ecs:task-cpu",
 	                "literal text"));
 	CHECK(tdiag_has(&d, POLICY_SEV_ERROR, "Statement[0].Condition.NumericEquals.ecs:task-cpu",
@@ -415,13 +453,15 @@ static void test_warnings(void)
 	       "Statement[0].Resource", "Version 2012-10-17");
 	WARNED(POLICY_IDENTITY,
 	       S("{\"Effect\":\"Deny\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\","
-	         "\"Condition\":{\"StringNotEquals\":{\"ecs:cluster\":\"${aws:PrincipalTag/home}\"}}}"),
+	         "\"Condition\":{\"StringNotEquals\":{\"ecs:cluster\":\"${aws:PrincipalTag/"
+	         "home}\"}}}"),
 	       "Statement[0].Condition.StringNotEquals.ecs:cluster", "without a default");
-	CHECK_INT(warning_count(POLICY_IDENTITY,
-	                        S("{\"Effect\":\"Deny\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\","
-	                          "\"Condition\":{\"StringNotEquals\":{\"ecs:cluster\":"
-	                          "\"${aws:PrincipalTag/home, 'none'}\"}}}")),
-	          0);
+	CHECK_INT(
+	    warning_count(POLICY_IDENTITY,
+	                  S("{\"Effect\":\"Deny\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\","
+	                    "\"Condition\":{\"StringNotEquals\":{\"ecs:cluster\":"
+	                    "\"${aws:PrincipalTag/home, 'none'}\"}}}")),
+	    0);
 	WARNED(POLICY_IDENTITY,
 	       S("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":"
 	         "\"arn:aws:ecs:*:1:cluster/${aws:username\"}"),
@@ -457,9 +497,12 @@ static void test_size_limits(void)
 
 	/* a long action list over 6,144 characters */
 	size_t n = 0;
-	n += (size_t)snprintf(doc, sizeof(doc), "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Resource\":\"*\",\"Action\":[");
+	n += (size_t)snprintf(
+	    doc, sizeof(doc),
+	    "{" V12 "\"Statement\":[{\"Effect\":\"Allow\",\"Resource\":\"*\",\"Action\":[");
 	for (int i = 0; i < 400; i++)
-		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "%s\"ecs:Action%04d\"", i ? "," : "", i);
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "%s\"ecs:Action%04d\"",
+		                      i ? "," : "", i);
 	n += (size_t)snprintf(doc + n, sizeof(doc) - n, "]}]}");
 	CHECK(n > 6144 && n < 10240);
 	policy_diags_init(&d);
@@ -515,18 +558,21 @@ static void test_type_names(void)
 }
 
 static const struct check_case cases[] = {
-	{"a document is one JSON object with known elements and no repeated keys", test_document_shape},
-	{"Version is 2012-10-17 or 2008-10-17, and managed policies need 2012-10-17", test_versions},
-	{"Effect is exactly Allow or Deny and Sids are unique and alphanumeric in IAM types", test_effect_and_sid},
-	{"a statement has exactly one of Action and NotAction, each with a service prefix", test_actions},
-	{"Resource is * or an ARN, required except in trust policies", test_resources},
-	{"Principal belongs to resource-based and trust policies, NotPrincipal to resource Denies", test_principals},
-	{"condition operators, keys and values are checked with their JSON paths", test_conditions},
-	{"validation warns about what AWS accepts but is almost surely a mistake", test_warnings},
-	{"documents over the size limit are refused as LimitExceeded", test_size_limits},
-	{"bad arguments are refused and input is read only up to its length", test_bad_arguments},
-	{"a compiled policy is reference-counted", test_refcount},
-	{"type and decision names round-trip", test_type_names},
+    {"a document is one JSON object with known elements and no repeated keys", test_document_shape},
+    {"Version is 2012-10-17 or 2008-10-17, and managed policies need 2012-10-17", test_versions},
+    {"Effect is exactly Allow or Deny and Sids are unique and alphanumeric in IAM types",
+     test_effect_and_sid},
+    {"a statement has exactly one of Action and NotAction, each with a service prefix",
+     test_actions},
+    {"Resource is * or an ARN, required except in trust policies", test_resources},
+    {"Principal belongs to resource-based and trust policies, NotPrincipal to resource Denies",
+     test_principals},
+    {"condition operators, keys and values are checked with their JSON paths", test_conditions},
+    {"validation warns about what AWS accepts but is almost surely a mistake", test_warnings},
+    {"documents over the size limit are refused as LimitExceeded", test_size_limits},
+    {"bad arguments are refused and input is read only up to its length", test_bad_arguments},
+    {"a compiled policy is reference-counted", test_refcount},
+    {"type and decision names round-trip", test_type_names},
 };
 
 CHECK_MAIN(cases)

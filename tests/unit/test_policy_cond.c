@@ -40,8 +40,10 @@ static void test_string_not_equals(void)
 	CHECK(!tcond("{\"StringNotEquals\":{\"ecs:cluster\":\"prod\"}}", "ecs:cluster=prod"));
 	CHECK(tcond("{\"StringNotEquals\":{\"ecs:cluster\":\"prod\"}}", ""));
 	/* several values: holds only when the request value is none of them */
-	CHECK(!tcond("{\"StringNotEquals\":{\"ecs:cluster\":[\"dev\",\"prod\"]}}", "ecs:cluster=dev"));
-	CHECK(tcond("{\"StringNotEquals\":{\"ecs:cluster\":[\"dev\",\"prod\"]}}", "ecs:cluster=qa"));
+	CHECK(!tcond("{\"StringNotEquals\":{\"ecs:cluster\":[\"dev\",\"prod\"]}}",
+	             "ecs:cluster=dev"));
+	CHECK(
+	    tcond("{\"StringNotEquals\":{\"ecs:cluster\":[\"dev\",\"prod\"]}}", "ecs:cluster=qa"));
 }
 
 static void test_ignore_case(void)
@@ -91,7 +93,8 @@ static void test_numeric(void)
 	CHECK(tcond("{\"NumericEquals\":{\"ecs:n\":\"0.1\"}}", "ecs:n=0.10"));
 	/* exact decimals: no rounding through doubles */
 	CHECK(!tcond("{\"NumericEquals\":{\"ecs:n\":\"0.1\"}}", "ecs:n=0.1000000000000000055511"));
-	CHECK(!tcond("{\"NumericEquals\":{\"ecs:n\":\"9007199254740993\"}}", "ecs:n=9007199254740992"));
+	CHECK(!tcond("{\"NumericEquals\":{\"ecs:n\":\"9007199254740993\"}}",
+	             "ecs:n=9007199254740992"));
 	CHECK(tcond("{\"NumericEquals\":{\"ecs:n\":\"-0\"}}", "ecs:n=0"));
 	CHECK(!tcond("{\"NumericEquals\":{\"ecs:n\":\"1\"}}", "ecs:n=one"));
 	CHECK(!tcond("{\"NumericEquals\":{\"ecs:n\":\"1\"}}", ""));
@@ -141,9 +144,12 @@ static void test_dates(void)
 	CHECK(tcond("{\"DateGreaterThanEquals\":{\"aws:CurrentTime\":\"2026-11-25\"}}",
 	            "aws:CurrentTime=2026-11-25T00:00:00Z"));
 	CHECK(tcond("{\"DateNotEquals\":{\"aws:CurrentTime\":\"2026-11-25\"}}", ""));
-	CHECK(!tcond("{\"DateEquals\":{\"aws:CurrentTime\":\"2026-11-25\"}}", "aws:CurrentTime=yesterday"));
-	CHECK(!tcond("{\"DateEquals\":{\"aws:CurrentTime\":\"2026-11-25\"}}", "aws:CurrentTime=2026-02-30"));
-	CHECK(!tcond("{\"DateNotEquals\":{\"aws:CurrentTime\":\"2026-11-25\"}}", "aws:CurrentTime=soon"));
+	CHECK(!tcond("{\"DateEquals\":{\"aws:CurrentTime\":\"2026-11-25\"}}",
+	             "aws:CurrentTime=yesterday"));
+	CHECK(!tcond("{\"DateEquals\":{\"aws:CurrentTime\":\"2026-11-25\"}}",
+	             "aws:CurrentTime=2026-02-30"));
+	CHECK(!tcond("{\"DateNotEquals\":{\"aws:CurrentTime\":\"2026-11-25\"}}",
+	             "aws:CurrentTime=soon"));
 }
 
 static void test_bool(void)
@@ -157,9 +163,12 @@ static void test_bool(void)
 
 static void test_binary(void)
 {
-	CHECK(tcond("{\"BinaryEquals\":{\"ecs:blob\":\"QmluYXJ5VmFsdWU=\"}}", "ecs:blob=QmluYXJ5VmFsdWU="));
-	CHECK(!tcond("{\"BinaryEquals\":{\"ecs:blob\":\"QmluYXJ5VmFsdWU=\"}}", "ecs:blob=QmluYXJ5VmFsdWF="));
-	CHECK(!tcond("{\"BinaryEquals\":{\"ecs:blob\":\"QmluYXJ5VmFsdWU=\"}}", "ecs:blob=not base64"));
+	CHECK(tcond("{\"BinaryEquals\":{\"ecs:blob\":\"QmluYXJ5VmFsdWU=\"}}",
+	            "ecs:blob=QmluYXJ5VmFsdWU="));
+	CHECK(!tcond("{\"BinaryEquals\":{\"ecs:blob\":\"QmluYXJ5VmFsdWU=\"}}",
+	             "ecs:blob=QmluYXJ5VmFsdWF="));
+	CHECK(!tcond("{\"BinaryEquals\":{\"ecs:blob\":\"QmluYXJ5VmFsdWU=\"}}",
+	             "ecs:blob=not base64"));
 	CHECK(!tcond("{\"BinaryEquals\":{\"ecs:blob\":\"QQ==\"}}", "ecs:blob=QUI="));
 	CHECK(tcond("{\"BinaryEquals\":{\"ecs:blob\":\"QUI=\"}}", "ecs:blob=QUI="));
 	CHECK(!tcond("{\"BinaryEquals\":{\"ecs:blob\":\"QUI=\"}}", ""));
@@ -167,37 +176,56 @@ static void test_binary(void)
 
 static void test_ip(void)
 {
-	CHECK(tcond("{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}", "aws:SourceIp=10.255.255.255"));
+	CHECK(tcond("{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}",
+	            "aws:SourceIp=10.255.255.255"));
 	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}", "aws:SourceIp=11.0.0.0"));
-	CHECK(tcond("{\"IpAddress\":{\"aws:SourceIp\":\"203.0.113.7\"}}", "aws:SourceIp=203.0.113.7"));
-	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"203.0.113.7\"}}", "aws:SourceIp=203.0.113.8"));
-	CHECK(tcond("{\"IpAddress\":{\"aws:SourceIp\":\"2001:db8::/32\"}}", "aws:SourceIp=2001:DB8:0:0::5"));
-	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"2001:db8::/32\"}}", "aws:SourceIp=2001:db9::1"));
-	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"2001:db8::/32\"}}", "aws:SourceIp=10.0.0.1"));
+	CHECK(tcond("{\"IpAddress\":{\"aws:SourceIp\":\"203.0.113.7\"}}",
+	            "aws:SourceIp=203.0.113.7"));
+	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"203.0.113.7\"}}",
+	             "aws:SourceIp=203.0.113.8"));
+	CHECK(tcond("{\"IpAddress\":{\"aws:SourceIp\":\"2001:db8::/32\"}}",
+	            "aws:SourceIp=2001:DB8:0:0::5"));
+	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"2001:db8::/32\"}}",
+	             "aws:SourceIp=2001:db9::1"));
+	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"2001:db8::/32\"}}",
+	             "aws:SourceIp=10.0.0.1"));
 	/* an IPv4-mapped IPv6 address is the IPv4 address */
-	CHECK(tcond("{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}", "aws:SourceIp=::ffff:10.1.2.3"));
-	CHECK(tcond("{\"IpAddress\":{\"aws:SourceIp\":\"192.168.1.0/25\"}}", "aws:SourceIp=192.168.1.127"));
-	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"192.168.1.0/25\"}}", "aws:SourceIp=192.168.1.128"));
+	CHECK(tcond("{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}",
+	            "aws:SourceIp=::ffff:10.1.2.3"));
+	CHECK(tcond("{\"IpAddress\":{\"aws:SourceIp\":\"192.168.1.0/25\"}}",
+	            "aws:SourceIp=192.168.1.127"));
+	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"192.168.1.0/25\"}}",
+	             "aws:SourceIp=192.168.1.128"));
 	CHECK(tcond("{\"IpAddress\":{\"aws:SourceIp\":\"0.0.0.0/0\"}}", "aws:SourceIp=8.8.8.8"));
 	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}", "aws:SourceIp=10.0.0"));
-	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}", "aws:SourceIp=10.0.0.1/32"));
+	CHECK(!tcond("{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}",
+	             "aws:SourceIp=10.0.0.1/32"));
 	CHECK(tcond("{\"NotIpAddress\":{\"aws:SourceIp\":[\"10.0.0.0/8\",\"192.168.0.0/16\"]}}",
 	            "aws:SourceIp=172.16.0.1"));
 	CHECK(!tcond("{\"NotIpAddress\":{\"aws:SourceIp\":[\"10.0.0.0/8\",\"192.168.0.0/16\"]}}",
 	             "aws:SourceIp=192.168.3.3"));
 	CHECK(tcond("{\"NotIpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}", ""));
-	CHECK(!tcond("{\"NotIpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}", "aws:SourceIp=garbage"));
+	CHECK(
+	    !tcond("{\"NotIpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}", "aws:SourceIp=garbage"));
 }
 
 static void test_arn_ops(void)
 {
 	const char *ctx = "aws:PrincipalArn=arn:aws:iam::111122223333:role/orders-task";
-	CHECK(tcond("{\"ArnLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::111122223333:role/orders-*\"}}", ctx));
-	CHECK(tcond("{\"ArnEquals\":{\"aws:PrincipalArn\":\"arn:aws:iam::111122223333:role/*\"}}", ctx));
-	CHECK(tcond("{\"ArnEquals\":{\"aws:PrincipalArn\":\"arn:aws:iam::111122223333:role/orders-task\"}}", ctx));
-	CHECK(!tcond("{\"ArnEquals\":{\"aws:PrincipalArn\":\"arn:aws:iam::111122223333:role/Orders-task\"}}", ctx));
+	CHECK(tcond(
+	    "{\"ArnLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::111122223333:role/orders-*\"}}",
+	    ctx));
+	CHECK(tcond("{\"ArnEquals\":{\"aws:PrincipalArn\":\"arn:aws:iam::111122223333:role/*\"}}",
+	            ctx));
+	CHECK(tcond(
+	    "{\"ArnEquals\":{\"aws:PrincipalArn\":\"arn:aws:iam::111122223333:role/orders-task\"}}",
+	    ctx));
+	CHECK(!tcond(
+	    "{\"ArnEquals\":{\"aws:PrincipalArn\":\"arn:aws:iam::111122223333:role/Orders-task\"}}",
+	    ctx));
 	CHECK(tcond("{\"ArnLike\":{\"aws:PrincipalArn\":\"arn:*:iam::*:role/orders-task\"}}", ctx));
-	CHECK(!tcond("{\"ArnLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::444455556666:role/*\"}}", ctx));
+	CHECK(!tcond("{\"ArnLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::444455556666:role/*\"}}",
+	             ctx));
 	/* a wildcard in one component does not absorb the next */
 	CHECK(!tcond("{\"ArnLike\":{\"ecs:src\":\"arn:aws:ecs:us-*:cluster/prod\"}}",
 	             "ecs:src=arn:aws:ecs:us-east-1:111122223333:cluster/prod"));
@@ -205,9 +233,12 @@ static void test_arn_ops(void)
 	            "ecs:src=arn:aws:ecs:us-east-1:111122223333:cluster/prod"));
 	CHECK(!tcond("{\"ArnLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::*:role/*\"}}",
 	             "aws:PrincipalArn=not-an-arn"));
-	CHECK(tcond("{\"ArnNotEquals\":{\"aws:PrincipalArn\":\"arn:aws:iam::*:role/admin\"}}", ctx));
-	CHECK(!tcond("{\"ArnNotLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::*:role/orders-*\"}}", ctx));
-	CHECK(tcond("{\"ArnNotLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::*:role/orders-*\"}}", ""));
+	CHECK(
+	    tcond("{\"ArnNotEquals\":{\"aws:PrincipalArn\":\"arn:aws:iam::*:role/admin\"}}", ctx));
+	CHECK(!tcond("{\"ArnNotLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::*:role/orders-*\"}}",
+	             ctx));
+	CHECK(
+	    tcond("{\"ArnNotLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::*:role/orders-*\"}}", ""));
 	CHECK(!tcond("{\"ArnNotLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::*:role/orders-*\"}}",
 	             "aws:PrincipalArn=garbage"));
 }
@@ -223,12 +254,16 @@ static void test_null(void)
 
 static void test_for_any_value(void)
 {
-	CHECK(tcond("{\"ForAnyValue:StringEquals\":{\"aws:TagKeys\":[\"owner\"]}}", "aws:TagKeys=[env,owner]"));
-	CHECK(!tcond("{\"ForAnyValue:StringEquals\":{\"aws:TagKeys\":[\"owner\"]}}", "aws:TagKeys=[env,cost]"));
+	CHECK(tcond("{\"ForAnyValue:StringEquals\":{\"aws:TagKeys\":[\"owner\"]}}",
+	            "aws:TagKeys=[env,owner]"));
+	CHECK(!tcond("{\"ForAnyValue:StringEquals\":{\"aws:TagKeys\":[\"owner\"]}}",
+	             "aws:TagKeys=[env,cost]"));
 	CHECK(!tcond("{\"ForAnyValue:StringEquals\":{\"aws:TagKeys\":[\"owner\"]}}", ""));
-	CHECK(!tcond("{\"ForAnyValue:StringEquals\":{\"aws:TagKeys\":[\"owner\"]}}", "aws:TagKeys=[]"));
+	CHECK(!tcond("{\"ForAnyValue:StringEquals\":{\"aws:TagKeys\":[\"owner\"]}}",
+	             "aws:TagKeys=[]"));
 	CHECK(tcond("{\"ForAnyValue:StringEqualsIfExists\":{\"aws:TagKeys\":[\"owner\"]}}", ""));
-	CHECK(tcond("{\"ForAnyValue:StringLike\":{\"aws:TagKeys\":\"aws:*\"}}", "aws:TagKeys=[team,aws:x]"));
+	CHECK(tcond("{\"ForAnyValue:StringLike\":{\"aws:TagKeys\":\"aws:*\"}}",
+	            "aws:TagKeys=[team,aws:x]"));
 	/* negated: some request value equals none of the policy values */
 	CHECK(tcond("{\"ForAnyValue:StringNotEquals\":{\"aws:TagKeys\":[\"env\",\"owner\"]}}",
 	            "aws:TagKeys=[env,cost]"));
@@ -240,15 +275,20 @@ static void test_for_any_value(void)
 
 static void test_for_all_values(void)
 {
-	CHECK(tcond("{\"ForAllValues:StringEquals\":{\"aws:TagKeys\":[\"owner\",\"env\"]}}", "aws:TagKeys=[env]"));
-	CHECK(!tcond("{\"ForAllValues:StringEquals\":{\"aws:TagKeys\":[\"owner\",\"env\"]}}", "aws:TagKeys=[env,cost]"));
+	CHECK(tcond("{\"ForAllValues:StringEquals\":{\"aws:TagKeys\":[\"owner\",\"env\"]}}",
+	            "aws:TagKeys=[env]"));
+	CHECK(!tcond("{\"ForAllValues:StringEquals\":{\"aws:TagKeys\":[\"owner\",\"env\"]}}",
+	             "aws:TagKeys=[env,cost]"));
 	CHECK(tcond("{\"ForAllValues:StringEquals\":{\"aws:TagKeys\":[\"owner\"]}}", ""));
-	CHECK(tcond("{\"ForAllValues:StringEquals\":{\"aws:TagKeys\":[\"owner\"]}}", "aws:TagKeys=[]"));
+	CHECK(tcond("{\"ForAllValues:StringEquals\":{\"aws:TagKeys\":[\"owner\"]}}",
+	            "aws:TagKeys=[]"));
 	/* Null guards an Allow against the vacuous truth */
 	CHECK(!tcond("{\"ForAllValues:StringEquals\":{\"aws:TagKeys\":[\"owner\"]},"
-	             "\"Null\":{\"aws:TagKeys\":\"false\"}}", ""));
+	             "\"Null\":{\"aws:TagKeys\":\"false\"}}",
+	             ""));
 	CHECK(tcond("{\"ForAllValues:StringEquals\":{\"aws:TagKeys\":[\"owner\"]},"
-	            "\"Null\":{\"aws:TagKeys\":\"false\"}}", "aws:TagKeys=[owner]"));
+	            "\"Null\":{\"aws:TagKeys\":\"false\"}}",
+	            "aws:TagKeys=[owner]"));
 	/* negated: no request value equals any policy value */
 	CHECK(tcond("{\"ForAllValues:StringNotEquals\":{\"aws:TagKeys\":[\"env\",\"owner\"]}}",
 	            "aws:TagKeys=[cost,team]"));
@@ -288,11 +328,14 @@ static void test_variables_in_conditions(void)
 	CHECK(tcond("{\"StringEquals\":{\"aws:ResourceTag/team\":\"${AWS:principaltag/TEAM}\"}}",
 	            "aws:ResourceTag/team=orders;aws:PrincipalTag/team=orders"));
 	/* unresolved: the statement does not apply, even under a negated operator */
-	CHECK(!tcond("{\"StringNotEquals\":{\"ecs:c\":\"${aws:PrincipalTag/home}\"}}", "ecs:c=prod"));
+	CHECK(
+	    !tcond("{\"StringNotEquals\":{\"ecs:c\":\"${aws:PrincipalTag/home}\"}}", "ecs:c=prod"));
 	CHECK(!tcond("{\"StringNotEqualsIfExists\":{\"ecs:c\":\"${aws:PrincipalTag/home}\"}}", ""));
 	/* a multi-valued key cannot be a variable */
-	CHECK(!tcond("{\"StringEquals\":{\"ecs:c\":\"${aws:TagKeys}\"}}", "ecs:c=a;aws:TagKeys=[a,b]"));
-	CHECK(tcond("{\"StringEquals\":{\"ecs:c\":\"${aws:TagKeys}\"}}", "ecs:c=a;aws:TagKeys=[a]"));
+	CHECK(!tcond("{\"StringEquals\":{\"ecs:c\":\"${aws:TagKeys}\"}}",
+	             "ecs:c=a;aws:TagKeys=[a,b]"));
+	CHECK(
+	    tcond("{\"StringEquals\":{\"ecs:c\":\"${aws:TagKeys}\"}}", "ecs:c=a;aws:TagKeys=[a]"));
 	/* defaults */
 	CHECK(tcond("{\"StringEquals\":{\"ecs:c\":\"team-${aws:PrincipalTag/team, 'shared'}\"}}",
 	            "ecs:c=team-shared"));
@@ -313,12 +356,14 @@ static void test_variables_in_conditions(void)
 	CHECK(!tcond("{\"StringLike\":{\"ecs:c\":\"a${?}b\"}}", "ecs:c=axb"));
 	CHECK(tcond("{\"StringEquals\":{\"ecs:c\":\"cost${$}\"}}", "ecs:c=cost$"));
 	/* in ArnLike, anywhere in the ARN */
-	CHECK(tcond("{\"ArnLike\":{\"aws:SourceArn\":\"arn:aws:ecs:*:${aws:PrincipalAccount}:cluster/*\"}}",
-	            "aws:SourceArn=arn:aws:ecs:eu-west-1:111122223333:cluster/a;"
-	            "aws:PrincipalAccount=111122223333"));
-	CHECK(!tcond("{\"ArnLike\":{\"aws:SourceArn\":\"arn:aws:ecs:*:${aws:PrincipalAccount}:cluster/*\"}}",
-	             "aws:SourceArn=arn:aws:ecs:eu-west-1:444455556666:cluster/a;"
-	             "aws:PrincipalAccount=111122223333"));
+	CHECK(tcond(
+	    "{\"ArnLike\":{\"aws:SourceArn\":\"arn:aws:ecs:*:${aws:PrincipalAccount}:cluster/*\"}}",
+	    "aws:SourceArn=arn:aws:ecs:eu-west-1:111122223333:cluster/a;"
+	    "aws:PrincipalAccount=111122223333"));
+	CHECK(!tcond(
+	    "{\"ArnLike\":{\"aws:SourceArn\":\"arn:aws:ecs:*:${aws:PrincipalAccount}:cluster/*\"}}",
+	    "aws:SourceArn=arn:aws:ecs:eu-west-1:444455556666:cluster/a;"
+	    "aws:PrincipalAccount=111122223333"));
 }
 
 static void test_variables_literal_in_2008(void)
@@ -338,25 +383,31 @@ static void test_variables_literal_in_2008(void)
 }
 
 static const struct check_case cases[] = {
-	{"StringEquals matches exactly and case-sensitively, never a missing key", test_string_equals},
-	{"condition key names ignore case while values keep it", test_key_names_ignore_case},
-	{"StringNotEquals holds on other values and a missing key, not on any listed value", test_string_not_equals},
-	{"IgnoreCase operators fold case and still compare every character", test_ignore_case},
-	{"StringLike wildcards: star runs, question mark is one character", test_string_like},
-	{"IfExists holds on a missing key and compares a present one", test_if_exists},
-	{"Numeric operators compare exact decimals and never match a non-number", test_numeric},
-	{"Date operators read ISO 8601 with offsets and fractions, and epoch seconds", test_dates},
-	{"Bool compares true and false and never matches other text", test_bool},
-	{"BinaryEquals compares decoded base64 bytes", test_binary},
-	{"IpAddress and NotIpAddress test IPv4 and IPv6 blocks, mapped addresses included", test_ip},
-	{"Arn operators compare component by component with wildcards", test_arn_ops},
-	{"Null tests whether a key is absent", test_null},
-	{"ForAnyValue needs one passing request value and fails on missing or empty keys", test_for_any_value},
-	{"ForAllValues needs every request value to pass and holds on missing or empty keys", test_for_all_values},
-	{"an unqualified operator on a multi-valued key matches any value, negated none", test_multivalued_without_qualifier},
-	{"several operators and several keys in one Condition are AND-ed", test_several_blocks_and_keys_are_anded},
-	{"policy variables in conditions resolve, default, escape and stay literal", test_variables_in_conditions},
-	{"Version 2008-10-17 treats ${...} as literal text", test_variables_literal_in_2008},
+    {"StringEquals matches exactly and case-sensitively, never a missing key", test_string_equals},
+    {"condition key names ignore case while values keep it", test_key_names_ignore_case},
+    {"StringNotEquals holds on other values and a missing key, not on any listed value",
+     test_string_not_equals},
+    {"IgnoreCase operators fold case and still compare every character", test_ignore_case},
+    {"StringLike wildcards: star runs, question mark is one character", test_string_like},
+    {"IfExists holds on a missing key and compares a present one", test_if_exists},
+    {"Numeric operators compare exact decimals and never match a non-number", test_numeric},
+    {"Date operators read ISO 8601 with offsets and fractions, and epoch seconds", test_dates},
+    {"Bool compares true and false and never matches other text", test_bool},
+    {"BinaryEquals compares decoded base64 bytes", test_binary},
+    {"IpAddress and NotIpAddress test IPv4 and IPv6 blocks, mapped addresses included", test_ip},
+    {"Arn operators compare component by component with wildcards", test_arn_ops},
+    {"Null tests whether a key is absent", test_null},
+    {"ForAnyValue needs one passing request value and fails on missing or empty keys",
+     test_for_any_value},
+    {"ForAllValues needs every request value to pass and holds on missing or empty keys",
+     test_for_all_values},
+    {"an unqualified operator on a multi-valued key matches any value, negated none",
+     test_multivalued_without_qualifier},
+    {"several operators and several keys in one Condition are AND-ed",
+     test_several_blocks_and_keys_are_anded},
+    {"policy variables in conditions resolve, default, escape and stay literal",
+     test_variables_in_conditions},
+    {"Version 2008-10-17 treats ${...} as literal text", test_variables_literal_in_2008},
 };
 
 CHECK_MAIN(cases)

@@ -11,6 +11,7 @@
  * it calls ever touches the heap.
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "tests/unit/check.h"
@@ -61,9 +62,9 @@ void *realloc(void *p, size_t n)
 }
 #endif
 
-#define V12 "\"Version\":\"2012-10-17\","
+#define V12       "\"Version\":\"2012-10-17\","
 #define ID(stmts) "{" V12 "\"Statement\":[" stmts "]}"
-#define RES_ARN "arn:aws:ecs:us-east-1:111122223333:cluster/prod"
+#define RES_ARN   "arn:aws:ecs:us-east-1:111122223333:cluster/prod"
 
 static struct policy *pid(const char *doc)
 {
@@ -80,7 +81,7 @@ static enum policy_decision allow_one(const char *action_pat, const char *resour
 	                 ID("{\"Effect\":\"Allow\",\"Action\":\"%s\",\"Resource\":\"%s\"}"),
 	                 action_pat, resource_pat);
 	if (w < 0 || (size_t)w >= sizeof(doc))
-		return (enum policy_decision)-1;
+		return (enum policy_decision) - 1;
 	struct policy *p = pid(doc);
 	struct policy_request req = treq(action, resource, NULL);
 	enum policy_decision d = tdecide(&req, NULL, p, TEND);
@@ -111,24 +112,29 @@ static void test_resource_matching(void)
 {
 	const char *task = "arn:aws:ecs:us-east-1:111122223333:task/prod/0a1b";
 	CHECK(allow_one("ecs:*", RES_ARN, "ecs:DescribeClusters", RES_ARN) == POLICY_ALLOW);
-	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:cluster/Prod", "ecs:X", RES_ARN) ==
-	      POLICY_IMPLICIT_DENY);
-	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:task/*", "ecs:X", task) == POLICY_ALLOW);
-	CHECK(allow_one("ecs:*", "arn:aws:ecs:*:111122223333:task/prod/*", "ecs:X", task) == POLICY_ALLOW);
-	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:*", "ecs:X", task) == POLICY_ALLOW);
+	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:cluster/Prod", "ecs:X",
+	                RES_ARN) == POLICY_IMPLICIT_DENY);
+	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:task/*", "ecs:X", task) ==
+	      POLICY_ALLOW);
+	CHECK(allow_one("ecs:*", "arn:aws:ecs:*:111122223333:task/prod/*", "ecs:X", task) ==
+	      POLICY_ALLOW);
+	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:*", "ecs:X", task) ==
+	      POLICY_ALLOW);
 	CHECK(allow_one("ecs:*", "arn:aws:ecs:*", "ecs:X", task) == POLICY_ALLOW);
 	CHECK(allow_one("ecs:*", "arn:aws:*", "ecs:X", task) == POLICY_ALLOW);
 	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:999999999999:task/*", "ecs:X", task) ==
 	      POLICY_IMPLICIT_DENY);
 	/* a region wildcard stays in the region */
 	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-*:task/*", "ecs:X", task) == POLICY_IMPLICIT_DENY);
-	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-*:111122223333:task/*", "ecs:X", task) == POLICY_ALLOW);
-	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:cluster/pro?", "ecs:X", RES_ARN) ==
+	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-*:111122223333:task/*", "ecs:X", task) ==
 	      POLICY_ALLOW);
-	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:task-definition/web:*", "ecs:X",
-	                "arn:aws:ecs:us-east-1:111122223333:task-definition/web:3") == POLICY_ALLOW);
-	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:task-definition/web:*", "ecs:X",
-	                "arn:aws:ecs:us-east-1:111122223333:task-definition/webx:3") ==
+	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:cluster/pro?", "ecs:X",
+	                RES_ARN) == POLICY_ALLOW);
+	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:task-definition/web:*",
+	                "ecs:X", "arn:aws:ecs:us-east-1:111122223333:task-definition/web:3") ==
+	      POLICY_ALLOW);
+	CHECK(allow_one("ecs:*", "arn:aws:ecs:us-east-1:111122223333:task-definition/web:*",
+	                "ecs:X", "arn:aws:ecs:us-east-1:111122223333:task-definition/webx:3") ==
 	      POLICY_IMPLICIT_DENY);
 	/* a request on "*" matches only Resource "*" */
 	CHECK(allow_one("ecs:*", "*", "ecs:ListClusters", "*") == POLICY_ALLOW);
@@ -137,7 +143,8 @@ static void test_resource_matching(void)
 
 static void test_not_action_not_resource(void)
 {
-	struct policy *p = pid(ID("{\"Effect\":\"Allow\",\"NotAction\":\"iam:*\",\"Resource\":\"*\"}"));
+	struct policy *p =
+	    pid(ID("{\"Effect\":\"Allow\",\"NotAction\":\"iam:*\",\"Resource\":\"*\"}"));
 	struct policy_request a = treq("ecs:RunTask", RES_ARN, NULL);
 	struct policy_request b = treq("iam:PassRole", RES_ARN, NULL);
 	CHECK(tdecide(&a, NULL, p, TEND) == POLICY_ALLOW);
@@ -146,7 +153,8 @@ static void test_not_action_not_resource(void)
 	p = pid(ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\"},"
 	           "{\"Effect\":\"Deny\",\"Action\":\"ecs:*\",\"NotResource\":\"" RES_ARN "\"}"));
 	struct policy_request c = treq("ecs:X", RES_ARN, NULL);
-	struct policy_request d = treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/dev", NULL);
+	struct policy_request d =
+	    treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/dev", NULL);
 	CHECK(tdecide(&c, NULL, p, TEND) == POLICY_ALLOW);
 	CHECK(tdecide(&d, NULL, p, TEND) == POLICY_EXPLICIT_DENY);
 	policy_unref(p);
@@ -154,17 +162,23 @@ static void test_not_action_not_resource(void)
 
 static void test_variables_in_resources(void)
 {
-	struct policy *p = pid(ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":["
-	                          "\"arn:aws:ecs:*:111122223333:cluster/${aws:username}\","
-	                          "\"arn:aws:ecs:*:111122223333:cluster/team-${aws:PrincipalTag/team, 'shared'}\"]}"));
+	struct policy *p = pid(
+	    ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":["
+	       "\"arn:aws:ecs:*:111122223333:cluster/${aws:username}\","
+	       "\"arn:aws:ecs:*:111122223333:cluster/team-${aws:PrincipalTag/team, 'shared'}\"]}"));
 	struct tctx alice, none;
 	tctx_parse(&alice, "aws:username=alice");
 	tctx_parse(&none, "");
-	struct policy_request r1 = treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/alice", &alice);
-	struct policy_request r2 = treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/bob", &alice);
-	struct policy_request r3 = treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/", &none);
-	struct policy_request r4 = treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/team-shared", &none);
-	struct policy_request r5 = treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/${aws:username}", &none);
+	struct policy_request r1 =
+	    treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/alice", &alice);
+	struct policy_request r2 =
+	    treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/bob", &alice);
+	struct policy_request r3 =
+	    treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/", &none);
+	struct policy_request r4 =
+	    treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/team-shared", &none);
+	struct policy_request r5 =
+	    treq("ecs:X", "arn:aws:ecs:us-east-1:111122223333:cluster/${aws:username}", &none);
 	CHECK(tdecide(&r1, NULL, p, TEND) == POLICY_ALLOW);
 	CHECK(tdecide(&r2, NULL, p, TEND) == POLICY_IMPLICIT_DENY);
 	CHECK(tdecide(&r3, NULL, p, TEND) == POLICY_IMPLICIT_DENY);
@@ -189,7 +203,8 @@ static void test_variables_in_resources(void)
 static void test_explicit_deny_wins(void)
 {
 	struct policy *a = pid(ID(ALLOW_ECS));
-	struct policy *d = pid(ID("{\"Sid\":\"NoDelete\",\"Effect\":\"Deny\",\"Action\":\"ecs:Delete*\",\"Resource\":\"*\"}"));
+	struct policy *d = pid(ID("{\"Sid\":\"NoDelete\",\"Effect\":\"Deny\",\"Action\":\"ecs:"
+	                          "Delete*\",\"Resource\":\"*\"}"));
 	struct policy_request req = treq("ecs:DeleteCluster", RES_ARN, NULL);
 	struct policy_result r;
 	CHECK(tdecide(&req, &r, a, d, TEND) == POLICY_EXPLICIT_DENY);
@@ -208,9 +223,13 @@ static void test_explicit_deny_wins(void)
 static void test_scp_levels(void)
 {
 	struct policy *id = pid(ID(ALLOW_ECS));
-	struct policy *all = tcompile(POLICY_SCP, ID("{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}"));
-	struct policy *desc = tcompile(POLICY_SCP, ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:Describe*\",\"Resource\":\"*\"}"));
-	struct policy *run = tcompile(POLICY_SCP, ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\"}"));
+	struct policy *all =
+	    tcompile(POLICY_SCP, ID("{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}"));
+	struct policy *desc =
+	    tcompile(POLICY_SCP,
+	             ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:Describe*\",\"Resource\":\"*\"}"));
+	struct policy *run = tcompile(
+	    POLICY_SCP, ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\"}"));
 	struct policy_request req = treq("ecs:RunTask", RES_ARN, NULL);
 	struct policy_result r;
 	struct policy_input in[4] = {{id, 0}, {all, 0}, {desc, 1}, {run, 2}};
@@ -237,10 +256,11 @@ static void test_scp_levels(void)
 static struct policy *resource_naming(const char *principal_json)
 {
 	char doc[1024];
-	int w = snprintf(doc, sizeof(doc),
-	                 ID("{\"Effect\":\"Allow\",\"Principal\":%s,\"Action\":\"ecs:DescribeClusters\","
-	                    "\"Resource\":\"" RES_ARN "\"}"),
-	                 principal_json);
+	int w = snprintf(
+	    doc, sizeof(doc),
+	    ID("{\"Effect\":\"Allow\",\"Principal\":%s,\"Action\":\"ecs:DescribeClusters\","
+	       "\"Resource\":\"" RES_ARN "\"}"),
+	    principal_json);
 	if (w < 0 || (size_t)w >= sizeof(doc))
 		return NULL;
 	return tcompile(POLICY_RESOURCE, doc);
@@ -254,8 +274,12 @@ static void test_resource_policy_strengths(void)
 	struct policy *star = resource_naming("\"*\"");
 	struct policy *role = resource_naming("{\"AWS\":\"" T_ROLE "\"}");
 	struct policy *sess = resource_naming("{\"AWS\":\"" T_SESSION "\"}");
-	struct policy *bnd = tcompile(POLICY_BOUNDARY, ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:List*\",\"Resource\":\"*\"}"));
-	struct policy *ses = tcompile(POLICY_SESSION, ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:List*\",\"Resource\":\"*\"}"));
+	struct policy *bnd =
+	    tcompile(POLICY_BOUNDARY,
+	             ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:List*\",\"Resource\":\"*\"}"));
+	struct policy *ses =
+	    tcompile(POLICY_SESSION,
+	             ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:List*\",\"Resource\":\"*\"}"));
 	struct policy *id = pid(ID(ALLOW_ECS));
 	struct policy_request ureq = treq("ecs:DescribeClusters", RES_ARN, NULL);
 	tuser(&ureq, T_USER, T_ACCT);
@@ -303,11 +327,21 @@ static void test_resource_policy_strengths(void)
 static void test_boundary_and_session(void)
 {
 	struct policy *id = pid(ID(ALLOW_ECS));
-	struct policy *bnd_run = tcompile(POLICY_BOUNDARY, ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\"}"));
-	struct policy *bnd_desc = tcompile(POLICY_BOUNDARY, ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:Describe*\",\"Resource\":\"*\"}"));
-	struct policy *ses_run = tcompile(POLICY_SESSION, ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\"}"));
-	struct policy *ses_desc = tcompile(POLICY_SESSION, ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:Describe*\",\"Resource\":\"*\"}"));
-	struct policy *ses_deny = tcompile(POLICY_SESSION, ID("{\"Effect\":\"Deny\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\"}"));
+	struct policy *bnd_run =
+	    tcompile(POLICY_BOUNDARY,
+	             ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\"}"));
+	struct policy *bnd_desc =
+	    tcompile(POLICY_BOUNDARY,
+	             ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:Describe*\",\"Resource\":\"*\"}"));
+	struct policy *ses_run =
+	    tcompile(POLICY_SESSION,
+	             ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\"}"));
+	struct policy *ses_desc =
+	    tcompile(POLICY_SESSION,
+	             ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:Describe*\",\"Resource\":\"*\"}"));
+	struct policy *ses_deny =
+	    tcompile(POLICY_SESSION,
+	             ID("{\"Effect\":\"Deny\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\"}"));
 	struct policy_request req = treq("ecs:RunTask", RES_ARN, NULL);
 	struct policy_result r;
 	CHECK(tdecide(&req, &r, id, bnd_run, ses_run, TEND) == POLICY_ALLOW);
@@ -334,7 +368,8 @@ static void test_boundary_and_session(void)
 static void test_cross_account(void)
 {
 	struct policy *id = pid(ID(ALLOW_ECS));
-	struct policy *res_bob = resource_naming("{\"AWS\":\"arn:aws:iam::444455556666:user/bob\"}");
+	struct policy *res_bob =
+	    resource_naming("{\"AWS\":\"arn:aws:iam::444455556666:user/bob\"}");
 	struct policy *res_acct = resource_naming("{\"AWS\":\"444455556666\"}");
 	struct policy *res_other = resource_naming("{\"AWS\":\"777788889999\"}");
 	struct policy_request req = treq("ecs:DescribeClusters", RES_ARN, NULL);
@@ -356,10 +391,11 @@ static void test_cross_account(void)
 static struct policy *not_principal(const char *list)
 {
 	char doc[1024];
-	int w = snprintf(doc, sizeof(doc),
-	                 ID("{\"Effect\":\"Deny\",\"NotPrincipal\":{\"AWS\":%s},\"Action\":\"ecs:*\","
-	                    "\"Resource\":\"" RES_ARN "\"}"),
-	                 list);
+	int w =
+	    snprintf(doc, sizeof(doc),
+	             ID("{\"Effect\":\"Deny\",\"NotPrincipal\":{\"AWS\":%s},\"Action\":\"ecs:*\","
+	                "\"Resource\":\"" RES_ARN "\"}"),
+	             list);
 	if (w < 0 || (size_t)w >= sizeof(doc))
 		return NULL;
 	return tcompile(POLICY_RESOURCE, doc);
@@ -371,7 +407,8 @@ static void test_not_principal(void)
 	struct policy *user_acct = not_principal("[\"" T_USER "\",\"111122223333\"]");
 	struct policy *user_only = not_principal("[\"" T_USER "\"]");
 	struct policy *root_only = not_principal("\"arn:aws:iam::111122223333:root\"");
-	struct policy *session_all = not_principal("[\"" T_SESSION "\",\"" T_ROLE "\",\"111122223333\"]");
+	struct policy *session_all =
+	    not_principal("[\"" T_SESSION "\",\"" T_ROLE "\",\"111122223333\"]");
 	struct policy *session_no_role = not_principal("[\"" T_SESSION "\",\"111122223333\"]");
 	struct policy_request u = treq("ecs:DescribeClusters", RES_ARN, NULL);
 	tuser(&u, T_USER, T_ACCT);
@@ -401,9 +438,9 @@ static void test_not_principal(void)
 
 static void test_trust_policy(void)
 {
-	struct policy *trust = tcompile(POLICY_TRUST,
-	                                ID("{\"Effect\":\"Allow\",\"Principal\":{\"Service\":"
-	                                   "\"ecs-tasks.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}"));
+	struct policy *trust = tcompile(
+	    POLICY_TRUST, ID("{\"Effect\":\"Allow\",\"Principal\":{\"Service\":"
+	                     "\"ecs-tasks.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}"));
 	struct policy_request req = treq("sts:AssumeRole", T_ROLE, NULL);
 	req.principal.kind = POLICY_PRINCIPAL_SERVICE;
 	req.principal.arn = (struct policy_str){"ECS-tasks.amazonaws.com", 23};
@@ -464,9 +501,10 @@ static void test_many_context_keys(void)
 		vals[i] = (struct policy_str){keys[i] + 17, 4};
 		ents[i] = (struct policy_ctx_entry){{keys[i], strlen(keys[i])}, &vals[i], 1};
 	}
-	struct policy *p = pid(ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
-	                          "\"Condition\":{\"StringEquals\":{\"aws:principaltag/k000\":\"K000\","
-	                          "\"aws:principaltag/k199\":\"K199\",\"aws:principaltag/k100\":\"K100\"}}}"));
+	struct policy *p =
+	    pid(ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\","
+	           "\"Condition\":{\"StringEquals\":{\"aws:principaltag/k000\":\"K000\","
+	           "\"aws:principaltag/k199\":\"K199\",\"aws:principaltag/k100\":\"K100\"}}}"));
 	struct policy_request req = treq("ecs:RunTask", RES_ARN, NULL);
 	req.context = ents;
 	req.ncontext = 200;
@@ -482,9 +520,10 @@ static void test_explain_and_deny_wording(void)
 {
 	struct policy_options o = {.type = POLICY_IDENTITY, .id = "orders"};
 	struct policy *p = NULL;
-	const char *doc = ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\"},"
-	                     "{\"Sid\":\"DenyProd\",\"Effect\":\"Deny\",\"Action\":\"ecs:DeleteCluster\","
-	                     "\"Resource\":\"" RES_ARN "\"}");
+	const char *doc =
+	    ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\"},"
+	       "{\"Sid\":\"DenyProd\",\"Effect\":\"Deny\",\"Action\":\"ecs:DeleteCluster\","
+	       "\"Resource\":\"" RES_ARN "\"}");
 	CHECK_INT(policy_compile(doc, strlen(doc), &o, &p, NULL), POLICY_OK);
 	struct policy_request req = treq("ecs:DeleteCluster", RES_ARN, NULL);
 	struct policy_result r;
@@ -502,10 +541,12 @@ static void test_explain_and_deny_wording(void)
 	CHECK(tdecide(&run, &r, p, TEND) == POLICY_IMPLICIT_DENY);
 	CHECK_STR(policy_deny_reason(&r), "no identity-based policy allows");
 	policy_deny_message(&r, &run, buf, sizeof(buf));
-	CHECK_STR(buf, "User: " T_SESSION " is not authorized to perform: iam:PassRole on resource: "
-	               RES_ARN " because no identity-based policy allows the iam:PassRole action");
+	CHECK_STR(buf, "User: " T_SESSION
+	               " is not authorized to perform: iam:PassRole on resource: " RES_ARN
+	               " because no identity-based policy allows the iam:PassRole action");
 	policy_explain(&r, &run, buf, sizeof(buf));
-	CHECK_STR(buf, "ImplicitDeny: no identity-based policy allows iam:PassRole on " RES_ARN ".");
+	CHECK_STR(buf,
+	          "ImplicitDeny: no identity-based policy allows iam:PassRole on " RES_ARN ".");
 
 	struct policy_request ok = treq("ecs:RunTask", RES_ARN, NULL);
 	CHECK(tdecide(&ok, &r, p, TEND) == POLICY_ALLOW);
@@ -539,7 +580,9 @@ static void test_explain_and_deny_wording(void)
 	fake.scp_level = 2;
 	CHECK_STR(policy_deny_reason(&fake), "no service control policy allows");
 	policy_explain(&fake, &ok, buf, sizeof(buf));
-	CHECK_STR(buf, "ImplicitDeny: no service control policy allows at level 2 ecs:RunTask on " RES_ARN ".");
+	CHECK_STR(
+	    buf, "ImplicitDeny: no service control policy allows at level 2 ecs:RunTask on " RES_ARN
+	         ".");
 	fake.decision = POLICY_EXPLICIT_DENY;
 	CHECK_STR(policy_deny_reason(&fake), "an explicit deny in a service control policy");
 	fake.decided_by = POLICY_SESSION;
@@ -551,25 +594,30 @@ static void test_explain_and_deny_wording(void)
 
 static void test_evaluate_never_allocates(void)
 {
-	struct policy *id = pid(ID("{\"Effect\":\"Allow\",\"Action\":[\"ecs:RunTask\",\"ecs:Describe*\"],"
-	                           "\"Resource\":\"arn:aws:ecs:*:111122223333:cluster/${aws:PrincipalTag/team}-*\","
-	                           "\"Condition\":{\"StringLike\":{\"ecs:cluster\":\"*/${aws:PrincipalTag/team}\"},"
-	                           "\"IpAddress\":{\"aws:SourceIp\":[\"10.0.0.0/8\",\"2001:db8::/32\"]},"
-	                           "\"NumericLessThan\":{\"ecs:n\":\"10.5\"},"
-	                           "\"DateLessThan\":{\"aws:CurrentTime\":\"2030-01-01T00:00:00Z\"},"
-	                           "\"ForAllValues:StringEquals\":{\"aws:TagKeys\":[\"env\",\"owner\"]},"
-	                           "\"ArnLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::*:role/orders-*\"},"
-	                           "\"BinaryEquals\":{\"ecs:b\":\"QUI=\"},\"Bool\":{\"aws:SecureTransport\":true}}},"
-	                           "{\"Effect\":\"Deny\",\"NotAction\":\"ecs:*\",\"Resource\":\"*\"}"));
+	struct policy *id = pid(
+	    ID("{\"Effect\":\"Allow\",\"Action\":[\"ecs:RunTask\",\"ecs:Describe*\"],"
+	       "\"Resource\":\"arn:aws:ecs:*:111122223333:cluster/${aws:PrincipalTag/team}-*\","
+	       "\"Condition\":{\"StringLike\":{\"ecs:cluster\":\"*/${aws:PrincipalTag/team}\"},"
+	       "\"IpAddress\":{\"aws:SourceIp\":[\"10.0.0.0/8\",\"2001:db8::/32\"]},"
+	       "\"NumericLessThan\":{\"ecs:n\":\"10.5\"},"
+	       "\"DateLessThan\":{\"aws:CurrentTime\":\"2030-01-01T00:00:00Z\"},"
+	       "\"ForAllValues:StringEquals\":{\"aws:TagKeys\":[\"env\",\"owner\"]},"
+	       "\"ArnLike\":{\"aws:PrincipalArn\":\"arn:aws:iam::*:role/orders-*\"},"
+	       "\"BinaryEquals\":{\"ecs:b\":\"QUI=\"},\"Bool\":{\"aws:SecureTransport\":true}}},"
+	       "{\"Effect\":\"Deny\",\"NotAction\":\"ecs:*\",\"Resource\":\"*\"}"));
 	struct policy *res = resource_naming("{\"AWS\":[\"" T_ROLE "\",\"111122223333\"]}");
 	struct policy *bnd = tcompile(POLICY_BOUNDARY, ID(ALLOW_ECS));
-	struct policy *scp = tcompile(POLICY_SCP, ID("{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}"));
+	struct policy *scp =
+	    tcompile(POLICY_SCP, ID("{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}"));
 	struct tctx ctx;
-	tctx_parse(&ctx, "aws:PrincipalTag/team=orders;ecs:cluster=arn:aws:ecs:us-east-1:1:cluster/orders;"
-	                 "aws:SourceIp=10.1.2.3;ecs:n=3;aws:CurrentTime=2026-01-01T00:00:00Z;"
-	                 "aws:TagKeys=[env];aws:PrincipalArn=" T_ROLE ";ecs:b=QUI=;aws:SecureTransport=true;"
-	                 "k1=a;k2=b;k3=c;k4=d;k5=e;k6=f;k7=g;k8=h;k9=i;k10=j;k11=k;k12=l");
-	struct policy_request req = treq("ecs:RunTask", "arn:aws:ecs:us-east-1:111122223333:cluster/orders-1", &ctx);
+	tctx_parse(
+	    &ctx,
+	    "aws:PrincipalTag/team=orders;ecs:cluster=arn:aws:ecs:us-east-1:1:cluster/orders;"
+	    "aws:SourceIp=10.1.2.3;ecs:n=3;aws:CurrentTime=2026-01-01T00:00:00Z;"
+	    "aws:TagKeys=[env];aws:PrincipalArn=" T_ROLE ";ecs:b=QUI=;aws:SecureTransport=true;"
+	    "k1=a;k2=b;k3=c;k4=d;k5=e;k6=f;k7=g;k8=h;k9=i;k10=j;k11=k;k12=l");
+	struct policy_request req =
+	    treq("ecs:RunTask", "arn:aws:ecs:us-east-1:111122223333:cluster/orders-1", &ctx);
 	struct policy_input in[4] = {{id, 0}, {res, 0}, {bnd, 0}, {scp, 0}};
 	struct policy_result r;
 	char buf[512];
@@ -595,6 +643,48 @@ static void test_evaluate_never_allocates(void)
 	policy_unref(res);
 	policy_unref(bnd);
 	policy_unref(scp);
+}
+
+/* ---- threads ---- */
+
+struct shared_eval {
+	struct policy *p;
+	int wrong;
+};
+
+static void *eval_thread(void *arg)
+{
+	struct shared_eval *se = arg;
+	struct policy *mine = policy_ref(se->p);
+	struct tctx ctx;
+	tctx_parse(&ctx, "aws:SourceIp=10.1.2.3");
+	struct policy_request yes = treq("ecs:RunTask", RES_ARN, &ctx);
+	struct policy_request no = treq("ecs:DeleteCluster", RES_ARN, &ctx);
+	for (int i = 0; i < 20000; i++) {
+		struct policy_input in = {mine, 0};
+		struct policy_result r;
+		if (policy_evaluate(&in, 1, (i & 1) ? &yes : &no, &r) != POLICY_OK ||
+		    r.decision != ((i & 1) ? POLICY_ALLOW : POLICY_IMPLICIT_DENY))
+			__atomic_add_fetch(&se->wrong, 1, __ATOMIC_RELAXED);
+	}
+	policy_unref(mine);
+	return NULL;
+}
+
+static void test_threads_share_a_policy(void)
+{
+	struct shared_eval se = {
+	    pid(ID("{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\",\"Resource\":\"*\","
+	           "\"Condition\":{\"IpAddress\":{\"aws:SourceIp\":\"10.0.0.0/8\"}}}")),
+	    0};
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		CHECK_INT(pthread_create(&t[i], NULL, eval_thread, &se), 0);
+	/* the creator may drop its reference while the threads still evaluate */
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	policy_unref(se.p);
+	CHECK_INT(se.wrong, 0);
 }
 
 /* ---- the shared conformance vectors ---- */
@@ -623,11 +713,13 @@ static int vector_context(json_t *jc, struct vcase_ctx *c)
 		if (json_is_array(v)) {
 			for (size_t i = 0; i < json_array_size(v) && nv < 256; i++) {
 				json_t *x = json_array_get(v, i);
-				c->v[nv++] = (struct policy_str){json_string_value(x), json_string_length(x)};
+				c->v[nv++] = (struct policy_str){json_string_value(x),
+				                                 json_string_length(x)};
 				e->nvalues++;
 			}
 		} else if (nv < 256) {
-			c->v[nv++] = (struct policy_str){json_string_value(v), json_string_length(v)};
+			c->v[nv++] =
+			    (struct policy_str){json_string_value(v), json_string_length(v)};
 			e->nvalues = 1;
 		}
 	}
@@ -641,7 +733,8 @@ static bool run_vector(json_t *c)
 	json_t *doc = json_object_get(c, "document");
 	if (doc != NULL) {
 		enum policy_type t;
-		if (policy_type_from_name(json_string_value(json_object_get(c, "policy_type")), &t) != 0)
+		if (policy_type_from_name(json_string_value(json_object_get(c, "policy_type")),
+		                          &t) != 0)
 			return false;
 		char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 		struct policy_options o = {.type = t};
@@ -660,13 +753,16 @@ static bool run_vector(json_t *c)
 	for (size_t i = 0; i < json_array_size(pols) && n < 16; i++) {
 		json_t *jp = json_array_get(pols, i);
 		enum policy_type t;
-		if (policy_type_from_name(json_string_value(json_object_get(jp, "type")), &t) != 0) {
+		if (policy_type_from_name(json_string_value(json_object_get(jp, "type")), &t) !=
+		    0) {
 			ok = false;
 			break;
 		}
 		any_boundary |= t == POLICY_BOUNDARY;
-		char *text = json_dumps(json_object_get(jp, "document"), JSON_COMPACT | JSON_PRESERVE_ORDER);
-		struct policy_options o = {.type = t, .id = json_string_value(json_object_get(jp, "id"))};
+		char *text =
+		    json_dumps(json_object_get(jp, "document"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+		struct policy_options o = {.type = t,
+		                           .id = json_string_value(json_object_get(jp, "id"))};
 		struct policy *p = NULL;
 		if (policy_compile(text, strlen(text), &o, &p, NULL) != POLICY_OK) {
 			printf("    vector '%s': policy %zu did not compile\n", name, i);
@@ -700,13 +796,14 @@ static bool run_vector(json_t *c)
 		if (f != NULL)
 			req.principal.account = (struct policy_str){f, 12};
 		for (size_t i = 0; i < ctx.n; i++) {
-			if (strcasecmp(ctx.e[i].key.p, "aws:PrincipalArn") == 0 && ctx.e[i].nvalues == 1 &&
-			    strstr(principal, ":assumed-role/") != NULL)
+			if (strcasecmp(ctx.e[i].key.p, "aws:PrincipalArn") == 0 &&
+			    ctx.e[i].nvalues == 1 && strstr(principal, ":assumed-role/") != NULL)
 				req.principal.role_arn = ctx.e[i].values[0];
 		}
 		req.principal.has_boundary = any_boundary;
 		req.action = (struct policy_str){action, strlen(action)};
-		req.resource = (struct policy_str){resource ? resource : "*", resource ? strlen(resource) : 1};
+		req.resource =
+		    (struct policy_str){resource ? resource : "*", resource ? strlen(resource) : 1};
 		req.context = ctx.e;
 		req.ncontext = ctx.n;
 		struct policy_result r;
@@ -732,8 +829,9 @@ static void test_conformance_vectors(void)
 	json_error_t err;
 	json_t *root = json_load_file("../shared/conformance/iam-vectors.json", 0, &err);
 	if (root == NULL) {
-		check_fail(__FILE__, __LINE__, "../shared/conformance/iam-vectors.json readable "
-		                               "(run from the repository root)");
+		check_fail(__FILE__, __LINE__,
+		           "../shared/conformance/iam-vectors.json readable "
+		           "(run from the repository root)");
 		return;
 	}
 	json_t *cases = json_object_get(root, "cases");
@@ -742,7 +840,9 @@ static void test_conformance_vectors(void)
 		if (run_vector(json_array_get(cases, i)))
 			passed++;
 		else
-			check_fail(__FILE__, __LINE__, json_string_value(json_object_get(json_array_get(cases, i), "name")));
+			check_fail(
+			    __FILE__, __LINE__,
+			    json_string_value(json_object_get(json_array_get(cases, i), "name")));
 	}
 	CHECK(json_array_size(cases) >= 114);
 	CHECK_INT(passed, json_array_size(cases));
@@ -750,22 +850,28 @@ static void test_conformance_vectors(void)
 }
 
 static const struct check_case cases[] = {
-	{"actions match without case, with * and ? wildcards, within their service", test_action_matching},
-	{"resources match case-sensitively, component by component", test_resource_matching},
-	{"NotAction and NotResource match everything they do not list", test_not_action_not_resource},
-	{"variables in Resource resolve, default, and match nothing when unresolved", test_variables_in_resources},
-	{"an explicit deny in any policy beats every allow and is named as decider", test_explicit_deny_wins},
-	{"every guardrail level must allow and guardrails never grant", test_scp_levels},
-	{"a resource-based policy grants by how it names the caller", test_resource_policy_strengths},
-	{"boundary and session policies limit what the identity side grants", test_boundary_and_session},
-	{"across accounts both the identity and the resource policy must allow", test_cross_account},
-	{"NotPrincipal spares only a caller listed with its account and role", test_not_principal},
-	{"a trust policy admits the service it names and no other", test_trust_policy},
-	{"malformed requests are refused and denied", test_bad_requests_are_denied},
-	{"requests with many context keys are searched correctly", test_many_context_keys},
-	{"explanations and AccessDenied messages use AWS's words", test_explain_and_deny_wording},
-	{"policy_evaluate and policy_explain never allocate", test_evaluate_never_allocates},
-	{"all shared conformance vectors pass", test_conformance_vectors},
+    {"actions match without case, with * and ? wildcards, within their service",
+     test_action_matching},
+    {"resources match case-sensitively, component by component", test_resource_matching},
+    {"NotAction and NotResource match everything they do not list", test_not_action_not_resource},
+    {"variables in Resource resolve, default, and match nothing when unresolved",
+     test_variables_in_resources},
+    {"an explicit deny in any policy beats every allow and is named as decider",
+     test_explicit_deny_wins},
+    {"every guardrail level must allow and guardrails never grant", test_scp_levels},
+    {"a resource-based policy grants by how it names the caller", test_resource_policy_strengths},
+    {"boundary and session policies limit what the identity side grants",
+     test_boundary_and_session},
+    {"across accounts both the identity and the resource policy must allow", test_cross_account},
+    {"NotPrincipal spares only a caller listed with its account and role", test_not_principal},
+    {"a trust policy admits the service it names and no other", test_trust_policy},
+    {"malformed requests are refused and denied", test_bad_requests_are_denied},
+    {"requests with many context keys are searched correctly", test_many_context_keys},
+    {"explanations and AccessDenied messages use AWS's words", test_explain_and_deny_wording},
+    {"policy_evaluate and policy_explain never allocate", test_evaluate_never_allocates},
+    {"threads evaluate one compiled policy at once and share its reference count",
+     test_threads_share_a_policy},
+    {"all shared conformance vectors pass", test_conformance_vectors},
 };
 
 CHECK_MAIN(cases)

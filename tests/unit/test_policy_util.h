@@ -19,10 +19,10 @@
 #include "policy/policy.h"
 #include "tests/unit/check.h"
 
-#define T_ACCT "111122223333"
+#define T_ACCT    "111122223333"
 #define T_SESSION "arn:aws:sts::111122223333:assumed-role/orders-task/task-7f3c"
-#define T_ROLE "arn:aws:iam::111122223333:role/orders-task"
-#define T_USER "arn:aws:iam::111122223333:user/alice"
+#define T_ROLE    "arn:aws:iam::111122223333:role/orders-task"
+#define T_USER    "arn:aws:iam::111122223333:user/alice"
 
 struct tctx {
 	struct policy_ctx_entry e[48];
@@ -58,7 +58,8 @@ static inline void tctx_parse(struct tctx *t, const char *spec)
 			val[vl - 1] = '\0';
 			val++;
 			char *s2 = NULL;
-			for (char *x = strtok_r(val, ",", &s2); x && nv < 160; x = strtok_r(NULL, ",", &s2)) {
+			for (char *x = strtok_r(val, ",", &s2); x && nv < 160;
+			     x = strtok_r(NULL, ",", &s2)) {
 				t->v[nv++] = (struct policy_str){x, strlen(x)};
 				e->nvalues++;
 			}
@@ -165,7 +166,7 @@ static inline enum policy_decision tdecide(const struct policy_request *req,
 	if (missing)
 		return POLICY_IMPLICIT_DENY;
 	if (policy_evaluate(in, n, req, r) != POLICY_OK)
-		return (enum policy_decision)-1;
+		return (enum policy_decision) - 1;
 	return r->decision;
 }
 #define TEND ((struct policy *)-1)
@@ -190,7 +191,8 @@ static inline bool tcond(const char *condition, const char *ctx_spec)
 	}
 	struct tctx ctx;
 	tctx_parse(&ctx, ctx_spec);
-	struct policy_request req = treq("ecs:RunTask", "arn:aws:ecs:us-east-1:111122223333:task/x", &ctx);
+	struct policy_request req =
+	    treq("ecs:RunTask", "arn:aws:ecs:us-east-1:111122223333:task/x", &ctx);
 	enum policy_decision d = tdecide(&req, NULL, p, TEND);
 	policy_unref(p);
 	return d == POLICY_ALLOW;
