@@ -115,7 +115,8 @@ static bool is_alnum(unsigned char c)
 /* RFC 9110 tchar, lower-case only: a canonical signed header name. */
 static bool is_lower_tchar(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c);
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 static bool is_sep(char c)
@@ -173,12 +174,21 @@ static int parse_credential(struct gw_sigv4_auth *auth, const char *v, size_t n,
 	                n - cut[3] - 1};
 	char *dst[4] = {auth->scope_date, auth->scope_region, auth->scope_service,
 	                auth->scope_terminator};
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
+		/* Printable ASCII only: a NUL would cut the C strings compared and
+		 * signed later, and no region, service or date needs more. */
+		for (size_t k = 0; k < pn[i]; k++)
+			if ((unsigned char)p[i][k] < 0x21 || (unsigned char)p[i][k] > 0x7e)
+				return gw_sigv4_fail(
+				    err, GW_SIGV4_ERR_INCOMPLETE, GW_SIGV4_R_CREDENTIAL, "%s",
+				    "Credential scope elements must be printable ASCII "
+				    "without spaces.");
 		if (!copy_part(dst[i], GW_SIGV4_MAX_SCOPE_PART, p[i], pn[i]))
 			return gw_sigv4_fail(
 			    err, GW_SIGV4_ERR_INCOMPLETE, GW_SIGV4_R_CREDENTIAL,
 			    "Credential scope elements may be at most %d bytes long.",
 			    GW_SIGV4_MAX_SCOPE_PART);
+	}
 	return GW_SIGV4_OK;
 }
 

@@ -975,6 +975,26 @@ static int check_sts(struct treq *t, const struct gw_sigv4_credential *cred, int
 	return check_req(t, cred, &ex);
 }
 
+static void nul_bytes_in_scope_and_signed_headers(void)
+{
+	/* a scope element with a byte that could cut a C string short */
+	struct treq *t = t_presigned(KEY_LT, SEC_LT, T0_STR, "60", NULL);
+	CHECK_INT(check_sts(t, &cred_lt, T0), GW_SIGV4_OK);
+	char *r = strstr(t->query, "us-east-1");
+	memmove(r + 12, r + 9, strlen(r + 9) + 1);
+	memcpy(r + 9, "%00", 3);
+	CHECK_REFUSED(check_sts(t, &cred_lt, T0), GW_SIGV4_ERR_INCOMPLETE, GW_SIGV4_R_CREDENTIAL);
+	free(t);
+	/* and a NUL in a presigned SignedHeaders list */
+	t = t_presigned(KEY_LT, SEC_LT, T0_STR, "60", NULL);
+	r = strstr(t->query, "SignedHeaders=host");
+	memmove(r + 21, r + 18, strlen(r + 18) + 1);
+	memcpy(r + 18, "%00", 3);
+	CHECK_REFUSED(check_sts(t, &cred_lt, T0), GW_SIGV4_ERR_INCOMPLETE,
+	              GW_SIGV4_R_SIGNED_HEADERS);
+	free(t);
+}
+
 static void presigned_lifetime(void)
 {
 	struct treq *t = t_presigned(KEY_LT, SEC_LT, T0_STR, "900", NULL);
@@ -1566,6 +1586,8 @@ static const struct check_case cases[] = {
     {"accepts X-Amz-Expires from 1 to 604800 and refuses anything else", presigned_expires_bounds},
     {"refuses presigned URLs missing or repeating parameters, or with another algorithm",
      presigned_missing_parameters},
+    {"refuses NUL bytes in a credential scope or a SignedHeaders list",
+     nul_bytes_in_scope_and_signed_headers},
     {"refuses a request signed in the header and the query at once",
      header_and_query_signature_together},
     {"binds a presigned temporary key to its session token", presigned_temporary_token},
