@@ -344,6 +344,25 @@ int gw_sigv4_fail(struct gw_sigv4_error *err, int code, enum gw_sigv4_reason rea
 	return code;
 }
 
+void gw_sigv4_err_reset(struct gw_sigv4_error *err)
+{
+	if (err) {
+		err->code = GW_SIGV4_OK;
+		err->reason = GW_SIGV4_R_NONE;
+		err->message[0] = '\0';
+	}
+}
+
+void gw_sigv4_append(char *buf, size_t size, const char *s)
+{
+	size_t len = strlen(buf);
+	if (len >= size - 1)
+		return;
+	int w = snprintf(buf + len, size - len, "%s%s", len ? " " : "", s);
+	if (w < 0)
+		buf[len] = '\0';
+}
+
 void gw_sigv4_echo(const char *p, size_t n, size_t max, char *out, size_t out_size)
 {
 	size_t o = 0;

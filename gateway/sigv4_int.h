@@ -1,7 +1,7 @@
 /*
- * sigv4_int.h - what sigv4.c (parsing, verification, errors) and
- * sigv4_canon.c (the canonical request, timestamps, percent-encoding) share.
- * Private to those two files; everyone else uses gateway/sigv4.h.
+ * sigv4_int.h - what sigv4.c (parsing), sigv4_verify.c (verification, errors)
+ * and sigv4_canon.c (the canonical request, timestamps, percent-encoding) share.
+ * Private to those three files; everyone else uses gateway/sigv4.h.
  */
 #ifndef TASKGATE_GATEWAY_SIGV4_INT_H
 #define TASKGATE_GATEWAY_SIGV4_INT_H
@@ -15,6 +15,8 @@
 #define GW_SIGV4_ALGORITHM        "AWS4-HMAC-SHA256"
 #define GW_SIGV4_TERMINATOR       "aws4_request"
 #define GW_SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+/* AWS answers every unusable key id or session token with this. */
+#define GW_SIGV4_MSG_TOKEN_INVALID "The security token included in the request is invalid."
 
 /* True when a (n bytes) equals the lower-case literal lit, ignoring ASCII case in a. */
 bool gw_sigv4_name_is(const char *a, size_t n, const char *lit);
@@ -51,6 +53,12 @@ bool gw_sigv4_sha256_hex(const void *p, size_t n, char out[GW_SIGV4_SIGNATURE_HE
 /* Sets err (code, reason) and a formatted message; returns code. */
 int gw_sigv4_fail(struct gw_sigv4_error *err, int code, enum gw_sigv4_reason reason,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Empties err (status OK, no reason, no message); NULL is fine. */
+void gw_sigv4_err_reset(struct gw_sigv4_error *err);
+/* Appends s to the message in buf (size bytes), after a space when buf is not
+ * empty; what does not fit is dropped. For messages that list several faults. */
+void gw_sigv4_append(char *buf, size_t size, const char *s);
 
 /* A value from the request made safe to echo in a message: at most max bytes,
  * printable ASCII only ('?' for the rest), "..." when cut. Always NUL-terminated. */
