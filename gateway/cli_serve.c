@@ -6,7 +6,7 @@
  * the listener, tell whoever waits which port it got, then sleep in sigwait.
  * The signals are blocked before any thread exists, so every thread the
  * libraries start inherits the mask and only the main thread ever sees them;
- * nothing runs in a signal handler. On SIGTERM or SIGINT the listener stops
+ * nothing runs in a signal handler. On SIGTERM, SIGINT or SIGHUP the listener stops
  * accepting, requests in flight get up to server.shutdown_timeout_s to finish,
  * then the daemon, the store and the log are closed in that order, and the
  * exit status is 0.
@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,14 +39,15 @@
 
 static void serve_usage(FILE *f)
 {
-	fprintf(f, "usage: taskgate serve [--config FILE] [--ready-file FILE]\n"
+	fprintf(f, "usage: taskgate serve [--config FILE] [--ready-file FILE] [--check]\n"
 	           "\n"
-	           "Runs the gateway's HTTPS API listener until SIGTERM or SIGINT.\n"
+	           "Runs the gateway's HTTPS API listener until SIGTERM, SIGINT or SIGHUP.\n"
 	           "\n"
 	           "  -c, --config FILE      JSON configuration (docs/configuration.md);\n"
 	           "                         without it every key has its default\n"
 	           "      --ready-file FILE  once listening, write the bound port to FILE\n"
 	           "                         (useful with port 0); removed at exit\n"
+	           "      --check            only check the configuration: exit 0 if valid\n"
 	           "  -h, --help             this text\n"
 	           "\n"
 	           "Exit status: 0 stopped by a signal, 1 could not start, 2 usage or\n"
@@ -92,6 +94,8 @@ static const char *signal_name(int sig)
 		return "SIGTERM";
 	case SIGINT:
 		return "SIGINT";
+	case SIGHUP:
+		return "SIGHUP";
 	}
 	return "signal";
 }
@@ -186,10 +190,12 @@ int gw_cmd_serve(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"ready-file", required_argument, NULL, 'r'},
+	    {"check", no_argument, NULL, 'k'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *ready_file = NULL;
+	bool check_only = false;
 	int c;
 	opterr = 0;
 	optind = 1;
@@ -200,6 +206,9 @@ int gw_cmd_serve(int argc, char **argv)
 			break;
 		case 'r':
 			ready_file = optarg;
+			break;
+		case 'k':
+			check_only = true;
 			break;
 		case 'h':
 			serve_usage(stdout);
@@ -236,6 +245,12 @@ int gw_cmd_serve(int argc, char **argv)
 	} else {
 		gw_config_defaults(cfg);
 	}
+	if (check_only) {
+		printf("taskgate serve: configuration %s is valid\n",
+		       config_path ? config_path : "(defaults)");
+		free(cfg);
+		return GW_EXIT_OK;
+	}
 
 	struct gw_log log;
 	if (gw_log_init(&log, STDERR_FILENO, cfg->log.level, cfg->log.format) != 0) {
@@ -250,6 +265,9 @@ int gw_cmd_serve(int argc, char **argv)
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
+	/* A closed terminal: stop as cleanly as for SIGTERM. There is no reload;
+	 * a new configuration or certificate takes a restart. */
+	sigaddset(&stop_signals, SIGHUP);
 	signal(SIGPIPE, SIG_IGN);
 	int rc = pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	if (rc != 0) {

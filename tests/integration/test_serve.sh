@@ -214,7 +214,8 @@ fi
 tg_config '"log": {"format": "text"}' >"$T/c-text.json"
 if tg_start "$T/c-text.json"; then
 	tg_curl -o /dev/null "$TG_URL/health"
-	tg_stop TERM
+	tg_stop HUP
+	check "SIGHUP stops the server cleanly too (exit 0)" test "$TG_EXIT" = 0
 	check "log.format text writes key=value lines" \
 		grep -q "^time=[0-9T:.-]*Z level=info msg=request request_id=[0-9a-f]* remote_addr=127.0.0.1 method=GET path=/health status=200 " "$TG_LOG"
 else
