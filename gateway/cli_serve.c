@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,23 @@ static void serve_usage(FILE *f)
 	           "configuration error.\n");
 }
 
+/* A message for the log; one cut short ends in "..." rather than mid-word
+ * without notice. */
+static void set_msg(char *msg, size_t msg_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_msg(char *msg, size_t msg_size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(msg, msg_size, fmt, ap);
+	va_end(ap);
+	if (w < 0)
+		msg[0] = '\0';
+	else if ((size_t)w >= msg_size && msg_size > 4)
+		memcpy(msg + msg_size - 4, "...", 4);
+}
+
 /* Writes "<port>\n" to path through a temporary file and rename, so a reader
  * polling for the file never sees it half written. */
 static int write_ready_file(const char *path, unsigned port, char *msg, size_t msg_size)
@@ -63,12 +81,12 @@ static int write_ready_file(const char *path, unsigned port, char *msg, size_t m
 	int w = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
 	int lw = snprintf(line, sizeof(line), "%u\n", port);
 	if (w < 0 || (size_t)w >= sizeof(tmp) || lw < 0 || (size_t)lw >= sizeof(line)) {
-		snprintf(msg, msg_size, "ready file name too long");
+		set_msg(msg, msg_size, "ready file name too long");
 		return -1;
 	}
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
-		snprintf(msg, msg_size, "cannot create %s: %s", tmp, strerror(errno));
+		set_msg(msg, msg_size, "cannot create %s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	ssize_t n = write(fd, line, (size_t)lw);
@@ -81,7 +99,7 @@ static int write_ready_file(const char *path, unsigned port, char *msg, size_t m
 		if (n == lw)
 			e = errno;
 		unlink(tmp);
-		snprintf(msg, msg_size, "cannot write %s: %s", path, strerror(e));
+		set_msg(msg, msg_size, "cannot write %s: %s", path, strerror(e));
 		return -1;
 	}
 	return 0;

@@ -317,7 +317,8 @@ int gw_step_audit(struct gw_request *r)
 		rc = store_audit_append(r->srv->store, &ev, &r->audit_seq, &se);
 		free(record);
 	} else {
-		snprintf(se.message, sizeof(se.message), "out of memory building the record");
+		static const char oom[] = "out of memory building the record";
+		memcpy(se.message, oom, sizeof(oom));
 	}
 	if (rc == STORE_OK) {
 		r->audited = true;

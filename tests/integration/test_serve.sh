@@ -263,6 +263,13 @@ tg_config | sed "s|$TG_CERTS/server.key|$T/nokey.pem|" >"$T/bad4.json"
 run_serve --config "$T/bad4.json"
 check "a valid configuration whose key file is missing exits 1 naming it" \
 	sh -c "grep -qx 1 '$T/rc' && grep -q 'nokey.pem' '$T/err'"
+run_serve --config "$T/c.json" --ready-file "$T/no/such/dir/ready"
+check "a ready file that cannot be written stops the start with exit 1" \
+	sh -c "grep -qx 1 '$T/rc' && grep -q 'cannot write the ready file' '$T/err'"
+tg_config | sed "s|$TG_DB|$T/no/such/dir/t.db|" >"$T/bad6.json"
+run_serve --config "$T/bad6.json"
+check "a store in a folder that does not exist stops the start with exit 1" \
+	sh -c "grep -qx 1 '$T/rc' && grep -q 'cannot open the store' '$T/err'"
 tg_config '"tls_extra": 1' >"$T/bad5.json"
 run_serve --config "$T/bad5.json"
 check "an unknown key beside valid ones still stops the start" grep -qx 2 "$T/rc"
