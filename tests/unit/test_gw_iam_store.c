@@ -332,6 +332,7 @@ static void t_stale_generation_refused(void)
 	struct store_iam st;
 	struct store_error se;
 	CHECK_INT(store_iam_load(f.s, &st, &se), STORE_OK);
+	size_t users = st.n_users;
 	st.n_users = 0; /* a change, written as if from generation 0 */
 	int64_t gen = 0;
 	CHECK_INT(store_iam_replace(f.s, &st, 0, &gen, &se), STORE_ERR_CONFLICT);
@@ -343,6 +344,7 @@ static void t_stale_generation_refused(void)
 	CHECK_INT(store_iam_replace(f.s, &st, 1, &gen, &se), STORE_OK);
 	CHECK_INT(gen, 2);
 	st.n_access_keys = keys;
+	st.n_users = users;
 	store_iam_free(&st);
 	char *after = export_text(&f);
 	CHECK(before && after && strcmp(before, after) != 0);
