@@ -62,8 +62,8 @@ static int parse_opts(int argc, char **argv, bool takes_file, bool takes_key, st
 		const char *a = argv[i];
 		if (only_operands || a[0] != '-' || strcmp(a, "-") == 0) {
 			if (!takes_file || o->file) {
-				fprintf(stderr, "taskgate iam %s: unexpected argument '%s'\n%s", argv[0], a,
-				        usage_text);
+				fprintf(stderr, "taskgate iam %s: unexpected argument '%s'\n%s",
+				        argv[0], a, usage_text);
 				return GW_EXIT_USAGE;
 			}
 			o->file = a;
@@ -87,8 +87,8 @@ static int parse_opts(int argc, char **argv, bool takes_file, bool takes_key, st
 		else if (takes_key && name_n == 12 && strncmp(a, "--master-key", 12) == 0)
 			slot = &o->master_key;
 		if (!slot || !strcmp(argv[0], "validate")) {
-			fprintf(stderr, "taskgate iam %s: unknown option '%.*s'\n%s", argv[0], (int)name_n,
-			        a, usage_text);
+			fprintf(stderr, "taskgate iam %s: unknown option '%.*s'\n%s", argv[0],
+			        (int)name_n, a, usage_text);
 			return GW_EXIT_USAGE;
 		}
 		if (eq) {
@@ -100,8 +100,8 @@ static int parse_opts(int argc, char **argv, bool takes_file, bool takes_key, st
 			return GW_EXIT_USAGE;
 		}
 		if (!**slot) {
-			fprintf(stderr, "taskgate iam %s: option '%.*s' needs a non-empty value\n", argv[0],
-			        (int)name_n, a);
+			fprintf(stderr, "taskgate iam %s: option '%.*s' needs a non-empty value\n",
+			        argv[0], (int)name_n, a);
 			return GW_EXIT_USAGE;
 		}
 	}
@@ -222,8 +222,8 @@ static int cmd_validate(int argc, char **argv)
 	const struct store_iam *st = &spec.state;
 	printf("%s: valid: account %s, %zu managed polic%s, %zu role%s, %zu user%s, %zu access "
 	       "key%s, %zu OIDC issuer%s, %zu host mapping%s\n",
-	       o.file, st->account_id, st->n_policies, st->n_policies == 1 ? "y" : "ies", st->n_roles,
-	       st->n_roles == 1 ? "" : "s", st->n_users, st->n_users == 1 ? "" : "s",
+	       o.file, st->account_id, st->n_policies, st->n_policies == 1 ? "y" : "ies",
+	       st->n_roles, st->n_roles == 1 ? "" : "s", st->n_users, st->n_users == 1 ? "" : "s",
 	       st->n_access_keys, st->n_access_keys == 1 ? "" : "s", st->n_issuers,
 	       st->n_issuers == 1 ? "" : "s", st->n_host_mappings,
 	       st->n_host_mappings == 1 ? "" : "s");
@@ -336,8 +336,9 @@ static int cmd_apply(int argc, char **argv)
 		for (size_t i = 0; i < ch.n; i++)
 			printf("%s\n", ch.lines[i]);
 		for (size_t i = 0; i < ch.n_new_keys; i++)
-			printf("secret access key of %s (user %s), shown only now: %s\n", ch.new_keys[i].id,
-			       ch.new_keys[i].user, (const char *)ch.new_keys[i].secret.p);
+			printf("secret access key of %s (user %s), shown only now: %s\n",
+			       ch.new_keys[i].id, ch.new_keys[i].user,
+			       (const char *)ch.new_keys[i].secret.p);
 		printf("applied %zu change%s (IAM generation %lld)\n", ch.n, ch.n == 1 ? "" : "s",
 		       (long long)ch.generation);
 	}

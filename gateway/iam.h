@@ -39,13 +39,13 @@
 
 enum gw_iam_status {
 	GW_IAM_OK = 0,
-	GW_IAM_ERR_INVALID = -1,   /* the IAM file is invalid: see the diagnostics */
+	GW_IAM_ERR_INVALID = -1, /* the IAM file is invalid: see the diagnostics */
 	GW_IAM_ERR_NOMEM = -2,
-	GW_IAM_ERR_STORE = -3,     /* the store failed; the message says why */
-	GW_IAM_ERR_CONFLICT = -4,  /* the stored state changed while applying: apply again */
-	GW_IAM_ERR_KEY = -5,       /* the master key is needed but missing, or wrong */
-	GW_IAM_ERR_STATE = -6,     /* the stored state cannot be used (a policy, a key set) */
-	GW_IAM_ERR_SPACE = -7,     /* the caller's array is too small */
+	GW_IAM_ERR_STORE = -3,    /* the store failed; the message says why */
+	GW_IAM_ERR_CONFLICT = -4, /* the stored state changed while applying: apply again */
+	GW_IAM_ERR_KEY = -5,      /* the master key is needed but missing, or wrong */
+	GW_IAM_ERR_STATE = -6,    /* the stored state cannot be used (a policy, a key set) */
+	GW_IAM_ERR_SPACE = -7,    /* the caller's array is too small */
 	GW_IAM_ERR_NOT_FOUND = -8,
 	GW_IAM_ERR_ARG = -9,
 };
@@ -57,38 +57,38 @@ struct gw_iam_error {
 
 /* ---- limits (AWS's where AWS has one; docs/iam.md lists them) ---- */
 
-#define GW_IAM_FILE_MAX             (16u * 1024u * 1024u)
-#define GW_IAM_ENTITY_NAME_MAX      64    /* role and user names */
-#define GW_IAM_POLICY_NAME_MAX      128   /* managed and inline policy names */
-#define GW_IAM_PATH_MAX             512
-#define GW_IAM_DESCRIPTION_MAX      1000
-#define GW_IAM_TAGS_MAX             50
-#define GW_IAM_TAG_KEY_MAX          128
-#define GW_IAM_TAG_VALUE_MAX        256
-#define GW_IAM_ROLE_INLINE_MAX      10240 /* aggregate of a role's inline policies */
-#define GW_IAM_USER_INLINE_MAX      2048  /* aggregate of a user's inline policies */
-#define GW_IAM_ATTACHED_MAX         20    /* managed policies attached to one role or user */
-#define GW_IAM_VERSIONS_MAX         5     /* versions of one managed policy */
-#define GW_IAM_ACCESS_KEYS_MAX      2     /* access keys of one user */
-#define GW_IAM_SESSION_MIN          3600
-#define GW_IAM_SESSION_MAX          43200
-#define GW_IAM_ISSUER_URL_MAX       255
-#define GW_IAM_AUDIENCES_MAX        100
-#define GW_IAM_AUDIENCE_MAX         255
-#define GW_IAM_LEEWAY_DEFAULT       60
-#define GW_IAM_LEEWAY_MAX           600
-#define GW_IAM_LIFETIME_DEFAULT     3600
-#define GW_IAM_LIFETIME_MIN         60
-#define GW_IAM_LIFETIME_MAX         (366 * 86400)
-#define GW_IAM_CLAIM_NAME_MAX       256
-#define GW_IAM_SUBJECT_MAX          1024
-#define GW_IAM_KEY_FILE_MAX         GW_JWKS_MAX_DOCUMENT
+#define GW_IAM_FILE_MAX         (16u * 1024u * 1024u)
+#define GW_IAM_ENTITY_NAME_MAX  64  /* role and user names */
+#define GW_IAM_POLICY_NAME_MAX  128 /* managed and inline policy names */
+#define GW_IAM_PATH_MAX         512
+#define GW_IAM_DESCRIPTION_MAX  1000
+#define GW_IAM_TAGS_MAX         50
+#define GW_IAM_TAG_KEY_MAX      128
+#define GW_IAM_TAG_VALUE_MAX    256
+#define GW_IAM_ROLE_INLINE_MAX  10240 /* aggregate of a role's inline policies */
+#define GW_IAM_USER_INLINE_MAX  2048  /* aggregate of a user's inline policies */
+#define GW_IAM_ATTACHED_MAX     20    /* managed policies attached to one role or user */
+#define GW_IAM_VERSIONS_MAX     5     /* versions of one managed policy */
+#define GW_IAM_ACCESS_KEYS_MAX  2     /* access keys of one user */
+#define GW_IAM_SESSION_MIN      3600
+#define GW_IAM_SESSION_MAX      43200
+#define GW_IAM_ISSUER_URL_MAX   255
+#define GW_IAM_AUDIENCES_MAX    100
+#define GW_IAM_AUDIENCE_MAX     255
+#define GW_IAM_LEEWAY_DEFAULT   60
+#define GW_IAM_LEEWAY_MAX       600
+#define GW_IAM_LIFETIME_DEFAULT 3600
+#define GW_IAM_LIFETIME_MIN     60
+#define GW_IAM_LIFETIME_MAX     (366 * 86400)
+#define GW_IAM_CLAIM_NAME_MAX   256
+#define GW_IAM_SUBJECT_MAX      1024
+#define GW_IAM_KEY_FILE_MAX     GW_JWKS_MAX_DOCUMENT
 
 /* ---- diagnostics of an IAM file ---- */
 
 struct gw_iam_diag {
-	bool warning;      /* false: an error, the file is refused */
-	char path[320];    /* "roles[2].inline_policies.orders.Statement[0].Action"; "" = the file */
+	bool warning;   /* false: an error, the file is refused */
+	char path[320]; /* "roles[2].inline_policies.orders.Statement[0].Action"; "" = the file */
 	char message[320]; /* for a person */
 };
 
@@ -212,8 +212,8 @@ struct gw_iam_access_key {
 
 /* What the IAM file says about an issuer beyond what verifies its tokens. */
 struct gw_iam_oidc {
-	const struct gw_jwt_issuer *jwt; /* in the array of gw_iam_jwt_issuers */
-	const char *role_claim;          /* NULL: the role comes from the request */
+	const struct gw_jwt_issuer *jwt;        /* in the array of gw_iam_jwt_issuers */
+	const char *role_claim;                 /* NULL: the role comes from the request */
 	const struct store_iam_tag *tag_claims; /* key: claim, value: principal tag key */
 	size_t n_tag_claims;
 };

@@ -81,8 +81,8 @@ static void field(struct fields *f, bool differs, const char *name)
 {
 	if (!differs)
 		return;
-	int n = snprintf(f->text + f->len, sizeof(f->text) - f->len, "%s%s", f->len ? ", " : "",
-	                 name);
+	int n =
+	    snprintf(f->text + f->len, sizeof(f->text) - f->len, "%s%s", f->len ? ", " : "", name);
 	if (n > 0 && (size_t)n < sizeof(f->text) - f->len)
 		f->len += (size_t)n;
 }
@@ -170,9 +170,10 @@ static void policies(struct diff *d, struct owned *o, struct store_iam *next,
 {
 	size_t i = 0, j = 0;
 	while (i < next->n_policies || j < cur->n_policies) {
-		int c = i == next->n_policies  ? 1
-		        : j == cur->n_policies ? -1
-		                               : strcasecmp(next->policies[i].name, cur->policies[j].name);
+		int c = i == next->n_policies ? 1
+		        : j == cur->n_policies
+		            ? -1
+		            : strcasecmp(next->policies[i].name, cur->policies[j].name);
 		if (c < 0) {
 			struct store_iam_managed_policy *m = &next->policies[i++];
 			m->policy_id = keep(o, gw_iam_unique_id("ANPA"));
@@ -187,17 +188,19 @@ static void policies(struct diff *d, struct owned *o, struct store_iam *next,
 			field(&f, strcmp(m->name, p->name) != 0, "name");
 			field(&f, strcmp(m->path, p->path) != 0, "path");
 			field(&f, strcmp(m->description, p->description) != 0, "description");
-			field(&f, docs_differ(m->versions, m->n_versions, p->versions, p->n_versions),
+			field(&f,
+			      docs_differ(m->versions, m->n_versions, p->versions, p->n_versions),
 			      "versions");
-			field(&f, strcmp(m->default_version, p->default_version) != 0, "default_version");
+			field(&f, strcmp(m->default_version, p->default_version) != 0,
+			      "default_version");
 			if (f.len)
 				line(d, "~ managed_policy %s (%s)", m->name, f.text);
 		}
 	}
 }
 
-static void principals(struct diff *d, struct owned *o, struct store_iam_principal *next,
-                       size_t nn, const struct store_iam_principal *cur, size_t nc, bool role)
+static void principals(struct diff *d, struct owned *o, struct store_iam_principal *next, size_t nn,
+                       const struct store_iam_principal *cur, size_t nc, bool role)
 {
 	const char *what = role ? "role" : "user";
 	size_t i = 0, j = 0;
@@ -219,11 +222,13 @@ static void principals(struct diff *d, struct owned *o, struct store_iam_princip
 			field(&f, str_differs(n->trust_policy, p->trust_policy), "trust_policy");
 			field(&f, n->max_session_duration != p->max_session_duration,
 			      "max_session_duration");
-			field(&f, docs_differ(n->inline_policies, n->n_inline, p->inline_policies,
-			                      p->n_inline),
+			field(&f,
+			      docs_differ(n->inline_policies, n->n_inline, p->inline_policies,
+			                  p->n_inline),
 			      "inline_policies");
-			field(&f, strs_differ(n->managed_policies, n->n_managed, p->managed_policies,
-			                      p->n_managed),
+			field(&f,
+			      strs_differ(n->managed_policies, n->n_managed, p->managed_policies,
+			                  p->n_managed),
 			      "managed_policies");
 			field(&f, str_differs(n->permissions_boundary, p->permissions_boundary),
 			      "permissions_boundary");
@@ -244,12 +249,13 @@ static int seal(struct owned *o, const struct gw_keybox *box, const char *id,
 	size_t blob_n = 0;
 	if (gw_keybox_seal(box, secret->p, secret->n, id, strlen(id), &blob, &blob_n, &ke) !=
 	    GW_KEYBOX_OK)
-		return gw_iam_fail(err, GW_IAM_ERR_KEY, "sealing the secret of access key %s: %s", id,
-		                   ke.message);
+		return gw_iam_fail(err, GW_IAM_ERR_KEY, "sealing the secret of access key %s: %s",
+		                   id, ke.message);
 	k->sealed_secret = keep(o, blob);
 	k->sealed_n = blob_n;
-	return k->sealed_secret ? GW_IAM_OK
-	                        : gw_iam_fail(err, GW_IAM_ERR_NOMEM, "out of memory sealing %s", id);
+	return k->sealed_secret
+	           ? GW_IAM_OK
+	           : gw_iam_fail(err, GW_IAM_ERR_NOMEM, "out of memory sealing %s", id);
 }
 
 static int need_box(const struct gw_keybox *box, const char *id, struct gw_iam_error *err)
@@ -285,9 +291,10 @@ static int access_keys(struct diff *d, struct owned *o, struct store_iam *next,
 {
 	size_t i = 0, j = 0;
 	while (i < next->n_access_keys || j < cur->n_access_keys) {
-		int c = i == next->n_access_keys  ? 1
-		        : j == cur->n_access_keys ? -1
-		                                  : strcmp(next->access_keys[i].id, cur->access_keys[j].id);
+		int c = i == next->n_access_keys ? 1
+		        : j == cur->n_access_keys
+		            ? -1
+		            : strcmp(next->access_keys[i].id, cur->access_keys[j].id);
 		if (c > 0) {
 			line(d, "- access_key %s (user %s)", cur->access_keys[j].id,
 			     cur->access_keys[j].user);
@@ -307,11 +314,12 @@ static int access_keys(struct diff *d, struct owned *o, struct store_iam *next,
 			} else {
 				struct gw_secret fresh = {0};
 				if (gw_random_secret_access_key(&fresh) != GW_SECRET_OK)
-					return gw_iam_fail(err, GW_IAM_ERR_KEY,
-					                   "cannot generate a secret for access key %s",
-					                   k->id);
+					return gw_iam_fail(
+					    err, GW_IAM_ERR_KEY,
+					    "cannot generate a secret for access key %s", k->id);
 				code = seal(o, box, k->id, &fresh, k, err);
-				if (code == GW_IAM_OK && add_new_key(d->c, k->id, k->user, &fresh) != GW_IAM_OK)
+				if (code == GW_IAM_OK &&
+				    add_new_key(d->c, k->id, k->user, &fresh) != GW_IAM_OK)
 					code = gw_iam_fail(err, GW_IAM_ERR_NOMEM, "out of memory");
 				gw_secret_free(&fresh);
 			}
@@ -330,12 +338,13 @@ static int access_keys(struct diff *d, struct owned *o, struct store_iam *next,
 				return code;
 			struct gw_secret old = {0};
 			struct gw_keybox_error ke = {0};
-			if (gw_keybox_unseal(box, p->sealed_secret, p->sealed_n, k->id, strlen(k->id), &old,
-			                     &ke) != GW_KEYBOX_OK)
-				return gw_iam_fail(err, GW_IAM_ERR_KEY,
-				                   "cannot open the stored secret of access key %s to "
-				                   "compare it with %s: %s",
-				                   k->id, s->secret_file, ke.message);
+			if (gw_keybox_unseal(box, p->sealed_secret, p->sealed_n, k->id,
+			                     strlen(k->id), &old, &ke) != GW_KEYBOX_OK)
+				return gw_iam_fail(
+				    err, GW_IAM_ERR_KEY,
+				    "cannot open the stored secret of access key %s to "
+				    "compare it with %s: %s",
+				    k->id, s->secret_file, ke.message);
 			secret_changed = !gw_ct_equal(old.p, old.n, s->secret.p, s->secret.n);
 			gw_secret_free(&old);
 			if (secret_changed) {
@@ -358,9 +367,10 @@ static void issuers(struct diff *d, const struct store_iam *next, const struct s
 {
 	size_t i = 0, j = 0;
 	while (i < next->n_issuers || j < cur->n_issuers) {
-		int c = i == next->n_issuers  ? 1
-		        : j == cur->n_issuers ? -1
-		                              : strcmp(next->issuers[i].issuer, cur->issuers[j].issuer);
+		int c = i == next->n_issuers ? 1
+		        : j == cur->n_issuers
+		            ? -1
+		            : strcmp(next->issuers[i].issuer, cur->issuers[j].issuer);
 		if (c < 0) {
 			line(d, "+ oidc_issuer %s", next->issuers[i++].issuer);
 		} else if (c > 0) {
@@ -369,8 +379,10 @@ static void issuers(struct diff *d, const struct store_iam *next, const struct s
 			const struct store_iam_oidc_issuer *n = &next->issuers[i++];
 			const struct store_iam_oidc_issuer *p = &cur->issuers[j++];
 			struct fields f = {0};
-			field(&f, strs_differ(n->audiences, n->n_audiences, p->audiences, p->n_audiences),
-			      "audiences");
+			field(
+			    &f,
+			    strs_differ(n->audiences, n->n_audiences, p->audiences, p->n_audiences),
+			    "audiences");
 			field(&f, strcmp(n->algorithms, p->algorithms) != 0, "algorithms");
 			field(&f,
 			      strcmp(n->key_source, p->key_source) != 0 ||
@@ -382,7 +394,8 @@ static void issuers(struct diff *d, const struct store_iam *next, const struct s
 			field(&f, n->max_lifetime != p->max_lifetime, "max_lifetime");
 			field(&f, str_differs(n->role_claim, p->role_claim), "role_claim");
 			field(&f,
-			      tags_differ(n->tag_claims, n->n_tag_claims, p->tag_claims, p->n_tag_claims),
+			      tags_differ(n->tag_claims, n->n_tag_claims, p->tag_claims,
+			                  p->n_tag_claims),
 			      "tag_claims");
 			if (f.len)
 				line(d, "~ oidc_issuer %s (%s)", n->issuer, f.text);
@@ -400,10 +413,10 @@ static void hosts(struct diff *d, const struct store_iam *next, const struct sto
 {
 	size_t i = 0, j = 0;
 	while (i < next->n_host_mappings || j < cur->n_host_mappings) {
-		int c = i == next->n_host_mappings  ? 1
-		        : j == cur->n_host_mappings ? -1
-		                                    : cmp_host(&next->host_mappings[i],
-		                                               &cur->host_mappings[j]);
+		int c = i == next->n_host_mappings ? 1
+		        : j == cur->n_host_mappings
+		            ? -1
+		            : cmp_host(&next->host_mappings[i], &cur->host_mappings[j]);
 		if (c < 0) {
 			const struct store_iam_host_mapping *h = &next->host_mappings[i++];
 			line(d, "+ host_mapping %s=%s (role %s)", h->match, h->value, h->role);
@@ -438,8 +451,8 @@ int gw_iam_apply(struct store *s, const struct gw_iam_spec *spec, const struct g
 	 * creates is in `owned`. */
 	struct owned o = {0};
 	struct store_iam next = spec->state;
-	next.policies = copy_array(&o, spec->state.policies, spec->state.n_policies,
-	                           sizeof(*next.policies));
+	next.policies =
+	    copy_array(&o, spec->state.policies, spec->state.n_policies, sizeof(*next.policies));
 	next.roles = copy_array(&o, spec->state.roles, spec->state.n_roles, sizeof(*next.roles));
 	next.users = copy_array(&o, spec->state.users, spec->state.n_users, sizeof(*next.users));
 	next.access_keys = copy_array(&o, spec->state.access_keys, spec->state.n_access_keys,

@@ -185,8 +185,8 @@ static bool name_ok(const char *s, size_t max)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		          strchr("_+=,.@-", c) != NULL;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || strchr("_+=,.@-", c) != NULL;
 		if (!ok)
 			return false;
 	}
@@ -234,8 +234,8 @@ static bool tag_chars_ok(const char *s)
 				return false;
 			continue;
 		}
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		          (c != 0 && strchr(" _.:/=+-@", (int)c) != NULL);
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || (c != 0 && strchr(" _.:/=+-@", (int)c) != NULL);
 		if (!ok)
 			return false;
 	}
@@ -293,8 +293,8 @@ static bool version_id_ok(const char *s)
 	if (*p != '.')
 		return false;
 	for (p++; *p; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '-'))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-'))
 			return false;
 	}
 	return true;
@@ -376,8 +376,8 @@ static bool get_int(struct walk *w, json_t *obj, const char *key, int64_t min, i
 	if (!json_is_integer(v))
 		err_here(w, "must be an integer, not %s", json_kind(v));
 	else if (json_integer_value(v) < min || json_integer_value(v) > max)
-		err_here(w, "must be between %lld and %lld, not %lld", (long long)min, (long long)max,
-		         (long long)json_integer_value(v));
+		err_here(w, "must be between %lld and %lld, not %lld", (long long)min,
+		         (long long)max, (long long)json_integer_value(v));
 	else {
 		*out = json_integer_value(v);
 		ok = true;
@@ -527,10 +527,11 @@ static void parse_tags(struct walk *w, json_t *obj, struct store_iam_tag **out, 
 		} else if (strlen(json_string_value(v)) != json_string_length(v) ||
 		           count_chars(json_string_value(v)) > GW_IAM_TAG_VALUE_MAX ||
 		           !tag_chars_ok(json_string_value(v))) {
-			err_here(w,
-			         "a tag value is at most %d characters of letters, digits, spaces and "
-			         "_.:/=+-@",
-			         GW_IAM_TAG_VALUE_MAX);
+			err_here(
+			    w,
+			    "a tag value is at most %d characters of letters, digits, spaces and "
+			    "_.:/=+-@",
+			    GW_IAM_TAG_VALUE_MAX);
 			ok = false;
 		}
 		if (ok && grow(w, (void **)out, *n_out, sizeof(**out))) {
@@ -545,35 +546,39 @@ static void parse_tags(struct walk *w, json_t *obj, struct store_iam_tag **out, 
 
 /* ---- managed policies ---- */
 
-static const struct store_iam_managed_policy *find_policy_ref(struct walk *w,
-                                                              const struct store_iam *st,
-                                                              const char *ref)
+static const struct store_iam_managed_policy *
+find_policy_ref(struct walk *w, const struct store_iam *st, const char *ref)
 {
 	const char *acc, *path, *name;
 	size_t acc_n, path_n, name_n;
 	if (strncmp(ref, "arn:", 4) == 0) {
-		if (!gw_iam_arn_split(ref, strlen(ref), "policy", &acc, &acc_n, &path, &path_n, &name,
-		                      &name_n)) {
-			err_here(w, "\"%s\" is not a managed policy ARN (arn:aws:iam::<account>:policy/...)",
+		if (!gw_iam_arn_split(ref, strlen(ref), "policy", &acc, &acc_n, &path, &path_n,
+		                      &name, &name_n)) {
+			err_here(w,
+			         "\"%s\" is not a managed policy ARN "
+			         "(arn:aws:iam::<account>:policy/...)",
 			         ref);
 			return NULL;
 		}
 		if (acc_n == 3 && memcmp(acc, "aws", 3) == 0) {
-			err_here(w, "\"%s\" is an AWS managed policy; taskgate knows only the managed "
-			            "policies in this file",
+			err_here(w,
+			         "\"%s\" is an AWS managed policy; taskgate knows only the managed "
+			         "policies in this file",
 			         ref);
 			return NULL;
 		}
-		if (!w->account || acc_n != strlen(w->account) || memcmp(acc, w->account, acc_n) != 0) {
+		if (!w->account || acc_n != strlen(w->account) ||
+		    memcmp(acc, w->account, acc_n) != 0) {
 			err_here(w, "\"%s\" names another account than this file's", ref);
 			return NULL;
 		}
 		for (size_t i = 0; i < st->n_policies; i++) {
 			const struct store_iam_managed_policy *m = &st->policies[i];
 			if (strlen(m->name) == name_n && strncasecmp(m->name, name, name_n) == 0) {
-				if (strlen(m->path) != path_n || memcmp(m->path, path, path_n) != 0) {
-					err_here(w, "\"%s\": managed policy %s has path %s", ref, m->name,
-					         m->path);
+				if (strlen(m->path) != path_n ||
+				    memcmp(m->path, path, path_n) != 0) {
+					err_here(w, "\"%s\": managed policy %s has path %s", ref,
+					         m->name, m->path);
 					return NULL;
 				}
 				return m;
@@ -609,8 +614,9 @@ static void parse_managed_policy(struct walk *w, json_t *o, struct store_iam *st
 		for (size_t i = 0; i < st->n_policies; i++) {
 			if (strcasecmp(st->policies[i].name, name) == 0) {
 				size_t s = push_key(w, "name");
-				err_here(w, "a managed policy named \"%s\" is already defined (names "
-				            "compare without case)",
+				err_here(w,
+				         "a managed policy named \"%s\" is already defined (names "
+				         "compare without case)",
 				         st->policies[i].name);
 				pop(w, s);
 				ok = false;
@@ -619,8 +625,9 @@ static void parse_managed_policy(struct walk *w, json_t *o, struct store_iam *st
 	}
 	if (path && !path_ok(path)) {
 		size_t s = push_key(w, "path");
-		err_here(w, "a path is \"/\" or starts and ends with \"/\", at most %d printable "
-		            "ASCII characters",
+		err_here(w,
+		         "a path is \"/\" or starts and ends with \"/\", at most %d printable "
+		         "ASCII characters",
 		         GW_IAM_PATH_MAX);
 		pop(w, s);
 	}
@@ -662,7 +669,8 @@ static void parse_managed_policy(struct walk *w, json_t *o, struct store_iam *st
 			}
 			if (id && !version_id_ok(id)) {
 				size_t s3 = push_key(w, "id");
-				err_here(w, "a version id is \"v\" and a number: \"v1\", \"v2\", ...");
+				err_here(w,
+				         "a version id is \"v\" and a number: \"v1\", \"v2\", ...");
 				pop(w, s3);
 				id = NULL;
 			}
@@ -682,11 +690,12 @@ static void parse_managed_policy(struct walk *w, json_t *o, struct store_iam *st
 				pop(w, s3);
 			} else {
 				size_t s3 = push_key(w, "document");
-				text = compile_doc(w, doc, POLICY_IDENTITY, true, name ? name : "", NULL);
+				text = compile_doc(w, doc, POLICY_IDENTITY, true, name ? name : "",
+				                   NULL);
 				pop(w, s3);
 			}
-			if (id && text && grow(w, (void **)&m.versions, m.n_versions,
-			                       sizeof(*m.versions))) {
+			if (id && text &&
+			    grow(w, (void **)&m.versions, m.n_versions, sizeof(*m.versions))) {
 				m.versions[m.n_versions].name = sdup(w, id);
 				m.versions[m.n_versions++].document = text;
 				text = NULL;
@@ -785,8 +794,9 @@ static void read_secret_file(struct walk *w, const char *path, struct gw_secret 
 	} else if (!S_ISREG(sb.st_mode)) {
 		err_here(w, "%s is not a regular file", full);
 	} else if ((sb.st_mode & 077) != 0) {
-		err_here(w, "%s has mode %04o: a secret file must be readable by its owner only "
-		            "(run: chmod 600 %s)",
+		err_here(w,
+		         "%s has mode %04o: a secret file must be readable by its owner only "
+		         "(run: chmod 600 %s)",
 		         full, (unsigned)(sb.st_mode & 07777), full);
 	} else if (sb.st_uid != geteuid() && sb.st_uid != 0) {
 		err_here(w, "%s belongs to user %u, not to this user or root", full,
@@ -818,13 +828,15 @@ static void read_secret_file(struct walk *w, const char *path, struct gw_secret 
 		bool ok = n == GW_SECRET_ACCESS_KEY_LEN;
 		for (size_t i = 0; ok && i < n; i++) {
 			unsigned char c = buf[i];
-			ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			     c == '+' || c == '/';
+			ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '+' || c == '/';
 		}
 		if (!ok)
-			err_here(w, "%s must hold a secret access key: 40 characters of A-Z a-z 0-9 + / "
-			            "and at most one newline",
-			         full);
+			err_here(
+			    w,
+			    "%s must hold a secret access key: 40 characters of A-Z a-z 0-9 + / "
+			    "and at most one newline",
+			    full);
 		else if (gw_secret_alloc(out, n + 1) != GW_SECRET_OK)
 			w->oom = true;
 		else {
@@ -888,8 +900,9 @@ static void parse_access_keys(struct walk *w, json_t *o, const char *user, struc
 			ok = ok && w->d->errors == before;
 			pop(w, s3);
 		}
-		if (ok && user && grow(w, (void **)&st->access_keys, st->n_access_keys,
-		                       sizeof(*st->access_keys))) {
+		if (ok && user &&
+		    grow(w, (void **)&st->access_keys, st->n_access_keys,
+		         sizeof(*st->access_keys))) {
 			/* sec->v grows in step with st->access_keys, by the same rule. */
 			if (!grow(w, (void **)&sec->v, st->n_access_keys, sizeof(*sec->v))) {
 				gw_secret_free(&secret);
@@ -953,8 +966,9 @@ static void parse_principal(struct walk *w, json_t *o, enum store_iam_kind kind,
 	for (size_t i = 0; name && i < n_list; i++) {
 		if (strcasecmp(list[i].name, name) == 0) {
 			size_t s = push_key(w, "name");
-			err_here(w, "a %s named \"%s\" is already defined (names compare without case)",
-			         what, list[i].name);
+			err_here(
+			    w, "a %s named \"%s\" is already defined (names compare without case)",
+			    what, list[i].name);
 			pop(w, s);
 			ok = false;
 		}
@@ -962,8 +976,9 @@ static void parse_principal(struct walk *w, json_t *o, enum store_iam_kind kind,
 	const char *path = get_str(w, o, "path", false);
 	if (path && !path_ok(path)) {
 		size_t s = push_key(w, "path");
-		err_here(w, "a path is \"/\" or starts and ends with \"/\", at most %d printable "
-		            "ASCII characters",
+		err_here(w,
+		         "a path is \"/\" or starts and ends with \"/\", at most %d printable "
+		         "ASCII characters",
 		         GW_IAM_PATH_MAX);
 		pop(w, s);
 	}
@@ -984,7 +999,8 @@ static void parse_principal(struct walk *w, json_t *o, enum store_iam_kind kind,
 		if (!trust)
 			err_here(w, "is required: it says who may assume the role");
 		else
-			p.trust_policy = compile_doc(w, trust, POLICY_TRUST, false, name ? name : "", NULL);
+			p.trust_policy =
+			    compile_doc(w, trust, POLICY_TRUST, false, name ? name : "", NULL);
 		pop(w, s);
 		get_int(w, o, "max_session_duration", GW_IAM_SESSION_MIN, GW_IAM_SESSION_MAX,
 		        GW_IAM_SESSION_MIN, &p.max_session_duration);
@@ -1001,16 +1017,19 @@ static void parse_principal(struct walk *w, json_t *o, enum store_iam_kind kind,
 			size_t s2 = push_key(w, pname);
 			bool pok = true;
 			if (!name_ok(pname, GW_IAM_POLICY_NAME_MAX)) {
-				err_here(w, "a policy name is 1 to %d characters of letters, digits and "
-				            "_+=,.@-",
-				         GW_IAM_POLICY_NAME_MAX);
+				err_here(
+				    w,
+				    "a policy name is 1 to %d characters of letters, digits and "
+				    "_+=,.@-",
+				    GW_IAM_POLICY_NAME_MAX);
 				pok = false;
 			}
 			size_t chars = 0;
 			char *text = compile_doc(w, doc, POLICY_IDENTITY, false, pname, &chars);
 			total += chars;
 			if (pok && text &&
-			    grow(w, (void **)&p.inline_policies, p.n_inline, sizeof(*p.inline_policies))) {
+			    grow(w, (void **)&p.inline_policies, p.n_inline,
+			         sizeof(*p.inline_policies))) {
 				p.inline_policies[p.n_inline].name = sdup(w, pname);
 				p.inline_policies[p.n_inline++].document = text;
 				text = NULL;
@@ -1020,10 +1039,11 @@ static void parse_principal(struct walk *w, json_t *o, enum store_iam_kind kind,
 		}
 		size_t limit = role ? GW_IAM_ROLE_INLINE_MAX : GW_IAM_USER_INLINE_MAX;
 		if (total > limit)
-			err_here(w,
-			         "the inline policies of a %s total %zu characters (white space not "
-			         "counted); AWS allows at most %zu",
-			         what, total, limit);
+			err_here(
+			    w,
+			    "the inline policies of a %s total %zu characters (white space not "
+			    "counted); AWS allows at most %zu",
+			    what, total, limit);
 		pop(w, s);
 	}
 
@@ -1037,13 +1057,15 @@ static void parse_principal(struct walk *w, json_t *o, enum store_iam_kind kind,
 			json_t *r = json_array_get(att, i);
 			size_t s2 = push_index(w, i);
 			if (!json_is_string(r)) {
-				err_here(w, "must be a managed policy name or ARN, not %s", json_kind(r));
+				err_here(w, "must be a managed policy name or ARN, not %s",
+				         json_kind(r));
 			} else {
 				const struct store_iam_managed_policy *m =
 				    find_policy_ref(w, st, json_string_value(r));
 				bool again = false;
 				for (size_t j = 0; m && j < p.n_managed; j++)
-					again = again || strcmp(p.managed_policies[j], m->name) == 0;
+					again =
+					    again || strcmp(p.managed_policies[j], m->name) == 0;
 				if (again)
 					err_here(w, "managed policy %s is attached twice", m->name);
 				else if (m && grow(w, (void **)&p.managed_policies, p.n_managed,
@@ -1065,12 +1087,13 @@ static void parse_principal(struct walk *w, json_t *o, enum store_iam_kind kind,
 			 * as one, so a document that is fine as an identity policy but not as
 			 * a boundary is caught here rather than at snapshot time. */
 			for (size_t i = 0; i < m->n_versions; i++) {
-				if (m->default_version && strcmp(m->versions[i].name, m->default_version) == 0) {
+				if (m->default_version &&
+				    strcmp(m->versions[i].name, m->default_version) == 0) {
 					json_error_t je;
 					json_t *doc = json_loads(m->versions[i].document, 0, &je);
 					if (doc) {
-						char *t = compile_doc(w, doc, POLICY_BOUNDARY, true, m->name,
-						                      NULL);
+						char *t = compile_doc(w, doc, POLICY_BOUNDARY, true,
+						                      m->name, NULL);
 						free(t);
 						json_decref(doc);
 					} else {
@@ -1155,10 +1178,9 @@ static bool read_text_file(struct walk *w, const char *full, size_t max, char **
 
 static void parse_issuer(struct walk *w, json_t *o, struct store_iam *st)
 {
-	static const char *const known[] = {"issuer",       "audiences",  "jwks_file",
-	                                    "pem_file",     "kid",        "algorithms",
-	                                    "leeway",       "max_lifetime", "role_claim",
-	                                    "tag_claims",   NULL};
+	static const char *const known[] = {"issuer",     "audiences",  "jwks_file", "pem_file",
+	                                    "kid",        "algorithms", "leeway",    "max_lifetime",
+	                                    "role_claim", "tag_claims", NULL};
 	keys_known(w, o, known);
 	struct store_iam_oidc_issuer is = {0};
 	size_t errors_before = w->d->errors;
@@ -1172,8 +1194,9 @@ static void parse_issuer(struct walk *w, json_t *o, struct store_iam *st)
 		for (size_t i = 0; ok && i < n; i++)
 			ok = url[i] > 0x20 && url[i] < 0x7F && url[i] != '?' && url[i] != '#';
 		if (!ok)
-			err_here(w, "an issuer is an https:// URL of at most %d characters, without "
-			            "query or fragment, as tokens carry it in \"iss\"",
+			err_here(w,
+			         "an issuer is an https:// URL of at most %d characters, without "
+			         "query or fragment, as tokens carry it in \"iss\"",
 			         GW_IAM_ISSUER_URL_MAX);
 		for (size_t i = 0; i < st->n_issuers; i++) {
 			if (strcmp(st->issuers[i].issuer, url) == 0)
@@ -1226,7 +1249,9 @@ static void parse_issuer(struct walk *w, json_t *o, struct store_iam *st)
 			const char *v = json_is_string(a) ? json_string_value(a) : "";
 			int id = gw_jwt_alg_from_name(v, strlen(v));
 			if (id < 0 || (GW_JWT_ALG_BIT(id) & GW_JWT_ALGS_ASYMMETRIC) == 0)
-				err_here(w, "\"%s\" is not one of RS256 RS384 RS512 ES256 ES384 ES512", v);
+				err_here(w,
+				         "\"%s\" is not one of RS256 RS384 RS512 ES256 ES384 ES512",
+				         v);
 			else if (algs & GW_JWT_ALG_BIT(id))
 				err_here(w, "%s is listed twice", v);
 			else
@@ -1309,9 +1334,11 @@ static void parse_issuer(struct walk *w, json_t *o, struct store_iam *st)
 				         GW_IAM_CLAIM_NAME_MAX);
 			else if (!t || count_chars(t) == 0 || count_chars(t) > GW_IAM_TAG_KEY_MAX ||
 			         !tag_chars_ok(t) || strncasecmp(t, "aws:", 4) == 0)
-				err_here(w, "must name a principal tag key: 1 to %d characters of letters, "
-				            "digits, spaces and _.:/=+-@, not starting with \"aws:\"",
-				         GW_IAM_TAG_KEY_MAX);
+				err_here(
+				    w,
+				    "must name a principal tag key: 1 to %d characters of letters, "
+				    "digits, spaces and _.:/=+-@, not starting with \"aws:\"",
+				    GW_IAM_TAG_KEY_MAX);
 			else {
 				bool again = false;
 				for (size_t j = 0; j < is.n_tag_claims; j++)
@@ -1480,8 +1507,8 @@ static void parse_list(struct walk *w, json_t *root, const char *key, entry_fn f
 static void sort_keys(struct store_iam *st, struct gw_iam_key_secret *sec)
 {
 	for (size_t i = 1; i < st->n_access_keys; i++) {
-		for (size_t j = i; j > 0 && strcmp(st->access_keys[j - 1].id, st->access_keys[j].id) > 0;
-		     j--) {
+		for (size_t j = i;
+		     j > 0 && strcmp(st->access_keys[j - 1].id, st->access_keys[j].id) > 0; j--) {
 			struct store_iam_access_key t = st->access_keys[j];
 			st->access_keys[j] = st->access_keys[j - 1];
 			st->access_keys[j - 1] = t;
@@ -1526,10 +1553,9 @@ int gw_iam_file_parse(const char *json, size_t n, const char *base_dir, struct g
 	if (!json_is_object(root)) {
 		err_here(&w, "the IAM file must be a JSON object, not %s", json_kind(root));
 	} else {
-		static const char *const known[] = {"account_id",   "managed_policies",
-		                                    "roles",        "users",
-		                                    "oidc_issuers", "host_mappings",
-		                                    NULL};
+		static const char *const known[] = {
+		    "account_id",   "managed_policies", "roles", "users",
+		    "oidc_issuers", "host_mappings",    NULL};
 		keys_known(&w, root, known);
 		const char *acc = get_str(&w, root, "account_id", true);
 		if (acc && !digits(acc, 12)) {

@@ -86,8 +86,7 @@ static const struct gw_iam_entity *entity_by_name(const struct gw_iam_entity *v,
 }
 
 static const struct gw_iam_entity *entity(const struct gw_iam *iam, const struct gw_iam_entity *v,
-                                          size_t count, const char *type, const char *key,
-                                          size_t n)
+                                          size_t count, const char *type, const char *key, size_t n)
 {
 	if (!iam || !key || n == 0)
 		return NULL;
@@ -126,7 +125,8 @@ const struct gw_iam_managed *gw_iam_managed_policy(const struct gw_iam *iam, con
 	const char *acc = NULL, *path = NULL;
 	size_t acc_n = 0, path_n = 0;
 	bool arn = n >= 4 && memcmp(key, "arn:", 4) == 0;
-	if (arn && !gw_iam_arn_split(key, n, "policy", &acc, &acc_n, &path, &path_n, &name, &name_n))
+	if (arn &&
+	    !gw_iam_arn_split(key, n, "policy", &acc, &acc_n, &path, &path_n, &name, &name_n))
 		return NULL;
 	for (size_t i = 0; i < iam->n_managed; i++) {
 		const struct gw_iam_managed *m = &iam->managed[i];
@@ -322,10 +322,10 @@ static int compile(const char *text, enum policy_type type, bool managed, const 
 			if (d.items[i].severity == POLICY_SEV_ERROR)
 				g = &d.items[i];
 		}
-		code = gw_iam_fail(err, GW_IAM_ERR_STATE,
-		                   "the stored %s does not compile: %s%s%s (re-apply a valid IAM file)",
-		                   what, g ? g->path : "", g && g->path[0] ? ": " : "",
-		                   g ? g->message : "invalid");
+		code = gw_iam_fail(
+		    err, GW_IAM_ERR_STATE,
+		    "the stored %s does not compile: %s%s%s (re-apply a valid IAM file)", what,
+		    g ? g->path : "", g && g->path[0] ? ": " : "", g ? g->message : "invalid");
 	}
 	policy_diags_free(&d);
 	return code;
@@ -360,16 +360,18 @@ static int build_entities(struct gw_iam *iam, struct store_iam_principal *src, s
 		e->tags = p->tags;
 		e->n_tags = p->n_tags;
 		e->arn = gw_iam_arn(iam->st.account_id, what, p->path, p->name);
-		e->inline_policies = p->n_inline ? calloc(p->n_inline, sizeof(*e->inline_policies)) : NULL;
+		e->inline_policies =
+		    p->n_inline ? calloc(p->n_inline, sizeof(*e->inline_policies)) : NULL;
 		e->managed = p->n_managed ? calloc(p->n_managed, sizeof(*e->managed)) : NULL;
-		if (!e->arn || (p->n_inline && !e->inline_policies) || (p->n_managed && !e->managed))
+		if (!e->arn || (p->n_inline && !e->inline_policies) ||
+		    (p->n_managed && !e->managed))
 			return gw_iam_fail(err, GW_IAM_ERR_NOMEM, "out of memory");
 		char what_doc[GW_IAM_ENTITY_NAME_MAX + GW_IAM_POLICY_NAME_MAX + 64];
 		if (kind == GW_IAM_ROLE) {
 			snprintf(what_doc, sizeof(what_doc), "trust policy of role %s", p->name);
 			if (!p->trust_policy)
-				return gw_iam_fail(err, GW_IAM_ERR_STATE, "role %s has no trust policy",
-				                   p->name);
+				return gw_iam_fail(err, GW_IAM_ERR_STATE,
+				                   "role %s has no trust policy", p->name);
 			int code = compile(p->trust_policy, POLICY_TRUST, false, p->name, &e->trust,
 			                   what_doc, err);
 			if (code != GW_IAM_OK)
@@ -379,27 +381,31 @@ static int build_entities(struct gw_iam *iam, struct store_iam_principal *src, s
 			snprintf(what_doc, sizeof(what_doc), "inline policy %s of %s %s",
 			         p->inline_policies[j].name, what, p->name);
 			int code = compile(p->inline_policies[j].document, POLICY_IDENTITY, false,
-			                   p->inline_policies[j].name, &e->inline_policies[j], what_doc,
-			                   err);
+			                   p->inline_policies[j].name, &e->inline_policies[j],
+			                   what_doc, err);
 			if (code != GW_IAM_OK)
 				return code;
 			e->n_inline++;
 		}
 		for (size_t j = 0; j < p->n_managed; j++) {
-			const struct gw_iam_managed *m = managed_by_name(iam, p->managed_policies[j]);
+			const struct gw_iam_managed *m =
+			    managed_by_name(iam, p->managed_policies[j]);
 			if (!m)
-				return gw_iam_fail(err, GW_IAM_ERR_STATE,
-				                   "%s %s is attached to managed policy %s, which is not "
-				                   "stored",
-				                   what, p->name, p->managed_policies[j]);
+				return gw_iam_fail(
+				    err, GW_IAM_ERR_STATE,
+				    "%s %s is attached to managed policy %s, which is not "
+				    "stored",
+				    what, p->name, p->managed_policies[j]);
 			e->managed[e->n_managed++] = m;
 		}
 		if (p->permissions_boundary) {
-			const struct gw_iam_managed *m = managed_by_name(iam, p->permissions_boundary);
+			const struct gw_iam_managed *m =
+			    managed_by_name(iam, p->permissions_boundary);
 			if (!m || !m->boundary)
-				return gw_iam_fail(err, GW_IAM_ERR_STATE,
-				                   "the permissions boundary %s of %s %s is not stored",
-				                   p->permissions_boundary, what, p->name);
+				return gw_iam_fail(
+				    err, GW_IAM_ERR_STATE,
+				    "the permissions boundary %s of %s %s is not stored",
+				    p->permissions_boundary, what, p->name);
 			e->boundary = m;
 		}
 	}
@@ -443,14 +449,16 @@ static int build_managed(struct gw_iam *iam, struct gw_iam_error *err)
 				doc = p->versions[j].document;
 		}
 		if (!doc)
-			return gw_iam_fail(err, GW_IAM_ERR_STATE,
-			                   "managed policy %s has no stored version %s (its default)",
-			                   p->name, p->default_version);
+			return gw_iam_fail(
+			    err, GW_IAM_ERR_STATE,
+			    "managed policy %s has no stored version %s (its default)", p->name,
+			    p->default_version);
 		char what[GW_IAM_POLICY_NAME_MAX + 64];
 		snprintf(what, sizeof(what), "managed policy %s", p->name);
 		int code = compile(doc, POLICY_IDENTITY, true, p->name, &m->policy, what, err);
 		if (code == GW_IAM_OK && used_as_boundary(st, p->name))
-			code = compile(doc, POLICY_BOUNDARY, true, p->name, &m->boundary, what, err);
+			code =
+			    compile(doc, POLICY_BOUNDARY, true, p->name, &m->boundary, what, err);
 		if (code != GW_IAM_OK)
 			return code;
 	}
@@ -468,8 +476,8 @@ static int build_keys(struct gw_iam *iam, struct gw_iam_error *err)
 		const struct gw_iam_entity *u =
 		    entity_by_name(iam->users, iam->n_users, k->user, strlen(k->user));
 		if (!u)
-			return gw_iam_fail(err, GW_IAM_ERR_STATE, "access key %s belongs to no user",
-			                   k->id);
+			return gw_iam_fail(err, GW_IAM_ERR_STATE,
+			                   "access key %s belongs to no user", k->id);
 		iam->keys[i] = (struct gw_iam_access_key){.id = k->id,
 		                                          .user = u,
 		                                          .active = k->active,
@@ -500,9 +508,9 @@ static int build_issuers(struct gw_iam *iam, struct gw_iam_error *err)
 		             ? gw_jwks_from_pem(doc, strlen(doc), o->key_kid, &iam->jwks[i], &je)
 		             : gw_jwks_parse(doc, strlen(doc), &iam->jwks[i], &je);
 		if (rc != GW_JWT_OK)
-			return gw_iam_fail(err, rc == GW_JWT_ERR_NOMEM ? GW_IAM_ERR_NOMEM : GW_IAM_ERR_STATE,
-			                   "the stored keys of issuer %s do not load: %s", o->issuer,
-			                   je.message);
+			return gw_iam_fail(
+			    err, rc == GW_JWT_ERR_NOMEM ? GW_IAM_ERR_NOMEM : GW_IAM_ERR_STATE,
+			    "the stored keys of issuer %s do not load: %s", o->issuer, je.message);
 		unsigned algs = 0;
 		const char *p = o->algorithms;
 		while (*p) {
@@ -510,7 +518,8 @@ static int build_issuers(struct gw_iam *iam, struct gw_iam_error *err)
 			int a = gw_jwt_alg_from_name(p, len);
 			if (a < 0)
 				return gw_iam_fail(err, GW_IAM_ERR_STATE,
-				                   "issuer %s has an unknown stored algorithm", o->issuer);
+				                   "issuer %s has an unknown stored algorithm",
+				                   o->issuer);
 			algs |= GW_JWT_ALG_BIT(a);
 			p += len;
 			while (*p == ' ')
@@ -550,8 +559,8 @@ static int build_hosts(struct gw_iam *iam, struct gw_iam_error *err)
 		const struct gw_iam_entity *r =
 		    entity_by_name(iam->roles, iam->n_roles, h->role, strlen(h->role));
 		if (!r)
-			return gw_iam_fail(err, GW_IAM_ERR_STATE, "host mapping %s=%s names no role",
-			                   h->match, h->value);
+			return gw_iam_fail(err, GW_IAM_ERR_STATE,
+			                   "host mapping %s=%s names no role", h->match, h->value);
 		iam->hosts[i] = (struct iam_host){
 		    .by_cn = strcmp(h->match, "subject_cn") == 0, .value = h->value, .role = r};
 	}
@@ -574,7 +583,8 @@ int gw_iam_build(struct store_iam *state, struct gw_iam **out, struct gw_iam_err
 	gw_iam_state_sort(&iam->st);
 	int code = GW_IAM_OK;
 	if (!iam->st.account_id && (iam->st.n_roles || iam->st.n_users || iam->st.n_policies))
-		code = gw_iam_fail(err, GW_IAM_ERR_STATE, "the IAM state has entities but no account");
+		code =
+		    gw_iam_fail(err, GW_IAM_ERR_STATE, "the IAM state has entities but no account");
 	const char *acc = iam->st.account_id ? iam->st.account_id : "";
 	if (code == GW_IAM_OK && !iam->st.account_id) {
 		iam->st.account_id = gw_iam_strdup(acc);
@@ -584,11 +594,13 @@ int gw_iam_build(struct store_iam *state, struct gw_iam **out, struct gw_iam_err
 	if (code == GW_IAM_OK)
 		code = build_managed(iam, err);
 	if (code == GW_IAM_OK) {
-		code = build_entities(iam, iam->st.roles, iam->st.n_roles, GW_IAM_ROLE, &iam->roles, err);
+		code = build_entities(iam, iam->st.roles, iam->st.n_roles, GW_IAM_ROLE, &iam->roles,
+		                      err);
 		iam->n_roles = iam->roles ? iam->st.n_roles : 0;
 	}
 	if (code == GW_IAM_OK) {
-		code = build_entities(iam, iam->st.users, iam->st.n_users, GW_IAM_USER, &iam->users, err);
+		code = build_entities(iam, iam->st.users, iam->st.n_users, GW_IAM_USER, &iam->users,
+		                      err);
 		iam->n_users = iam->users ? iam->st.n_users : 0;
 	}
 	if (code == GW_IAM_OK)

@@ -154,7 +154,8 @@ static int cmp_tag(const void *a, const void *b)
 
 static int cmp_claim(const void *a, const void *b)
 {
-	return strcmp(((const struct store_iam_tag *)a)->key, ((const struct store_iam_tag *)b)->key);
+	return strcmp(((const struct store_iam_tag *)a)->key,
+	              ((const struct store_iam_tag *)b)->key);
 }
 
 static int cmp_str_nocase(const void *a, const void *b)

@@ -101,9 +101,9 @@ static int bind_all(sqlite3_stmt *st, const char *types, va_list ap)
 		case 'b': {
 			const void *p = va_arg(ap, const void *);
 			size_t n = va_arg(ap, size_t);
-			rc = n > (size_t)INT32_MAX
-			         ? SQLITE_TOOBIG
-			         : sqlite3_bind_blob(st, i + 1, p ? p : "", (int)n, SQLITE_TRANSIENT);
+			rc = n > (size_t)INT32_MAX ? SQLITE_TOOBIG
+			                           : sqlite3_bind_blob(st, i + 1, p ? p : "",
+			                                               (int)n, SQLITE_TRANSIENT);
 			break;
 		}
 		default:
@@ -309,8 +309,8 @@ static int each_row(struct store *s, struct store_iam *iam, const char *sql, row
 			break;
 		code = fn(iam, st, &oom);
 		if (oom)
-			code = store_fail(err, STORE_ERR_NOMEM, "%s: out of memory %s", s->path,
-			                  what);
+			code =
+			    store_fail(err, STORE_ERR_NOMEM, "%s: out of memory %s", s->path, what);
 		else if (code != STORE_OK)
 			code = store_fail(err, STORE_ERR_CORRUPT,
 			                  "%s: %s: a row refers to an entity that is not there "
@@ -507,8 +507,8 @@ static int row_tag_claim(struct store_iam *iam, sqlite3_stmt *st, bool *oom)
 
 static int row_host_mapping(struct store_iam *iam, sqlite3_stmt *st, bool *oom)
 {
-	if (grow((void **)&iam->host_mappings, iam->n_host_mappings,
-	         sizeof(*iam->host_mappings)) != 0) {
+	if (grow((void **)&iam->host_mappings, iam->n_host_mappings, sizeof(*iam->host_mappings)) !=
+	    0) {
 		*oom = true;
 		return STORE_ERR_NOMEM;
 	}
@@ -540,8 +540,8 @@ static const struct {
      row_inline, "reading inline policies"},
     {"SELECT kind, principal, policy FROM iam_attachments ORDER BY kind, principal, policy",
      row_attachment, "reading policy attachments"},
-    {"SELECT kind, principal, key, value FROM iam_tags ORDER BY kind, principal, key",
-     row_tag, "reading tags"},
+    {"SELECT kind, principal, key, value FROM iam_tags ORDER BY kind, principal, key", row_tag,
+     "reading tags"},
     {"SELECT id, user, active, secret FROM iam_access_keys ORDER BY id", row_access_key,
      "reading access keys"},
     {"SELECT issuer, algorithms, key_source, key_path, key_kid, key_document, leeway,"
@@ -549,10 +549,10 @@ static const struct {
      row_issuer, "reading OIDC issuers"},
     {"SELECT issuer, audience FROM iam_oidc_audiences ORDER BY issuer, audience", row_audience,
      "reading OIDC audiences"},
-    {"SELECT issuer, claim, tag_key FROM iam_oidc_tag_claims ORDER BY issuer, claim",
-     row_tag_claim, "reading OIDC tag claims"},
-    {"SELECT match, value, role FROM iam_host_mappings ORDER BY match, value",
-     row_host_mapping, "reading host mappings"},
+    {"SELECT issuer, claim, tag_key FROM iam_oidc_tag_claims ORDER BY issuer, claim", row_tag_claim,
+     "reading OIDC tag claims"},
+    {"SELECT match, value, role FROM iam_host_mappings ORDER BY match, value", row_host_mapping,
+     "reading host mappings"},
 };
 
 int store_iam_load(struct store *s, struct store_iam *out, struct store_error *err)
@@ -567,7 +567,8 @@ int store_iam_load(struct store *s, struct store_iam *out, struct store_error *e
 	/* One read transaction: every SELECT below sees the same commit. */
 	int code = exec_sql(s, "BEGIN", "starting to read the IAM state", err);
 	for (size_t i = 0; code == STORE_OK && i < sizeof(load_steps) / sizeof(load_steps[0]); i++)
-		code = each_row(s, out, load_steps[i].sql, load_steps[i].fn, load_steps[i].what, err);
+		code =
+		    each_row(s, out, load_steps[i].sql, load_steps[i].fn, load_steps[i].what, err);
 	if (code == STORE_OK)
 		code = exec_sql(s, "COMMIT", "finishing the read of the IAM state", err);
 	if (code != STORE_OK) {
@@ -595,10 +596,11 @@ int store_iam_generation(struct store *s, int64_t *out, struct store_error *err)
 		if (rc == SQLITE_ROW)
 			*out = sqlite3_column_int64(st, 0);
 		else if (rc == SQLITE_DONE)
-			code = store_fail(err, STORE_ERR_CORRUPT, "%s: the iam_account row is missing",
-			                  s->path);
+			code = store_fail(err, STORE_ERR_CORRUPT,
+			                  "%s: the iam_account row is missing", s->path);
 		else
-			code = store_fail_sqlite(err, s->db, rc, s->path, "reading the IAM generation");
+			code = store_fail_sqlite(err, s->db, rc, s->path,
+			                         "reading the IAM generation");
 	}
 	sqlite3_finalize(st);
 	store_unlock(s);
@@ -615,7 +617,8 @@ static int check_next(const struct store_iam *n, struct store_error *err)
 		const struct store_iam_managed_policy *m = &n->policies[i];
 		if (!m->name || !m->policy_id || !m->path || !m->description || !m->default_version)
 			return store_fail(err, STORE_ERR_INVALID,
-			                  "iam replace: managed policy %zu lacks a required field", i);
+			                  "iam replace: managed policy %zu lacks a required field",
+			                  i);
 		for (size_t j = 0; j < m->n_versions; j++) {
 			if (!m->versions[j].name || !m->versions[j].document)
 				return store_fail(err, STORE_ERR_INVALID,
@@ -636,10 +639,11 @@ static int check_next(const struct store_iam *n, struct store_error *err)
 				                  kind_names[k], i);
 			for (size_t j = 0; j < p->n_inline; j++) {
 				if (!p->inline_policies[j].name || !p->inline_policies[j].document)
-					return store_fail(err, STORE_ERR_INVALID,
-					                  "iam replace: an inline policy of %s lacks its "
-					                  "name or document",
-					                  p->name);
+					return store_fail(
+					    err, STORE_ERR_INVALID,
+					    "iam replace: an inline policy of %s lacks its "
+					    "name or document",
+					    p->name);
 			}
 			for (size_t j = 0; j < p->n_managed; j++) {
 				if (!p->managed_policies[j])
@@ -649,17 +653,19 @@ static int check_next(const struct store_iam *n, struct store_error *err)
 			}
 			for (size_t j = 0; j < p->n_tags; j++) {
 				if (!p->tags[j].key || !p->tags[j].value)
-					return store_fail(err, STORE_ERR_INVALID,
-					                  "iam replace: a tag of %s lacks its key or value",
-					                  p->name);
+					return store_fail(
+					    err, STORE_ERR_INVALID,
+					    "iam replace: a tag of %s lacks its key or value",
+					    p->name);
 			}
 		}
 	}
 	for (size_t i = 0; i < n->n_access_keys; i++) {
 		const struct store_iam_access_key *a = &n->access_keys[i];
 		if (!a->id || !a->user || !a->sealed_secret || a->sealed_n == 0)
-			return store_fail(err, STORE_ERR_INVALID,
-			                  "iam replace: access key %zu lacks its id, user or secret", i);
+			return store_fail(
+			    err, STORE_ERR_INVALID,
+			    "iam replace: access key %zu lacks its id, user or secret", i);
 	}
 	for (size_t i = 0; i < n->n_issuers; i++) {
 		const struct store_iam_oidc_issuer *o = &n->issuers[i];
@@ -670,7 +676,8 @@ static int check_next(const struct store_iam *n, struct store_error *err)
 		for (size_t j = 0; j < o->n_audiences; j++) {
 			if (!o->audiences[j])
 				return store_fail(err, STORE_ERR_INVALID,
-				                  "iam replace: an audience of %s is missing", o->issuer);
+				                  "iam replace: an audience of %s is missing",
+				                  o->issuer);
 		}
 		for (size_t j = 0; j < o->n_tag_claims; j++) {
 			if (!o->tag_claims[j].key || !o->tag_claims[j].value)
@@ -689,18 +696,17 @@ static int check_next(const struct store_iam *n, struct store_error *err)
 }
 
 /* The tables in an order that deletes children before their parents. */
-static const char *const delete_sql =
-    "DELETE FROM iam_host_mappings;"
-    "DELETE FROM iam_access_keys;"
-    "DELETE FROM iam_tags;"
-    "DELETE FROM iam_attachments;"
-    "DELETE FROM iam_inline_policies;"
-    "DELETE FROM iam_principals;"
-    "DELETE FROM iam_policy_versions;"
-    "DELETE FROM iam_managed_policies;"
-    "DELETE FROM iam_oidc_tag_claims;"
-    "DELETE FROM iam_oidc_audiences;"
-    "DELETE FROM iam_oidc_issuers;";
+static const char *const delete_sql = "DELETE FROM iam_host_mappings;"
+                                      "DELETE FROM iam_access_keys;"
+                                      "DELETE FROM iam_tags;"
+                                      "DELETE FROM iam_attachments;"
+                                      "DELETE FROM iam_inline_policies;"
+                                      "DELETE FROM iam_principals;"
+                                      "DELETE FROM iam_policy_versions;"
+                                      "DELETE FROM iam_managed_policies;"
+                                      "DELETE FROM iam_oidc_tag_claims;"
+                                      "DELETE FROM iam_oidc_audiences;"
+                                      "DELETE FROM iam_oidc_issuers;";
 
 enum ins {
 	INS_POLICY,
@@ -740,8 +746,7 @@ static const char *const ins_sql[INS_COUNT_] = {
 };
 
 static int write_principals(struct store *s, sqlite3_stmt **ins, enum store_iam_kind kind,
-                            const struct store_iam_principal *v, size_t n,
-                            struct store_error *err)
+                            const struct store_iam_principal *v, size_t n, struct store_error *err)
 {
 	const char *k = kind_names[kind];
 	int code = STORE_OK;
@@ -751,12 +756,12 @@ static int write_principals(struct store *s, sqlite3_stmt **ins, enum store_iam_
 		                p->name, p->unique_id, p->path, p->description, p->trust_policy,
 		                p->max_session_duration, p->permissions_boundary);
 		for (size_t j = 0; j < p->n_inline && code == STORE_OK; j++)
-			code = run_stmt(s, ins[INS_INLINE], "writing an inline policy", err, "tttt", k,
-			                p->name, p->inline_policies[j].name,
+			code = run_stmt(s, ins[INS_INLINE], "writing an inline policy", err, "tttt",
+			                k, p->name, p->inline_policies[j].name,
 			                p->inline_policies[j].document);
 		for (size_t j = 0; j < p->n_managed && code == STORE_OK; j++)
-			code = run_stmt(s, ins[INS_ATTACH], "writing a policy attachment", err, "ttt",
-			                k, p->name, p->managed_policies[j]);
+			code = run_stmt(s, ins[INS_ATTACH], "writing a policy attachment", err,
+			                "ttt", k, p->name, p->managed_policies[j]);
 		for (size_t j = 0; j < p->n_tags && code == STORE_OK; j++)
 			code = run_stmt(s, ins[INS_TAG], "writing a tag", err, "tttt", k, p->name,
 			                p->tags[j].key, p->tags[j].value);
@@ -770,8 +775,8 @@ static int write_all(struct store *s, sqlite3_stmt **ins, const struct store_iam
 	int code = STORE_OK;
 	for (size_t i = 0; i < n->n_policies && code == STORE_OK; i++) {
 		const struct store_iam_managed_policy *m = &n->policies[i];
-		code = run_stmt(s, ins[INS_POLICY], "writing a managed policy", err, "ttttt", m->name,
-		                m->policy_id, m->path, m->description, m->default_version);
+		code = run_stmt(s, ins[INS_POLICY], "writing a managed policy", err, "ttttt",
+		                m->name, m->policy_id, m->path, m->description, m->default_version);
 		for (size_t j = 0; j < m->n_versions && code == STORE_OK; j++)
 			code = run_stmt(s, ins[INS_VERSION], "writing a policy version", err, "ttt",
 			                m->name, m->versions[j].name, m->versions[j].document);
@@ -782,9 +787,9 @@ static int write_all(struct store *s, sqlite3_stmt **ins, const struct store_iam
 		code = write_principals(s, ins, STORE_IAM_USER, n->users, n->n_users, err);
 	for (size_t i = 0; i < n->n_access_keys && code == STORE_OK; i++) {
 		const struct store_iam_access_key *a = &n->access_keys[i];
-		code = run_stmt(s, ins[INS_KEY], "writing an access key", err, "ttib", a->id, a->user,
-		                (int64_t)(a->active ? 1 : 0), (const void *)a->sealed_secret,
-		                a->sealed_n);
+		code = run_stmt(s, ins[INS_KEY], "writing an access key", err, "ttib", a->id,
+		                a->user, (int64_t)(a->active ? 1 : 0),
+		                (const void *)a->sealed_secret, a->sealed_n);
 	}
 	for (size_t i = 0; i < n->n_issuers && code == STORE_OK; i++) {
 		const struct store_iam_oidc_issuer *o = &n->issuers[i];
@@ -795,8 +800,9 @@ static int write_all(struct store *s, sqlite3_stmt **ins, const struct store_iam
 			code = run_stmt(s, ins[INS_AUDIENCE], "writing an OIDC audience", err, "tt",
 			                o->issuer, o->audiences[j]);
 		for (size_t j = 0; j < o->n_tag_claims && code == STORE_OK; j++)
-			code = run_stmt(s, ins[INS_TAG_CLAIM], "writing an OIDC tag claim", err, "ttt",
-			                o->issuer, o->tag_claims[j].key, o->tag_claims[j].value);
+			code =
+			    run_stmt(s, ins[INS_TAG_CLAIM], "writing an OIDC tag claim", err, "ttt",
+			             o->issuer, o->tag_claims[j].key, o->tag_claims[j].value);
 	}
 	for (size_t i = 0; i < n->n_host_mappings && code == STORE_OK; i++) {
 		const struct store_iam_host_mapping *h = &n->host_mappings[i];
@@ -847,8 +853,8 @@ static int replace_locked(struct store *s, const struct store_iam *next, int64_t
 	if (code != STORE_OK)
 		return code;
 
-	code = prepare(s, "UPDATE iam_account SET account_id = ?1, generation = ?2 WHERE id = 1", &st,
-	               "writing the IAM account", err);
+	code = prepare(s, "UPDATE iam_account SET account_id = ?1, generation = ?2 WHERE id = 1",
+	               &st, "writing the IAM account", err);
 	if (code == STORE_OK)
 		code = run_stmt(s, st, "writing the IAM account", err, "ti", next->account_id,
 		                cur + 1);

@@ -110,7 +110,8 @@ static bool has_error(const struct parsed *p, const char *path, const char *word
 {
 	for (size_t i = 0; i < p->d.count; i++) {
 		const struct gw_iam_diag *g = &p->d.items[i];
-		if (!g->warning && strcmp(g->path, path) == 0 && (!words || strstr(g->message, words)))
+		if (!g->warning && strcmp(g->path, path) == 0 &&
+		    (!words || strstr(g->message, words)))
 			return true;
 	}
 	printf("    no error at \"%s\" saying \"%s\"; got:\n", path, words ? words : "");
@@ -134,21 +135,142 @@ static const char good[] =
     "{" ACCOUNT ","
     "\"managed_policies\":["
     " {\"name\":\"zeta\",\"path\":\"/ops/\",\"versions\":["
-    "   {\"id\":\"v10\",\"default\":true,\"document\":" ALLOW("ecs:List*") "},"
-    "   {\"id\":\"v2\",\"document\":" ALLOW("ecs:Describe*") "}]},"
-    " {\"name\":\"Alpha\",\"versions\":[{\"id\":\"v1\",\"default\":true,\"document\":" ALLOW(
-        "ecs:*") "}]}],"
-    "\"roles\":["
-    " {\"name\":\"web\",\"trust_policy\":" TRUST ",\"managed_policies\":["
-    "   \"arn:aws:iam::111122223333:policy/ops/zeta\",\"alpha\"],"
-    "  \"permissions_boundary\":\"Alpha\",\"tags\":{\"team\":\"web\",\"Env\":\"prod\"},"
-    "  \"inline_policies\":{\"b\":" ALLOW("ecs:RunTask") ",\"a\":" ALLOW("ecs:StopTask") "}},"
-    " {\"name\":\"Api\",\"path\":\"/svc/\",\"description\":\"the API\","
-    "  \"max_session_duration\":7200,\"trust_policy\":" TRUST "}],"
-    "\"users\":[{\"name\":\"ci\",\"access_keys\":[{\"id\":\"AKIAZZZZZZZZZZZZZZZ1\"},"
-    "  {\"id\":\"AKIAAAAAAAAAAAAAAAA1\",\"status\":\"Inactive\"}]}],"
-    "\"host_mappings\":[{\"subject_cn\":\"h1\",\"role\":\"WEB\"}]"
-    "}";
+    "   {\"id\":\"v10\",\"default\":true,\"document\":" ALLOW(
+        "ecs:List*") "},"
+                     "   {\"id\":\"v2\",\"document\":" ALLOW(
+                         "ecs:Describe*") "}]},"
+                                          " {\"name\":\"Alpha\",\"versions\":[{\"id\":\"v1\","
+                                          "\"default\":true,\"document\":" ALLOW(
+                                              "ecs:*") "}]}],"
+                                                       "\"roles\":["
+                                                       " {\"name\":\"web\",\"trust_policy\":" TRUST
+                                                       ",\"managed_policies\":["
+                                                       "   "
+                                                       "\"arn:aws:iam::111122223333:policy/ops/"
+                                                       "zeta\",\"alpha\"],"
+                                                       "  "
+                                                       "\"permissions_boundary\":\"Alpha\","
+                                                       "\"tags\":{\"team\":\"web\",\"Env\":"
+                                                       "\"prod\"},"
+                                                       "  \"inline_policies\":{\"b\":" ALLOW(
+                                                           "ecs:RunTask") ",\"a\":" ALLOW("ecs:"
+                                                                                          "StopTas"
+                                                                                          "k") "}},"
+                                                                                               " {"
+                                                                                               "\"n"
+                                                                                               "ame"
+                                                                                               "\":"
+                                                                                               "\"A"
+                                                                                               "pi"
+                                                                                               "\","
+                                                                                               "\"p"
+                                                                                               "ath"
+                                                                                               "\":"
+                                                                                               "\"/"
+                                                                                               "svc"
+                                                                                               "/\""
+                                                                                               ",\""
+                                                                                               "des"
+                                                                                               "cri"
+                                                                                               "pti"
+                                                                                               "on"
+                                                                                               "\":"
+                                                                                               "\"t"
+                                                                                               "he "
+                                                                                               "API"
+                                                                                               "\","
+                                                                                               "  "
+                                                                                               "\"m"
+                                                                                               "ax_"
+                                                                                               "ses"
+                                                                                               "sio"
+                                                                                               "n_"
+                                                                                               "dur"
+                                                                                               "ati"
+                                                                                               "on"
+                                                                                               "\":"
+                                                                                               "720"
+                                                                                               "0,"
+                                                                                               "\"t"
+                                                                                               "rus"
+                                                                                               "t_"
+                                                                                               "pol"
+                                                                                               "icy"
+                                                                                               "\""
+                                                                                               ":" TRUST
+                                                                                               "}],"
+                                                                                               "\"u"
+                                                                                               "ser"
+                                                                                               "s\""
+                                                                                               ":[{"
+                                                                                               "\"n"
+                                                                                               "ame"
+                                                                                               "\":"
+                                                                                               "\"c"
+                                                                                               "i\""
+                                                                                               ",\""
+                                                                                               "acc"
+                                                                                               "ess"
+                                                                                               "_ke"
+                                                                                               "ys"
+                                                                                               "\":"
+                                                                                               "[{"
+                                                                                               "\"i"
+                                                                                               "d\""
+                                                                                               ":\""
+                                                                                               "AKI"
+                                                                                               "AZZ"
+                                                                                               "ZZZ"
+                                                                                               "ZZZ"
+                                                                                               "ZZZ"
+                                                                                               "ZZZ"
+                                                                                               "Z1"
+                                                                                               "\"}"
+                                                                                               ","
+                                                                                               "  "
+                                                                                               "{\""
+                                                                                               "id"
+                                                                                               "\":"
+                                                                                               "\"A"
+                                                                                               "KIA"
+                                                                                               "AAA"
+                                                                                               "AAA"
+                                                                                               "AAA"
+                                                                                               "AAA"
+                                                                                               "AAA"
+                                                                                               "1\""
+                                                                                               ",\""
+                                                                                               "sta"
+                                                                                               "tus"
+                                                                                               "\":"
+                                                                                               "\"I"
+                                                                                               "nac"
+                                                                                               "tiv"
+                                                                                               "e\""
+                                                                                               "}]}"
+                                                                                               "],"
+                                                                                               "\"h"
+                                                                                               "ost"
+                                                                                               "_ma"
+                                                                                               "ppi"
+                                                                                               "ngs"
+                                                                                               "\":"
+                                                                                               "[{"
+                                                                                               "\"s"
+                                                                                               "ubj"
+                                                                                               "ect"
+                                                                                               "_cn"
+                                                                                               "\":"
+                                                                                               "\"h"
+                                                                                               "1\""
+                                                                                               ",\""
+                                                                                               "rol"
+                                                                                               "e\""
+                                                                                               ":\""
+                                                                                               "WEB"
+                                                                                               "\"}"
+                                                                                               "]"
+                                                                                               "}";
 
 static void t_good_file(void)
 {
@@ -202,10 +324,12 @@ static void t_formatting_does_not_matter(void)
 {
 	struct parsed a = parsef("{" ACCOUNT ",\"roles\":[{\"name\":\"r\",\"trust_policy\":" TRUST
 	                         ",\"inline_policies\":{\"p\":" ALLOW("ecs:RunTask") "}}]}");
-	struct parsed b = parse(
-	    "{\n  \"roles\": [ {\"inline_policies\": {\"p\": {\"Statement\": [ {\"Resource\": \"*\",\n"
-	    "  \"Action\": \"ecs:RunTask\", \"Effect\": \"Allow\"} ], \"Version\": \"2012-10-17\"}},\n"
-	    "  \"trust_policy\": " TRUST ", \"name\": \"r\" } ],\n  " ACCOUNT "\n}\n");
+	struct parsed b =
+	    parse("{\n  \"roles\": [ {\"inline_policies\": {\"p\": {\"Statement\": [ "
+	          "{\"Resource\": \"*\",\n"
+	          "  \"Action\": \"ecs:RunTask\", \"Effect\": \"Allow\"} ], \"Version\": "
+	          "\"2012-10-17\"}},\n"
+	          "  \"trust_policy\": " TRUST ", \"name\": \"r\" } ],\n  " ACCOUNT "\n}\n");
 	CHECK(valid(&a) && valid(&b));
 	if (a.rc == GW_IAM_OK && b.rc == GW_IAM_OK && a.spec.state.n_roles == 1 &&
 	    b.spec.state.n_roles == 1 && a.spec.state.roles[0].n_inline == 1 &&
@@ -220,12 +344,12 @@ static void t_formatting_does_not_matter(void)
 
 static void t_all_errors_with_paths(void)
 {
-	struct parsed p = parse("{\"account_id\":\"12\",\"rolez\":[],"
-	                        "\"roles\":[{\"name\":\"ok\",\"trust_policy\":" TRUST "},"
-	                        " {\"name\":\"bad name\",\"trust_policy\":" TRUST "},"
-	                        " {\"name\":\"r3\",\"max_session_duration\":1,\"trust_policy\":" TRUST
-	                        "}],"
-	                        "\"users\":[{\"name\":\"u\",\"managed_policies\":[\"nope\"]}]}");
+	struct parsed p =
+	    parse("{\"account_id\":\"12\",\"rolez\":[],"
+	          "\"roles\":[{\"name\":\"ok\",\"trust_policy\":" TRUST "},"
+	          " {\"name\":\"bad name\",\"trust_policy\":" TRUST "},"
+	          " {\"name\":\"r3\",\"max_session_duration\":1,\"trust_policy\":" TRUST "}],"
+	          "\"users\":[{\"name\":\"u\",\"managed_policies\":[\"nope\"]}]}");
 	CHECK_INT(p.rc, GW_IAM_ERR_INVALID);
 	CHECK(p.d.errors >= 5);
 	CHECK(has_error(&p, "account_id", "12 digits"));
@@ -241,7 +365,8 @@ static void t_policy_error_path(void)
 	struct parsed p = parse(
 	    "{" ACCOUNT ",\"roles\":[{\"name\":\"a\",\"trust_policy\":" TRUST "},"
 	    "{\"name\":\"b\",\"trust_policy\":" TRUST ",\"inline_policies\":{\"orders\":"
-	    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:RunTask\","
+	    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:"
+	    "RunTask\","
 	    "\"Resource\":\"*\"},{\"Effect\":\"Allow\",\"Action\":5,\"Resource\":\"*\"}]}}}]}");
 	CHECK_INT(p.rc, GW_IAM_ERR_INVALID);
 	CHECK(has_error(&p, "roles[1].inline_policies.orders.Statement[1].Action", NULL));
@@ -251,9 +376,9 @@ static void t_policy_error_path(void)
 static void t_policy_types(void)
 {
 	/* A trust policy must name a Principal; an identity policy must not. */
-	struct parsed bad = parse(
-	    "{" ACCOUNT ",\"roles\":[{\"name\":\"r\",\"trust_policy\":" ALLOW("sts:AssumeRole") ","
-	    "\"inline_policies\":{\"p\":" TRUST "}}]}");
+	struct parsed bad = parse("{" ACCOUNT ",\"roles\":[{\"name\":\"r\",\"trust_policy\":" ALLOW(
+	    "sts:AssumeRole") ","
+	                      "\"inline_policies\":{\"p\":" TRUST "}}]}");
 	CHECK_INT(bad.rc, GW_IAM_ERR_INVALID);
 	bool trust_err = false, inline_err = false;
 	for (size_t i = 0; i < bad.d.count; i++) {
@@ -263,8 +388,9 @@ static void t_policy_types(void)
 	CHECK(trust_err);
 	CHECK(inline_err);
 	done(&bad);
-	struct parsed ok = parse("{" ACCOUNT ",\"roles\":[{\"name\":\"r\",\"trust_policy\":" TRUST ","
-	                         "\"inline_policies\":{\"p\":" ALLOW("ecs:RunTask") "}}]}");
+	struct parsed ok =
+	    parse("{" ACCOUNT ",\"roles\":[{\"name\":\"r\",\"trust_policy\":" TRUST ","
+	          "\"inline_policies\":{\"p\":" ALLOW("ecs:RunTask") "}}]}");
 	CHECK(valid(&ok));
 	done(&ok);
 	struct parsed missing = parse("{" ACCOUNT ",\"roles\":[{\"name\":\"r\"}]}");
@@ -303,7 +429,8 @@ static struct parsed with_inline(const char *kind, size_t a, size_t b)
 		           ",\"inline_policies\":{\"one\":%s,\"two\":%s}}]}",
 		           da, db);
 	else
-		p = parsef("{" ACCOUNT ",\"users\":[{\"name\":\"u\",\"inline_policies\":{\"one\":%s,"
+		p = parsef("{" ACCOUNT
+		           ",\"users\":[{\"name\":\"u\",\"inline_policies\":{\"one\":%s,"
 		           "\"two\":%s}}]}",
 		           da, db);
 	free(da);
@@ -348,7 +475,8 @@ static void t_names(void)
 	const char *bad[] = {name65, "", "has space", "slash/no", "t\\u00e9"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct parsed p =
-		    parsef("{" ACCOUNT ",\"roles\":[{\"name\":\"%s\",\"trust_policy\":" TRUST "}]}", bad[i]);
+		    parsef("{" ACCOUNT ",\"roles\":[{\"name\":\"%s\",\"trust_policy\":" TRUST "}]}",
+		           bad[i]);
 		CHECK(has_error(&p, "roles[0].name", "1 to 64"));
 		done(&p);
 	}
@@ -363,7 +491,8 @@ static void t_paths(void)
 	done(&ok);
 	const char *bad[] = {"x/", "/x", "", "/a b/"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct parsed p = parsef("{" ACCOUNT ",\"users\":[{\"name\":\"a\",\"path\":\"%s\"}]}", bad[i]);
+		struct parsed p =
+		    parsef("{" ACCOUNT ",\"users\":[{\"name\":\"a\",\"path\":\"%s\"}]}", bad[i]);
 		CHECK(has_error(&p, "users[0].path", "starts and ends"));
 		done(&p);
 	}
@@ -423,8 +552,9 @@ static void t_tag_rules(void)
 	CHECK(has_error(&p, "users[0].tags.team", "without case"));
 	CHECK(has_error(&p, "users[0].tags.bad!", "letters, digits"));
 	done(&p);
-	struct parsed ok = parse("{" ACCOUNT ",\"users\":[{\"name\":\"u\",\"tags\":{\"cost center:a/b"
-	                         "=+-@_.\":\"x y\",\"\\u00e9quipe\":\"caf\\u00e9\"}}]}");
+	struct parsed ok =
+	    parse("{" ACCOUNT ",\"users\":[{\"name\":\"u\",\"tags\":{\"cost center:a/b"
+	          "=+-@_.\":\"x y\",\"\\u00e9quipe\":\"caf\\u00e9\"}}]}");
 	CHECK(valid(&ok));
 	done(&ok);
 }
@@ -433,17 +563,19 @@ static void t_session_duration(void)
 {
 	long ok_values[] = {3600, 43200};
 	for (size_t i = 0; i < 2; i++) {
-		struct parsed p = parsef("{" ACCOUNT ",\"roles\":[{\"name\":\"r\",\"max_session_duration\":"
-		                         "%ld,\"trust_policy\":" TRUST "}]}",
-		                         ok_values[i]);
+		struct parsed p =
+		    parsef("{" ACCOUNT ",\"roles\":[{\"name\":\"r\",\"max_session_duration\":"
+		           "%ld,\"trust_policy\":" TRUST "}]}",
+		           ok_values[i]);
 		CHECK(valid(&p));
 		done(&p);
 	}
 	long bad_values[] = {3599, 43201};
 	for (size_t i = 0; i < 2; i++) {
-		struct parsed p = parsef("{" ACCOUNT ",\"roles\":[{\"name\":\"r\",\"max_session_duration\":"
-		                         "%ld,\"trust_policy\":" TRUST "}]}",
-		                         bad_values[i]);
+		struct parsed p =
+		    parsef("{" ACCOUNT ",\"roles\":[{\"name\":\"r\",\"max_session_duration\":"
+		           "%ld,\"trust_policy\":" TRUST "}]}",
+		           bad_values[i]);
 		CHECK(has_error(&p, "roles[0].max_session_duration", "between"));
 		done(&p);
 	}
@@ -455,12 +587,16 @@ static void t_session_duration(void)
 
 static void t_duplicates(void)
 {
-	struct parsed p = parse(
-	    "{" ACCOUNT ",\"managed_policies\":[{\"name\":\"P\",\"versions\":[{\"id\":\"v1\","
-	    "\"default\":true,\"document\":" ALLOW("ecs:*") "}]},{\"name\":\"p\",\"versions\":[{\"id\":"
-	    "\"v1\",\"default\":true,\"document\":" ALLOW("ecs:*") "}]}],"
-	    "\"roles\":[{\"name\":\"Web\",\"trust_policy\":" TRUST "},{\"name\":\"WEB\","
-	    "\"trust_policy\":" TRUST "}],\"users\":[{\"name\":\"u\"},{\"name\":\"U\"}]}");
+	struct parsed p =
+	    parse("{" ACCOUNT ",\"managed_policies\":[{\"name\":\"P\",\"versions\":[{\"id\":\"v1\","
+	          "\"default\":true,\"document\":" ALLOW(
+	              "ecs:*") "}]},{\"name\":\"p\",\"versions\":[{\"id\":"
+	                       "\"v1\",\"default\":true,\"document\":" ALLOW(
+	                           "ecs:*") "}]}],"
+	                                    "\"roles\":[{\"name\":\"Web\",\"trust_policy\":" TRUST
+	                                    "},{\"name\":\"WEB\","
+	                                    "\"trust_policy\":" TRUST
+	                                    "}],\"users\":[{\"name\":\"u\"},{\"name\":\"U\"}]}");
 	CHECK(has_error(&p, "managed_policies[1].name", "already defined"));
 	CHECK(has_error(&p, "roles[1].name", "already defined"));
 	CHECK(has_error(&p, "users[1].name", "already defined"));
@@ -475,18 +611,21 @@ static void t_duplicates(void)
 
 static void t_references(void)
 {
-	const char *pol = "\"managed_policies\":[{\"name\":\"p\",\"path\":\"/a/\",\"versions\":[{\"id\":"
-	                  "\"v1\",\"default\":true,\"document\":" ALLOW("ecs:*") "}]}]";
-	struct parsed ok = parsef("{" ACCOUNT ",%s,\"users\":[{\"name\":\"u\",\"managed_policies\":["
-	                          "\"arn:aws:iam::111122223333:policy/a/p\"],\"permissions_boundary\":"
-	                          "\"P\"}]}",
-	                          pol);
+	const char *pol =
+	    "\"managed_policies\":[{\"name\":\"p\",\"path\":\"/a/\",\"versions\":[{\"id\":"
+	    "\"v1\",\"default\":true,\"document\":" ALLOW("ecs:*") "}]}]";
+	struct parsed ok =
+	    parsef("{" ACCOUNT ",%s,\"users\":[{\"name\":\"u\",\"managed_policies\":["
+	           "\"arn:aws:iam::111122223333:policy/a/p\"],\"permissions_boundary\":"
+	           "\"P\"}]}",
+	           pol);
 	CHECK(valid(&ok));
 	done(&ok);
 	struct parsed bad = parsef(
 	    "{" ACCOUNT ",%s,\"users\":[{\"name\":\"u\",\"managed_policies\":["
 	    "\"arn:aws:iam::444455556666:policy/a/p\",\"arn:aws:iam::111122223333:policy/p\","
-	    "\"arn:aws:iam::aws:policy/ReadOnlyAccess\",\"p\",\"p\"],\"permissions_boundary\":\"q\"}],"
+	    "\"arn:aws:iam::aws:policy/"
+	    "ReadOnlyAccess\",\"p\",\"p\"],\"permissions_boundary\":\"q\"}],"
 	    "\"host_mappings\":[{\"subject_cn\":\"h\",\"role\":\"nobody\"}]}",
 	    pol);
 	CHECK(has_error(&bad, "users[0].managed_policies[0]", "another account"));
@@ -500,7 +639,8 @@ static void t_references(void)
 
 static void t_account(void)
 {
-	const char *bad[] = {"\"11112222333\"", "\"1111222233334\"", "\"11112222333a\"", "111122223333"};
+	const char *bad[] = {"\"11112222333\"", "\"1111222233334\"", "\"11112222333a\"",
+	                     "111122223333"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct parsed p = parsef("{\"account_id\":%s}", bad[i]);
 		CHECK(has_error(&p, "account_id", NULL));
@@ -516,27 +656,31 @@ static void t_account(void)
 
 static void t_versions(void)
 {
-	struct parsed none = parse("{" ACCOUNT ",\"managed_policies\":[{\"name\":\"p\",\"versions\":["
-	                           "{\"id\":\"v1\",\"document\":" ALLOW("ecs:*") "}]}]}");
+	struct parsed none =
+	    parse("{" ACCOUNT ",\"managed_policies\":[{\"name\":\"p\",\"versions\":["
+	          "{\"id\":\"v1\",\"document\":" ALLOW("ecs:*") "}]}]}");
 	CHECK(has_error(&none, "managed_policies[0].versions", "exactly one"));
 	done(&none);
-	struct parsed two = parse(
-	    "{" ACCOUNT ",\"managed_policies\":[{\"name\":\"p\",\"versions\":["
-	    "{\"id\":\"v1\",\"default\":true,\"document\":" ALLOW("ecs:*") "},"
-	    "{\"id\":\"v1\",\"default\":true,\"document\":" ALLOW("ecs:*") "},"
-	    "{\"id\":\"1\",\"document\":" ALLOW("ecs:*") "}]}]}");
+	struct parsed two =
+	    parse("{" ACCOUNT ",\"managed_policies\":[{\"name\":\"p\",\"versions\":["
+	          "{\"id\":\"v1\",\"default\":true,\"document\":" ALLOW(
+	              "ecs:*") "},"
+	                       "{\"id\":\"v1\",\"default\":true,\"document\":" ALLOW(
+	                           "ecs:*") "},"
+	                                    "{\"id\":\"1\",\"document\":" ALLOW("ecs:*") "}]}]}");
 	CHECK(has_error(&two, "managed_policies[0].versions", "exactly one"));
 	CHECK(has_error(&two, "managed_policies[0].versions[1].id", "defined twice"));
 	CHECK(has_error(&two, "managed_policies[0].versions[2].id", "\"v\" and a number"));
 	done(&two);
 	char *six = NULL;
-	if (asprintf(&six,
-	             "{" ACCOUNT ",\"managed_policies\":[{\"name\":\"p\",\"versions\":["
-	             "{\"id\":\"v1\",\"default\":true,\"document\":%s},{\"id\":\"v2\",\"document\":%s},"
-	             "{\"id\":\"v3\",\"document\":%s},{\"id\":\"v4\",\"document\":%s},"
-	             "{\"id\":\"v5\",\"document\":%s}%s]}]}",
-	             ALLOW("ecs:*"), ALLOW("ecs:*"), ALLOW("ecs:*"), ALLOW("ecs:*"), ALLOW("ecs:*"),
-	             ",{\"id\":\"v6\",\"document\":" ALLOW("ecs:*") "}") < 0)
+	if (asprintf(
+	        &six,
+	        "{" ACCOUNT ",\"managed_policies\":[{\"name\":\"p\",\"versions\":["
+	        "{\"id\":\"v1\",\"default\":true,\"document\":%s},{\"id\":\"v2\",\"document\":%s},"
+	        "{\"id\":\"v3\",\"document\":%s},{\"id\":\"v4\",\"document\":%s},"
+	        "{\"id\":\"v5\",\"document\":%s}%s]}]}",
+	        ALLOW("ecs:*"), ALLOW("ecs:*"), ALLOW("ecs:*"), ALLOW("ecs:*"), ALLOW("ecs:*"),
+	        ",{\"id\":\"v6\",\"document\":" ALLOW("ecs:*") "}") < 0)
 		abort();
 	struct parsed p6 = parse(six);
 	CHECK(has_error(&p6, "managed_policies[0].versions", "1 to 5"));
@@ -550,18 +694,20 @@ static void t_versions(void)
 	CHECK_INT(old.rc, GW_IAM_ERR_INVALID);
 	bool at_doc = false;
 	for (size_t i = 0; i < old.d.count; i++)
-		at_doc |= strncmp(old.d.items[i].path, "managed_policies[0].versions[0].document", 40) == 0;
+		at_doc |= strncmp(old.d.items[i].path, "managed_policies[0].versions[0].document",
+		                  40) == 0;
 	CHECK(at_doc);
 	done(&old);
 }
 
 static void t_access_keys(void)
 {
-	struct parsed p = parse(
-	    "{" ACCOUNT ",\"users\":[{\"name\":\"a\",\"access_keys\":[{\"id\":\"AKIA123\"},"
-	    "{\"id\":\"ASIAAAAAAAAAAAAAAAA1\"},{\"id\":\"AKIAAAAAAAAAAAAAAAA1\",\"status\":\"on\"}]},"
-	    "{\"name\":\"b\",\"access_keys\":[{\"id\":\"AKIABBBBBBBBBBBBBBB1\"}]},"
-	    "{\"name\":\"c\",\"access_keys\":[{\"id\":\"AKIABBBBBBBBBBBBBBB1\"}]}]}");
+	struct parsed p =
+	    parse("{" ACCOUNT ",\"users\":[{\"name\":\"a\",\"access_keys\":[{\"id\":\"AKIA123\"},"
+	          "{\"id\":\"ASIAAAAAAAAAAAAAAAA1\"},{\"id\":\"AKIAAAAAAAAAAAAAAAA1\",\"status\":"
+	          "\"on\"}]},"
+	          "{\"name\":\"b\",\"access_keys\":[{\"id\":\"AKIABBBBBBBBBBBBBBB1\"}]},"
+	          "{\"name\":\"c\",\"access_keys\":[{\"id\":\"AKIABBBBBBBBBBBBBBB1\"}]}]}");
 	CHECK(has_error(&p, "users[0].access_keys", "at most 2"));
 	CHECK(has_error(&p, "users[0].access_keys[0].id", "AKIA"));
 	CHECK(has_error(&p, "users[0].access_keys[1].id", "AKIA"));
@@ -602,7 +748,8 @@ static void t_host_mappings(void)
 {
 	struct parsed p = parse(
 	    "{" ACCOUNT ",\"roles\":[{\"name\":\"h\",\"trust_policy\":" TRUST "}],"
-	    "\"host_mappings\":[{\"role\":\"h\"},{\"subject_cn\":\"a\",\"subject\":\"CN=a\",\"role\":"
+	    "\"host_mappings\":[{\"role\":\"h\"},{\"subject_cn\":\"a\",\"subject\":\"CN=a\","
+	    "\"role\":"
 	    "\"h\"},{\"subject_cn\":\"x\",\"role\":\"h\"},{\"subject_cn\":\"x\",\"role\":\"h\"}]}");
 	CHECK(has_error(&p, "host_mappings[0]", "exactly one of subject_cn and subject"));
 	CHECK(has_error(&p, "host_mappings[1]", "exactly one of subject_cn and subject"));
@@ -677,7 +824,8 @@ static void t_json_faults(void)
 	                           ",\"inline_policy\":{}}]}");
 	CHECK(has_error(&typo, "roles[0].inline_policy", "unknown key"));
 	done(&typo);
-	struct parsed str_doc = parse("{" ACCOUNT ",\"roles\":[{\"name\":\"r\",\"trust_policy\":\"{}\"}]}");
+	struct parsed str_doc =
+	    parse("{" ACCOUNT ",\"roles\":[{\"name\":\"r\",\"trust_policy\":\"{}\"}]}");
 	CHECK(has_error(&str_doc, "roles[0].trust_policy", "JSON object"));
 	done(&str_doc);
 	struct parsed nul = parse("{" ACCOUNT ",\"users\":[{\"name\":\"a\\u0000b\"}]}");
@@ -694,7 +842,8 @@ static const struct check_case cases[] = {
     {"a policy's own error is reported under the path of the entity that holds it",
      t_policy_error_path},
     {"a trust policy must name a Principal and an identity policy must not", t_policy_types},
-    {"a role's inline policies may total 10,240 characters but not 10,241", t_role_inline_aggregate},
+    {"a role's inline policies may total 10,240 characters but not 10,241",
+     t_role_inline_aggregate},
     {"a user's inline policies may total 2,048 characters but not 2,049", t_user_inline_aggregate},
     {"names of 64 allowed characters pass; 65, empty, spaces, slashes and accents are refused",
      t_names},
@@ -705,13 +854,11 @@ static const struct check_case cases[] = {
      t_tag_rules},
     {"max_session_duration accepts 3600 and 43200 and refuses 3599, 43201 and a string",
      t_session_duration},
-    {"names of roles, users and managed policies are unique without regard to case",
-     t_duplicates},
+    {"names of roles, users and managed policies are unique without regard to case", t_duplicates},
     {"references resolve by name or by an ARN of this account with the policy's path",
      t_references},
     {"the account id is required and must be exactly 12 digits in a string", t_account},
-    {"a managed policy has 1 to 5 versions with v<number> ids and exactly one default",
-     t_versions},
+    {"a managed policy has 1 to 5 versions with v<number> ids and exactly one default", t_versions},
     {"access key ids are AKIA and 16 characters, unique, at most two per user", t_access_keys},
     {"a secret file must be private and hold a 40-character secret, which is read", t_secret_files},
     {"a host mapping has one of subject_cn and subject, a role from the file, and no twin",

@@ -26,26 +26,82 @@
 	"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":" a           \
 	",\"Resource\":\"*\"}]}"
 
-static const char base_file[] =
-    "{\"account_id\":\"111122223333\","
-    "\"managed_policies\":["
-    " {\"name\":\"read\",\"path\":\"/ops/\",\"versions\":[{\"id\":\"v1\",\"default\":true,"
-    "  \"document\":" ALLOW("\"ecs:Describe*\"") "}]},"
-    " {\"name\":\"fence\",\"versions\":[{\"id\":\"v1\",\"default\":true,"
-    "  \"document\":" ALLOW("\"ecs:*\"") "}]}],"
-    "\"roles\":["
-    " {\"name\":\"web\",\"path\":\"/tasks/\",\"trust_policy\":" TRUST ","
-    "  \"inline_policies\":{\"run\":" ALLOW("[\"ecs:RunTask\",\"s3:GetObject\"]") "},"
-    "  \"managed_policies\":[\"read\"],\"permissions_boundary\":\"fence\","
-    "  \"tags\":{\"team\":\"web\"}},"
-    " {\"name\":\"host\",\"trust_policy\":" TRUST "}],"
-    "\"users\":["
-    " {\"name\":\"ci\",\"inline_policies\":{\"p\":" ALLOW("\"ecs:ListClusters\"") "},"
-    "  \"access_keys\":[{\"id\":\"AKIACIEXAMPLE0000001\"}]},"
-    " {\"name\":\"old\"}],"
-    "\"host_mappings\":[{\"subject_cn\":\"h1.internal\",\"role\":\"host\"},"
-    " {\"subject\":\"CN=h2.internal,O=Example\",\"role\":\"web\"}]"
-    "}";
+static const char
+    base_file[] = "{\"account_id\":\"111122223333\","
+                  "\"managed_policies\":["
+                  " {\"name\":\"read\",\"path\":\"/ops/"
+                  "\",\"versions\":[{\"id\":\"v1\",\"default\":true,"
+                  "  \"document\":" ALLOW(
+                      "\"ecs:Describe*\"") "}]},"
+                                           " {\"name\":\"fence\",\"versions\":[{\"id\":\"v1\","
+                                           "\"default\":true,"
+                                           "  \"document\":" ALLOW(
+                                               "\"ecs:*\"") "}]}],"
+                                                            "\"roles\":["
+                                                            " {\"name\":\"web\",\"path\":\"/tasks/"
+                                                            "\",\"trust_policy\":" TRUST ","
+                                                            "  \"inline_policies\":{\"run\":" ALLOW(
+                                                                "[\"ecs:RunTask\",\"s3:"
+                                                                "GetObject\"]") "},"
+                                                                                "  "
+                                                                                "\"managed_"
+                                                                                "policies\":["
+                                                                                "\"read\"],"
+                                                                                "\"permissions_"
+                                                                                "boundary\":"
+                                                                                "\"fence\","
+                                                                                "  "
+                                                                                "\"tags\":{"
+                                                                                "\"team\":\"web\"}}"
+                                                                                ","
+                                                                                " {\"name\":"
+                                                                                "\"host\",\"trust_"
+                                                                                "policy\":" TRUST
+                                                                                "}],"
+                                                                                "\"users\":["
+                                                                                " {\"name\":\"ci\","
+                                                                                "\"inline_"
+                                                                                "policies\":{"
+                                                                                "\"p\":" ALLOW(
+                                                                                    "\"ecs:"
+                                                                                    "ListClusters"
+                                                                                    "\"") "},"
+                                                                                          "  "
+                                                                                          "\"access"
+                                                                                          "_keys\":"
+                                                                                          "[{"
+                                                                                          "\"id\":"
+                                                                                          "\"AKIACI"
+                                                                                          "EXAMPLE0"
+                                                                                          "000001\""
+                                                                                          "}]},"
+                                                                                          " {"
+                                                                                          "\"name\""
+                                                                                          ":\"old\""
+                                                                                          "}],"
+                                                                                          "\"host_"
+                                                                                          "mappings"
+                                                                                          "\":[{"
+                                                                                          "\"subjec"
+                                                                                          "t_cn\":"
+                                                                                          "\"h1."
+                                                                                          "internal"
+                                                                                          "\","
+                                                                                          "\"role\""
+                                                                                          ":\"host"
+                                                                                          "\"},"
+                                                                                          " {"
+                                                                                          "\"subjec"
+                                                                                          "t\":"
+                                                                                          "\"CN=h2."
+                                                                                          "internal"
+                                                                                          ",O="
+                                                                                          "Example"
+                                                                                          "\","
+                                                                                          "\"role\""
+                                                                                          ":\"web\""
+                                                                                          "}]"
+                                                                                          "}";
 
 /* ---- fixture ---- */
 
@@ -257,20 +313,67 @@ static void t_changes_and_deletes(void)
 	gw_iam_changes_free(&ch);
 	/* web: new trust policy and tags; user old and policy read gone (web
 	 * stops attaching it); ci's key inactive; a host mapping moves. */
-	const char *next =
-	    "{\"account_id\":\"111122223333\","
-	    "\"managed_policies\":[{\"name\":\"fence\",\"versions\":[{\"id\":\"v1\",\"default\":true,"
-	    "  \"document\":" ALLOW("\"ecs:*\"") "}]}],"
-	    "\"roles\":["
-	    " {\"name\":\"web\",\"path\":\"/tasks/\",\"trust_policy\":{\"Version\":\"2012-10-17\","
-	    "  \"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"},"
-	    "  \"Action\":\"sts:AssumeRole\"}]},"
-	    "  \"inline_policies\":{\"run\":" ALLOW("[\"ecs:RunTask\",\"s3:GetObject\"]") "},"
-	    "  \"permissions_boundary\":\"fence\",\"tags\":{\"team\":\"platform\"}},"
-	    " {\"name\":\"host\",\"trust_policy\":" TRUST "}],"
-	    "\"users\":[{\"name\":\"ci\",\"inline_policies\":{\"p\":" ALLOW("\"ecs:ListClusters\"") "},"
-	    "  \"access_keys\":[{\"id\":\"AKIACIEXAMPLE0000001\",\"status\":\"Inactive\"}]}],"
-	    "\"host_mappings\":[{\"subject_cn\":\"h1.internal\",\"role\":\"web\"}]}";
+	const char
+	    *
+	        next = "{\"account_id\":\"111122223333\","
+	               "\"managed_policies\":[{\"name\":\"fence\",\"versions\":[{\"id\":\"v1\","
+	               "\"default\":true,"
+	               "  \"document\":" ALLOW("\"ecs:*\"") "}]}],"
+	                                                    "\"roles\":["
+	                                                    " {\"name\":\"web\",\"path\":\"/tasks/"
+	                                                    "\",\"trust_policy\":{\"Version\":"
+	                                                    "\"2012-10-17\","
+	                                                    "  "
+	                                                    "\"Statement\":[{\"Effect\":\"Allow\","
+	                                                    "\"Principal\":{\"Service\":\"ec2."
+	                                                    "amazonaws.com\"},"
+	                                                    "  \"Action\":\"sts:AssumeRole\"}]},"
+	                                                    "  \"inline_policies\":{\"run\":" ALLOW(
+	                                                        "[\"ecs:RunTask\",\"s3:"
+	                                                        "GetObject\"]") "},"
+	                                                                        "  "
+	                                                                        "\"permissions_"
+	                                                                        "boundary\":"
+	                                                                        "\"fence\","
+	                                                                        "\"tags\":{"
+	                                                                        "\"team\":"
+	                                                                        "\"platform\"}},"
+	                                                                        " {\"name\":"
+	                                                                        "\"host\",\"trust_"
+	                                                                        "policy\":" TRUST
+	                                                                        "}],"
+	                                                                        "\"users\":[{"
+	                                                                        "\"name\":\"ci\","
+	                                                                        "\"inline_"
+	                                                                        "policies\":{"
+	                                                                        "\"p\":" ALLOW(
+	                                                                            "\"ecs:"
+	                                                                            "ListClusters"
+	                                                                            "\"") "},"
+	                                                                                  "  "
+	                                                                                  "\"access"
+	                                                                                  "_keys\":"
+	                                                                                  "[{"
+	                                                                                  "\"id\":"
+	                                                                                  "\"AKIACI"
+	                                                                                  "EXAMPLE0"
+	                                                                                  "000001\""
+	                                                                                  ",\"statu"
+	                                                                                  "s\":"
+	                                                                                  "\"Inacti"
+	                                                                                  "ve\"}]}]"
+	                                                                                  ","
+	                                                                                  "\"host_"
+	                                                                                  "mappings"
+	                                                                                  "\":[{"
+	                                                                                  "\"subjec"
+	                                                                                  "t_cn\":"
+	                                                                                  "\"h1."
+	                                                                                  "internal"
+	                                                                                  "\","
+	                                                                                  "\"role\""
+	                                                                                  ":\"web\""
+	                                                                                  "}]}";
 	CHECK_INT(apply_text(&f, next, &ch), GW_IAM_OK);
 	CHECK(has_line(&ch, "~ role web (trust_policy, managed_policies, tags)"));
 	CHECK(has_line(&ch, "- managed_policy read"));
@@ -561,7 +664,8 @@ static void t_lookup_roles(void)
 	CHECK(gw_iam_role(iam, "webx", 3) == web); /* length-counted: "web" */
 	CHECK(gw_iam_role(iam, S("ci")) == NULL);  /* a user is not a role */
 	CHECK(gw_iam_user(iam, S("arn:aws:iam::111122223333:user/ci")) != NULL);
-	const struct gw_iam_managed *m = gw_iam_managed_policy(iam, S("arn:aws:iam::111122223333:policy/ops/read"));
+	const struct gw_iam_managed *m =
+	    gw_iam_managed_policy(iam, S("arn:aws:iam::111122223333:policy/ops/read"));
 	CHECK(m && strcmp(m->name, "read") == 0 && m->policy != NULL);
 	CHECK(gw_iam_managed_policy(iam, S("arn:aws:iam::111122223333:policy/read")) == NULL);
 	gw_iam_unref(iam);
