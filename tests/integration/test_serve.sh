@@ -191,13 +191,22 @@ if tg_start "$T/c-v6.json"; then
 	tg_curl -o /dev/null -H 'Transfer-Encoding: chunked' --data-binary @"$T/chunk.bin" \
 		"https://[::1]:$TG_PORT/health" >/dev/null 2>&1
 	check "a chunked body over the limit gets its connection closed" test $? -ne 0
-	(sleep 2 | "$OPENSSL" s_client -connect "[::1]:$TG_PORT" >/dev/null 2>&1) &
+	# Two connections held open (their stdin is a FIFO nobody writes to until
+	# fd 8 closes), counted on the server's side before the third is tried.
+	mkfifo "$T/hold.fifo"
+	exec 8<>"$T/hold.fifo"
+	"$OPENSSL" s_client -connect "[::1]:$TG_PORT" <"$T/hold.fifo" >/dev/null 2>&1 8>&- &
 	hold1=$!
-	(sleep 2 | "$OPENSSL" s_client -connect "[::1]:$TG_PORT" >/dev/null 2>&1) &
+	"$OPENSSL" s_client -connect "[::1]:$TG_PORT" <"$T/hold.fifo" >/dev/null 2>&1 8>&- &
 	hold2=$!
-	sleep 0.7
+	for i in $(seq 1 100); do
+		[ "$(ss -Htn state established "( sport = :$TG_PORT )" | wc -l)" -ge 2 ] && break
+		sleep 0.05
+	done
+	sleep 0.2 # both handshakes done, not merely connected
 	check_fails "a third connection from one address is refused (max_connections_per_ip 2)" \
 		tg_curl -o /dev/null "https://[::1]:$TG_PORT/health"
+	exec 8>&-
 	wait "$hold1" "$hold2"
 	check "once those connections close, the address is served again" \
 		tg_curl -f -o /dev/null "https://[::1]:$TG_PORT/health"
