@@ -53,6 +53,8 @@ BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/tests/%,$(BENCH_SRC))
 
 .PHONY: all deps test unit integration run asan fuzz bench clean format check-deps
 .DEFAULT_GOAL := all
+# Keep the objects of test and bench binaries (they are intermediates of pattern rules).
+.SECONDARY:
 
 all: deps $(BUILD)/taskgate $(UNIT_BIN)
 

@@ -47,10 +47,18 @@ JSON
 	mv "$tmp" "$CONFIG"
 }
 
-# The demo account is the configuration's account_id today; the IAM entities
-# of the demo (roles, users, policies) are added here when IAM lands.
+# The demo account: the configuration's account_id, a master key that seals
+# secrets at rest (made once, mode 0600, never overwritten), and the demo IAM
+# entities of gateway/demo-iam.json applied to the store. Applying is
+# idempotent: a second `make run` prints "no changes".
 setup_demo_account() {
-	echo "run: demo account $DEMO_ACCOUNT_ID in $DEMO_REGION"
+	if [ ! -e "$VAR/master.key" ]; then
+		(umask 077 && { printf 'taskgate-master-key v1\n'; openssl rand -base64 32; } >"$VAR/master.key.tmp")
+		mv -n "$VAR/master.key.tmp" "$VAR/master.key"
+		rm -f "$VAR/master.key.tmp"
+	fi
+	"$TASKGATE" iam apply gateway/demo-iam.json --config "$CONFIG" --master-key "$VAR/master.key"
+	echo "run: demo account $DEMO_ACCOUNT_ID in $DEMO_REGION (IAM: gateway/demo-iam.json)"
 }
 
 setup_certs
