@@ -342,5 +342,6 @@ int gw_cmd_version(int argc, char **argv)
 	printf("GnuTLS %s\n", gnutls_check_version(NULL));
 	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
 	printf("jansson %s\n", jansson_version_str());
+	printf("SQLite %s\n", store_library_version());
 	return fflush(stdout) == 0 ? GW_EXIT_OK : GW_EXIT_FAIL;
 }

@@ -129,3 +129,8 @@ const char *store_status_name(int code)
 		return "unknown";
 	}
 }
+
+const char *store_library_version(void)
+{
+	return sqlite3_libversion();
+}

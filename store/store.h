@@ -72,6 +72,9 @@ int store_health(struct store *s, struct store_health *out);
 
 const char *store_status_name(int code);
 
+/* The SQLite library this build runs on ("3.40.1"), for `taskgate version`. */
+const char *store_library_version(void);
+
 /* --- meta: small key/value facts about the file itself -------------------
  *
  * Migration 1 writes "created_by" (the taskgate version), "created_at" (UTC,
