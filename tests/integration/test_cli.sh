@@ -24,7 +24,7 @@ run version
 check "taskgate version exits 0" test "$rc" = 0
 check "taskgate version prints the version first" sh -c "head -n 1 '$T/out' | grep -qx \"taskgate $(cat "$TOP/VERSION")\""
 check "taskgate version names the libraries it runs on" \
-	sh -c "grep -q '^libmicrohttpd [0-9]' '$T/out' && grep -q '^GnuTLS [0-9]' '$T/out' && grep -q '^OpenSSL [0-9]' '$T/out' && grep -q '^jansson [0-9]' '$T/out'"
+	sh -c "grep -q '^libmicrohttpd [0-9]' '$T/out' && grep -q '^GnuTLS [0-9]' '$T/out' && grep -q '^OpenSSL [0-9]' '$T/out' && grep -q '^jansson [0-9]' '$T/out' && grep -q '^SQLite 3\.' '$T/out'"
 run --version
 check "taskgate --version is taskgate version" sh -c "test $rc = 0 && head -n 1 '$T/out' | grep -q '^taskgate '"
 run version --help
