@@ -74,6 +74,22 @@ struct gw_principal {
 void gw_principal_free(struct gw_principal *p); /* NULL is fine */
 
 /*
+ * Builders for the authentication paths. Each takes a new reference on iam,
+ * copies what it needs, fills arn, account, user_id and the entity's tags,
+ * and leaves transport, source address, times and MFA for the caller.
+ * A role session's ARN is arn:aws:sts::<account>:assumed-role/<role>/<session>
+ * (no path, as AWS writes it) and its user id "<role unique id>:<session>".
+ * Return 0, or -1 when out of memory (*out NULL).
+ */
+int gw_principal_new_user(struct gw_iam *iam, const struct gw_iam_entity *user,
+                          const char *access_key_id, struct gw_principal **out);
+int gw_principal_new_role_session(struct gw_iam *iam, const struct gw_iam_entity *role,
+                                  const char *session_name, struct gw_principal **out);
+/* Sets a principal tag: a key already present (compared without case, as
+ * IAM does) gets the new value, as session tags override the role's. */
+int gw_principal_set_tag(struct gw_principal *p, const char *key, const char *value);
+
+/*
  * The global condition keys of this principal, for policy_request.context:
  * aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:userid,
  * aws:username, aws:PrincipalTag/<k>, aws:SourceIp, aws:SecureTransport,

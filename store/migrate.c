@@ -170,6 +170,62 @@ static const struct store_migration builtin[] = {
      " FOREIGN KEY (kind, role) REFERENCES iam_principals(kind, name) ON DELETE CASCADE"
      ") STRICT;"
      "CREATE INDEX iam_host_mappings_role ON iam_host_mappings(kind, role);"},
+    {4, "sts_sessions",
+     /* Temporary credentials issued by STS (store/sts.c). The secret is
+      * sealed by the gateway's key box with the key id as additional data;
+      * of the session token only its SHA-256 is kept, so a copy of the file
+      * cannot be replayed as credentials. Session tags live in their own
+      * table; transitive marks the keys that pass on when chaining. Times are
+      * epoch seconds; revoked_at NULL means not revoked. owner_task names the
+      * task the credentials were issued for, so stopping it can revoke them. */
+     "CREATE TABLE sts_sessions ("
+     " access_key_id TEXT PRIMARY KEY NOT NULL CHECK (length(access_key_id) = 20"
+     "  AND access_key_id GLOB 'ASIA*'),"
+     " sealed_secret BLOB NOT NULL,"
+     " token_sha256 BLOB NOT NULL CHECK (length(token_sha256) = 32),"
+     " role_arn TEXT NOT NULL,"
+     " session_name TEXT NOT NULL,"
+     " source_arn TEXT NOT NULL,"
+     " session_policy TEXT,"
+     " source_identity TEXT,"
+     " owner_task TEXT,"
+     " chain_depth INTEGER NOT NULL CHECK (chain_depth >= 0),"
+     " issued_at INTEGER NOT NULL,"
+     " expires_at INTEGER NOT NULL CHECK (expires_at > issued_at),"
+     " revoked_at INTEGER"
+     ") STRICT;"
+     "CREATE INDEX sts_sessions_expires ON sts_sessions(expires_at);"
+     "CREATE INDEX sts_sessions_owner ON sts_sessions(owner_task) WHERE owner_task IS NOT NULL;"
+     "CREATE TABLE sts_session_tags ("
+     " access_key_id TEXT NOT NULL REFERENCES sts_sessions(access_key_id) ON DELETE CASCADE,"
+     " key TEXT NOT NULL COLLATE NOCASE,"
+     " value TEXT NOT NULL,"
+     " transitive INTEGER NOT NULL CHECK (transitive IN (0, 1)),"
+     " PRIMARY KEY (access_key_id, key)"
+     ") STRICT;"},
+    {5, "sched_objects",
+     /* The scheduler's state (store/sched.c): clusters, task definitions,
+      * container instances, tasks and services, one row each. doc is the
+      * object as ECS shows it (JSON, tags included), owned by scheduler/;
+      * the other columns are copies of the fields it is looked up by. seq
+      * only grows, so it orders lists and makes stable pagination cursors.
+      * version counts the object's writes (the task's ECS "version"). */
+     "CREATE TABLE sched_objects ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " kind TEXT NOT NULL CHECK (kind IN ('cluster', 'task-definition',"
+     "  'container-instance', 'task', 'service')),"
+     " arn TEXT NOT NULL UNIQUE,"
+     " cluster TEXT NOT NULL DEFAULT '',"
+     " name TEXT NOT NULL,"
+     " revision INTEGER NOT NULL DEFAULT 0,"
+     " status TEXT NOT NULL,"
+     " grp TEXT NOT NULL DEFAULT '',"
+     " parent TEXT NOT NULL DEFAULT '',"
+     " version INTEGER NOT NULL DEFAULT 1,"
+     " doc TEXT NOT NULL"
+     ") STRICT;"
+     "CREATE INDEX sched_objects_lookup ON sched_objects(kind, cluster, name);"
+     "CREATE INDEX sched_objects_parent ON sched_objects(kind, parent) WHERE parent != '';"},
 };
 
 const struct store_migration *store_migrations(size_t *n_out)

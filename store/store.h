@@ -131,6 +131,9 @@ int store_audit_count(struct store *s, int64_t *count_out, int64_t *last_seq_out
 struct store_audit_row {
 	int64_t seq;
 	struct store_audit_event ev;
+	bool chained; /* prev_hash and hash are set (rows from schema 5 on) */
+	unsigned char prev_hash[32];
+	unsigned char hash[32];
 };
 
 struct store_audit_list {
@@ -146,6 +149,74 @@ int store_audit_recent(struct store *s, size_t limit, struct store_audit_list *o
                        struct store_error *err);
 /* Frees the rows and their strings and empties the list; NULL-safe. */
 void store_audit_list_free(struct store_audit_list *list);
+
+/* --- audit hash chain and signed checkpoints (store/audit_chain.c) -------
+ *
+ * The store does the SQL and the transaction; what the bytes mean (the
+ * canonical form, SHA-256, Ed25519) is the gateway's, passed in as callbacks
+ * that run inside the write transaction, so two writers can never read the
+ * same chain head. */
+#define STORE_AUDIT_HASH_LEN 32
+#define STORE_AUDIT_SIG_MAX  128
+#define STORE_AUDIT_KEY_ID_MAX 64
+
+/* Fills hash_out with the hash of ev stored at seq after a record whose hash
+ * is prev (32 zero bytes for the first chained record). Returns 0, or -1 to
+ * abandon the whole batch. */
+struct store_audit_hasher {
+	int (*fn)(void *ctx, int64_t seq, const struct store_audit_event *ev,
+	          const unsigned char prev[STORE_AUDIT_HASH_LEN],
+	          unsigned char hash_out[STORE_AUDIT_HASH_LEN]);
+	void *ctx;
+};
+
+/* Appends evs[0..n) (1..1000) in one BEGIN IMMEDIATE transaction, each chained
+ * to the one before; seqs_out[i] (if not NULL) gets each seq and head_out (if
+ * not NULL) the hash of the last. All or nothing: on any error no row is
+ * written. Limits as store_audit_append. */
+int store_audit_append_chained(struct store *s, const struct store_audit_event *evs, size_t n,
+                               const struct store_audit_hasher *h, int64_t *seqs_out,
+                               unsigned char head_out[STORE_AUDIT_HASH_LEN],
+                               struct store_error *err);
+
+/* The first seq the chain covers: rows below it were written before the
+ * chain existed (schema 5) and carry no hash. */
+int store_audit_chain_from(struct store *s, int64_t *seq_out, struct store_error *err);
+
+/* A signed statement "the chain up to record seq ends in head". */
+struct store_audit_checkpoint {
+	int64_t id; /* 1, 2, 3... */
+	int64_t seq;
+	unsigned char head[STORE_AUDIT_HASH_LEN];
+	int64_t time_us;
+	char key_id[STORE_AUDIT_KEY_ID_MAX + 1];
+	unsigned char sig[STORE_AUDIT_SIG_MAX];
+	size_t sig_len;
+};
+
+/* Signs cp (id, seq, head, time_us, key_id filled) into cp->sig/sig_len;
+ * returns 0, or -1 to write nothing. */
+struct store_audit_signer {
+	int (*fn)(void *ctx, struct store_audit_checkpoint *cp);
+	void *ctx;
+};
+
+/* Appends a checkpoint for the record seq, in one transaction: reads that
+ * record's hash and the next checkpoint id, calls the signer, inserts. On
+ * STORE_OK *out (if not NULL) is the checkpoint written. STORE_ERR_NOT_FOUND if
+ * record seq does not exist or is not chained. */
+int store_audit_checkpoint_add(struct store *s, int64_t seq, int64_t time_us, const char *key_id,
+                               const struct store_audit_signer *signer,
+                               struct store_audit_checkpoint *out, struct store_error *err);
+
+/* The highest checkpointed seq and its time (0, 0 without checkpoints). */
+int store_audit_checkpoint_last(struct store *s, int64_t *seq_out, int64_t *time_us_out,
+                                struct store_error *err);
+
+/* Every checkpoint, by id; *out owned by the caller (free()), *n_out its
+ * count. */
+int store_audit_checkpoints(struct store *s, struct store_audit_checkpoint **out, size_t *n_out,
+                            struct store_error *err);
 
 /* --- IAM entities (store/iam.c) ------------------------------------------
  *
@@ -268,5 +339,140 @@ int store_iam_generation(struct store *s, int64_t *out, struct store_error *err)
 
 /* Frees what store_iam_load filled and zeroes *iam; NULL-safe. */
 void store_iam_free(struct store_iam *iam);
+
+/* --- STS sessions (store/sts.c) -----------------------------------------
+ *
+ * Temporary credentials issued by STS. The store keeps plain data: the
+ * gateway seals the secret (key box, AAD = the key id) and hashes the session
+ * token (SHA-256) before a session reaches here, and compares hashes itself.
+ * Times are epoch seconds. */
+#define STORE_STS_TAGS_MAX 50
+
+struct store_sts_tag {
+	char *key;
+	char *value;
+	bool transitive; /* passes on to sessions chained from this one */
+};
+
+struct store_sts_session {
+	char *access_key_id; /* "ASIA..." (20 characters) */
+	unsigned char *sealed_secret;
+	size_t sealed_n;
+	unsigned char token_sha256[32];
+	char *role_arn;        /* arn:aws:iam::A:role/path/name */
+	char *session_name;
+	char *source_arn;      /* who asked: a user, a role session, a web identity provider */
+	char *session_policy;  /* canonical JSON, or NULL */
+	char *source_identity; /* JWT sub or the caller's ARN, or NULL */
+	char *owner_task;      /* the task these credentials serve, or NULL */
+	int64_t chain_depth;   /* 0: from long-term credentials or a token; 1+: chained */
+	int64_t issued_at;
+	int64_t expires_at;
+	int64_t revoked_at; /* 0: not revoked */
+	struct store_sts_tag *tags;
+	size_t n_tags;
+};
+
+/* Stores a new session with its tags in one transaction. A key id already
+ * present is STORE_ERR_CONFLICT; a missing field or a bad count
+ * STORE_ERR_INVALID. revoked_at is ignored (a new session is not revoked). */
+int store_sts_insert(struct store *s, const struct store_sts_session *sess,
+                     struct store_error *err);
+/* The session with this key id (expired and revoked ones too: the caller
+ * decides), owned by *out (free with store_sts_session_free), or
+ * STORE_ERR_NOT_FOUND. */
+int store_sts_get(struct store *s, const char *access_key_id, struct store_sts_session *out,
+                  struct store_error *err);
+void store_sts_session_free(struct store_sts_session *sess); /* NULL-safe; zeroes */
+/* Marks one session revoked at `now` (kept for lookups, so a revoked key is
+ * told apart from an unknown one). STORE_ERR_NOT_FOUND when no such key;
+ * revoking twice keeps the first time. */
+int store_sts_revoke(struct store *s, const char *access_key_id, int64_t now,
+                     struct store_error *err);
+/* Revokes every not yet revoked session of a task; *n_out (may be NULL) gets
+ * how many. */
+int store_sts_revoke_task(struct store *s, const char *owner_task, int64_t now, int64_t *n_out,
+                          struct store_error *err);
+/* Deletes sessions whose expires_at is at or before `before`, with their
+ * tags; *n_out (may be NULL) gets how many. */
+int store_sts_purge_expired(struct store *s, int64_t before, int64_t *n_out,
+                            struct store_error *err);
+
+/* --- scheduler objects (store/sched.c) -------------------------------------
+ *
+ * Clusters, task definitions, container instances, tasks and services, one
+ * row each in sched_objects. The store keeps each object as the scheduler
+ * hands it over: doc is its JSON (what ECS would show, tags included), and a
+ * few copied fields make lookups and lists cheap. What the fields mean is the
+ * scheduler's; the store checks only lengths and that doc is JSON. */
+#define STORE_SCHED_FIELD_MAX 2048      /* arn, cluster, name, status, grp, parent */
+#define STORE_SCHED_DOC_MAX   (1 << 20) /* one object's JSON */
+
+enum store_sched_kind {
+	STORE_SCHED_CLUSTER = 0,
+	STORE_SCHED_TASK_DEFINITION = 1,
+	STORE_SCHED_CONTAINER_INSTANCE = 2,
+	STORE_SCHED_TASK = 3,
+	STORE_SCHED_SERVICE = 4,
+};
+
+/* One object. Read back, every string is owned by the object (free with
+ * store_sched_obj_free); given to store_sched_put, only read. */
+struct store_sched_obj {
+	int64_t seq; /* set by the store on insert; grows with every new object */
+	enum store_sched_kind kind;
+	char *arn;      /* unique across kinds */
+	char *cluster;  /* the cluster's ARN ("" for clusters and task definitions) */
+	char *name;     /* cluster/service name, family, instance or task id */
+	int64_t revision; /* task definitions; else 0 */
+	char *status;   /* ACTIVE/INACTIVE/DRAINING, or a task's lastStatus */
+	char *grp;      /* a task's desiredStatus; "" elsewhere */
+	char *parent;   /* a task's container instance ARN, or service name; else "" */
+	int64_t version; /* writes so far: 1 after the insert */
+	char *doc;
+};
+
+struct store_sched_list {
+	struct store_sched_obj *objs; /* owned; free with store_sched_list_free */
+	size_t n;
+};
+
+/* Filters for store_sched_query; NULL (or 0) fields do not filter. */
+struct store_sched_filter {
+	enum store_sched_kind kind;
+	const char *cluster;
+	const char *name;
+	const char *name_prefix; /* name starts with this */
+	const char *status;
+	const char *not_status; /* status differs from this */
+	const char *grp;
+	const char *parent;
+	int64_t after_seq; /* only objects with seq > after_seq */
+	size_t limit;      /* 1..10000; 0: 10000 */
+	bool newest_first; /* order by seq descending (after_seq then means seq < it) */
+};
+
+/* Inserts a new object (version 1; o->arn must be new, else
+ * STORE_ERR_CONFLICT) or, when expect_version > 0, replaces the stored one
+ * provided its version still equals expect_version (else STORE_ERR_CONFLICT;
+ * STORE_ERR_NOT_FOUND when absent). *seq_out and *version_out (may be NULL)
+ * get the row's seq and new version. */
+int store_sched_put(struct store *s, const struct store_sched_obj *o, int64_t expect_version,
+                    int64_t *seq_out, int64_t *version_out, struct store_error *err);
+/* Several puts in one transaction: all of them or none. */
+int store_sched_put_many(struct store *s, const struct store_sched_obj *objs,
+                         const int64_t *expect_versions, size_t n, struct store_error *err);
+/* The object with this ARN, or STORE_ERR_NOT_FOUND. */
+int store_sched_get(struct store *s, const char *arn, struct store_sched_obj *out,
+                    struct store_error *err);
+/* Objects matching f, ordered by seq. */
+int store_sched_query(struct store *s, const struct store_sched_filter *f,
+                      struct store_sched_list *out, struct store_error *err);
+/* The highest revision of a family ever registered (0 if none). */
+int store_sched_max_revision(struct store *s, const char *family, int64_t *out,
+                             struct store_error *err);
+void store_sched_obj_free(struct store_sched_obj *o);     /* NULL-safe; zeroes */
+void store_sched_list_free(struct store_sched_list *list); /* NULL-safe; zeroes */
+const char *store_sched_kind_name(enum store_sched_kind kind);
 
 #endif
