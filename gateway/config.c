@@ -101,6 +101,9 @@ void gw_config_defaults(struct gw_config *cfg)
 	cfg->limits.max_body_bytes = 1024 * 1024;
 	cfg->server.threads = 0;
 	cfg->server.shutdown_timeout_s = 10;
+	cfg->iam.refresh_ms = 1000;
+	cfg->sts.default_duration_s = 3600;
+	cfg->sts.max_duration_s = 43200;
 }
 
 /* ---- listen addresses ---- */
@@ -242,6 +245,21 @@ static int want_string(struct walk *w, const char *path, json_t *v, size_t max, 
 		                 "config: %s: contains a NUL character", path);
 	*out = s;
 	return GW_CONFIG_OK;
+}
+
+/* A string where "" means "not set" (optional files). */
+static int want_optional_string(struct walk *w, const char *path, json_t *v, char *dst,
+                                size_t max)
+{
+	if (json_is_string(v) && json_string_length(v) == 0) {
+		dst[0] = '\0';
+		return GW_CONFIG_OK;
+	}
+	const char *s = NULL;
+	int rc = want_string(w, path, v, max, &s);
+	if (rc == GW_CONFIG_OK)
+		copy_str(dst, max, s);
+	return rc;
 }
 
 static int want_uint(struct walk *w, const char *path, json_t *v, unsigned long long lo,
@@ -410,10 +428,17 @@ static int p_tls_priorities(struct walk *w, const char *path, json_t *v)
 	return GW_CONFIG_OK;
 }
 
+static int p_tls_client_ca(struct walk *w, const char *path, json_t *v)
+{
+	return want_optional_string(w, path, v, w->cfg->tls.client_ca,
+	                            sizeof(w->cfg->tls.client_ca));
+}
+
 static const struct key tls_keys[] = {
     {"cert", p_tls_cert},
     {"key", p_tls_key},
     {"priorities", p_tls_priorities},
+    {"client_ca", p_tls_client_ca},
 };
 
 static int p_tls(struct walk *w, const char *path, json_t *v)
@@ -675,9 +700,72 @@ static int p_server(struct walk *w, const char *path, json_t *v)
 	return walk_object(w, path, v, server_keys, sizeof(server_keys) / sizeof(server_keys[0]));
 }
 
+/* ---- master key, iam, sts ---- */
+
+static int p_master_key(struct walk *w, const char *path, json_t *v)
+{
+	return want_optional_string(w, path, v, w->cfg->master_key, sizeof(w->cfg->master_key));
+}
+
+static int p_iam_refresh(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	/* Under 50 ms the poll is busy work; over an hour a change waits too long. */
+	int rc = want_uint(w, path, v, 50, 3600 * 1000, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->iam.refresh_ms = (unsigned)x;
+	return rc;
+}
+
+static const struct key iam_keys[] = {
+    {"refresh_ms", p_iam_refresh},
+};
+
+static int p_iam(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	return walk_object(w, path, v, iam_keys, sizeof(iam_keys) / sizeof(iam_keys[0]));
+}
+
+/* AWS's bounds: sessions last 15 minutes to 12 hours. */
+static int p_sts_default(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 900, 43200, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->sts.default_duration_s = (unsigned)x;
+	return rc;
+}
+
+static int p_sts_max(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 900, 43200, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->sts.max_duration_s = (unsigned)x;
+	return rc;
+}
+
+static const struct key sts_keys[] = {
+    {"default_duration_s", p_sts_default},
+    {"max_duration_s", p_sts_max},
+};
+
+static int p_sts(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	return walk_object(w, path, v, sts_keys, sizeof(sts_keys) / sizeof(sts_keys[0]));
+}
+
 static const struct key top_keys[] = {
-    {"listen", p_listen}, {"tls", p_tls}, {"store", p_store},   {"account_id", p_account_id},
-    {"region", p_region}, {"log", p_log}, {"limits", p_limits}, {"server", p_server},
+    {"listen", p_listen},         {"tls", p_tls},       {"store", p_store},
+    {"account_id", p_account_id}, {"region", p_region}, {"log", p_log},
+    {"limits", p_limits},         {"server", p_server}, {"master_key", p_master_key},
+    {"iam", p_iam},               {"sts", p_sts},
 };
 
 /* Cross-key checks, once every key is read. */
@@ -689,6 +777,11 @@ static int check_whole(struct walk *w)
 		                 "config: limits.max_connections_per_ip: %u is more than "
 		                 "limits.max_connections (%u)",
 		                 l->max_connections_per_ip, l->max_connections);
+	if (w->cfg->sts.default_duration_s > w->cfg->sts.max_duration_s)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: sts.default_duration_s: %u is more than "
+		                 "sts.max_duration_s (%u)",
+		                 w->cfg->sts.default_duration_s, w->cfg->sts.max_duration_s);
 	return GW_CONFIG_OK;
 }
 

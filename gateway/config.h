@@ -61,6 +61,18 @@ struct gw_config_tls {
 	char key[GW_CONFIG_PATH_MAX];  /* PEM private key, unencrypted */
 	/* GnuTLS priority string; checked with gnutls_priority_init at load. */
 	char priorities[GW_CONFIG_PRIORITIES_MAX];
+	/* PEM CA certificate(s) that sign container hosts' client certificates;
+	 * "" = no mutual TLS (client certificates are not asked for). */
+	char client_ca[GW_CONFIG_PATH_MAX];
+};
+
+struct gw_config_iam {
+	unsigned refresh_ms; /* how often the server polls the store's IAM generation */
+};
+
+struct gw_config_sts {
+	unsigned default_duration_s; /* DurationSeconds when a caller gives none */
+	unsigned max_duration_s;     /* the most any session may last (roles may say less) */
 };
 
 struct gw_config_store {
@@ -96,6 +108,11 @@ struct gw_config {
 	struct gw_config_log log;
 	struct gw_config_limits limits;
 	struct gw_config_server server;
+	/* The master key file that opens sealed secrets (access keys, issued
+	 * credentials); "" = none: access keys cannot sign requests. */
+	char master_key[GW_CONFIG_PATH_MAX];
+	struct gw_config_iam iam;
+	struct gw_config_sts sts;
 };
 
 /* The recommended priority string: TLS 1.3 and 1.2, ECDHE, AEAD ciphers only. */

@@ -23,6 +23,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "gateway/principal.h"
 #include "gateway/secret.h"
 #include "gateway/server.h"
 #include "store/store.h"
@@ -50,10 +51,26 @@ static void remote_address(struct MHD_Connection *conn, char *out, size_t out_si
 	}
 }
 
-struct gw_request *gw_request_new(struct gw_server *srv, struct MHD_Connection *conn,
-                                  const char *method, const char *url)
+struct gw_request *gw_request_alloc(const char *raw_uri)
 {
 	struct gw_request *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	size_t n = strlen(raw_uri);
+	r->raw_uri = malloc(n + 1);
+	if (!r->raw_uri) {
+		free(r);
+		return NULL;
+	}
+	memcpy(r->raw_uri, raw_uri, n + 1);
+	r->raw_uri_n = n;
+	return r;
+}
+
+struct gw_request *gw_request_new(struct gw_server *srv, struct MHD_Connection *conn,
+                                  const char *method, const char *url, struct gw_request *pre)
+{
+	struct gw_request *r = pre ? pre : calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
 	r->srv = srv;
@@ -63,7 +80,8 @@ struct gw_request *gw_request_new(struct gw_server *srv, struct MHD_Connection *
 	clock_gettime(CLOCK_REALTIME, &now);
 	r->start_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 	if (gw_random_hex(r->id, sizeof(r->id), GW_REQUEST_ID_LEN / 2) != GW_SECRET_OK) {
-		free(r);
+		r->conn = NULL;
+		gw_request_free(r);
 		return NULL;
 	}
 	remote_address(conn, r->remote_addr, sizeof(r->remote_addr));
@@ -80,7 +98,8 @@ struct gw_request *gw_request_new(struct gw_server *srv, struct MHD_Connection *
 	r->path_n = strlen(url);
 	r->path = malloc(r->path_n + 1);
 	if (!r->path) {
-		free(r);
+		r->conn = NULL;
+		gw_request_free(r);
 		return NULL;
 	}
 	memcpy(r->path, url, r->path_n + 1);
@@ -105,7 +124,9 @@ void gw_request_free(struct gw_request *r)
 		OPENSSL_cleanse(r->body, r->body_cap);
 		free(r->body);
 	}
+	gw_principal_free(r->principal);
 	free(r->path);
+	free(r->raw_uri);
 	free(r->resp_body);
 	free(r);
 }
@@ -357,9 +378,9 @@ int gw_step_respond(struct gw_request *r)
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return GW_STEP_STOP;
+	const char *ctype = r->content_type ? r->content_type : CONTENT_TYPE_JSON;
 	bool ok =
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE_JSON) ==
-	        MHD_YES &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) == MHD_YES &&
 	    MHD_add_response_header(resp, "x-amzn-RequestId", r->id) == MHD_YES &&
 	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
 	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES;

@@ -33,6 +33,14 @@ struct gw_server;
 struct gw_principal; /* who is calling: comes with authentication */
 struct gw_action;    /* a decoded API action: comes with the ECS API */
 
+/* The wire protocol a request speaks, which decides the shape of its errors
+ * (set by authenticate, from headers, method and path). */
+enum gw_protocol {
+	GW_PROTO_REST = 0, /* plain JSON routes (/health) */
+	GW_PROTO_JSON,     /* AWS JSON 1.1: X-Amz-Target (ECS) */
+	GW_PROTO_QUERY,    /* AWS query: form-encoded Action=... (STS), XML answers */
+};
+
 enum gw_step_status {
 	GW_STEP_OK = 0,    /* go on to the next step */
 	GW_STEP_STOP = -1, /* the response is decided (status and error set) */
@@ -66,6 +74,11 @@ struct gw_request {
 	char method[16];            /* as sent, cut to 15 bytes ("GET") */
 	char *path;                 /* owned, NUL-terminated; the query string is not in it */
 	size_t path_n;
+	/* The request target exactly as on the wire (undecoded, with the query),
+	 * for SigV4; NULL when the request was made without one (tests). Never
+	 * logged: a presigned URL carries credentials in its query. */
+	char *raw_uri; /* owned */
+	size_t raw_uri_n;
 	char user_agent[GW_REQUEST_UA_MAX + 1];
 	size_t user_agent_n;
 
@@ -76,7 +89,8 @@ struct gw_request {
 	bool body_too_large;
 
 	/* Filled by the steps, in road order. */
-	const struct gw_principal *principal; /* authenticate: NULL is anonymous */
+	enum gw_protocol protocol;            /* authenticate */
+	struct gw_principal *principal;       /* authenticate, owned: NULL is anonymous */
 	enum gw_route route;                  /* decode */
 	const struct gw_action *action;       /* decode: NULL until the ECS API */
 	const char *action_name;              /* decode: "taskgate:GetHealth", static */
@@ -85,6 +99,7 @@ struct gw_request {
 	int64_t audit_seq;                    /* audit: the record's sequence number */
 
 	/* The response, decided by a step that stops or by execute. */
+	const char *content_type; /* static; NULL: application/json */
 	unsigned status;
 	const char *error_code; /* static: "NotFound", "ServiceUnavailable", ... */
 	const char *allow;      /* static: the Allow header of a 405 */
@@ -93,10 +108,16 @@ struct gw_request {
 	bool responded; /* a response was queued */
 };
 
-/* Allocates a request for a connection and fills id, times, remote address,
- * method, path and user agent. NULL when out of memory or out of randomness. */
+/* An empty request holding only a copy of the raw URI (the URI log callback
+ * makes it before the URL is unescaped); NULL when out of memory. */
+struct gw_request *gw_request_alloc(const char *raw_uri);
+
+/* Fills a request for a connection: id, times, remote address, method, path
+ * and user agent. pre is what gw_request_alloc made, or NULL for a fresh one;
+ * it is taken over (freed on failure). NULL when out of memory or out of
+ * randomness. */
 struct gw_request *gw_request_new(struct gw_server *srv, struct MHD_Connection *conn,
-                                  const char *method, const char *url);
+                                  const char *method, const char *url, struct gw_request *pre);
 /* Wipes the body, frees everything; NULL is fine. */
 void gw_request_free(struct gw_request *r);
 

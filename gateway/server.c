@@ -25,6 +25,21 @@
  * locked, wiped secret buffer) and handed to the daemon, which parses them
  * into GnuTLS credentials while it starts; the key buffer is wiped as soon as
  * MHD_start_daemon returns. tls.priorities restricts versions and ciphers.
+ * With tls.client_ca the daemon also asks for client certificates and trusts
+ * that CA; GnuTLS does not refuse a connection without one or with a bad one:
+ * authentication (authn.c) verifies the certificate per request, so a caller
+ * that signs with SigV4 needs no certificate and a bad one gets a clear error
+ * in its protocol instead of a failed handshake.
+ *
+ * Identity: the server owns the key box (master_key) that opens sealed
+ * secrets and the live IAM snapshot. One extra thread polls the store's IAM
+ * generation every iam.refresh_ms and swaps in a new snapshot when
+ * `taskgate iam apply` changed it, so policy changes need no restart.
+ *
+ * Raw URI: SigV4 signs the path and query exactly as sent. libmicrohttpd
+ * unescapes the URL before the access handler sees it, so the URI log
+ * callback, which runs on the raw request line, allocates the request and
+ * keeps the raw URI in it.
  */
 #include "gateway/server.h"
 
@@ -42,6 +57,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "gateway/keybox.h"
 #include "gateway/request.h"
 #include "gateway/secret.h"
 
@@ -211,8 +227,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct gw_server *srv = cls;
 	struct gw_request *r = *con_cls;
 	(void)version;
-	if (!r) {
-		r = gw_request_new(srv, conn, method, url);
+	if (!r || !r->conn) {
+		/* r, when set, is what uri_log allocated; gw_request_new takes it. */
+		r = gw_request_new(srv, conn, method, url, r);
 		if (!r) {
 			gw_log_msg(srv->log, GW_LOG_ERROR, "request refused",
 			           "out of memory or randomness for a new request");
@@ -268,6 +285,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (!r)
 		return;
+	if (!r->conn) {
+		/* libmicrohttpd refused the request before the handler saw it
+		 * (headers too large, malformed): only uri_log's allocation. */
+		gw_request_free(r);
+		*con_cls = NULL;
+		return;
+	}
 	bool head = strcmp(r->method, MHD_HTTP_METHOD_HEAD) == 0;
 	size_t bytes =
 	    r->responded && !head && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? r->resp_len : 0;
@@ -318,6 +342,123 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	gw_log_end(&l);
 }
 
+/* The raw request URI, before libmicrohttpd unescapes it; its return value
+ * becomes the request's context. NULL (out of memory) is handled by
+ * on_request, which then refuses the request. */
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)conn;
+	return gw_request_alloc(uri);
+}
+
+/* ---- identity: key box, IAM snapshot and its poller ---- */
+
+static void *iam_poller(void *arg)
+{
+	struct gw_server *srv = arg;
+	bool failing = false;
+	pthread_mutex_lock(&srv->iam_stop_lock);
+	while (!srv->iam_stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		unsigned ms = srv->cfg->iam.refresh_ms;
+		until.tv_sec += ms / 1000;
+		until.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!srv->iam_stop &&
+		       pthread_cond_timedwait(&srv->iam_stop_cond, &srv->iam_stop_lock, &until) == 0)
+			;
+		if (srv->iam_stop)
+			break;
+		pthread_mutex_unlock(&srv->iam_stop_lock);
+		bool changed = false;
+		struct gw_iam_error ie = {0};
+		int rc = gw_iam_live_refresh(&srv->iam, srv->store, &changed, &ie);
+		if (rc != GW_IAM_OK && !failing) {
+			/* Logged once per failing spell: the old snapshot stays. */
+			gw_log_msg(srv->log, GW_LOG_WARN, "iam refresh failed; keeping the current state",
+			           ie.message);
+			failing = true;
+		} else if (rc == GW_IAM_OK) {
+			failing = false;
+			if (changed) {
+				struct gw_iam *now = gw_iam_live_get(&srv->iam);
+				struct gw_log_line l;
+				gw_log_begin(&l, srv->log, GW_LOG_INFO, "iam state replaced");
+				gw_log_int(&l, "generation", now ? gw_iam_generation(now) : 0);
+				gw_log_end(&l);
+				gw_iam_unref(now);
+			}
+		}
+		pthread_mutex_lock(&srv->iam_stop_lock);
+	}
+	pthread_mutex_unlock(&srv->iam_stop_lock);
+	return NULL;
+}
+
+static void identity_stop(struct gw_server *srv)
+{
+	if (srv->iam_thread_started) {
+		pthread_mutex_lock(&srv->iam_stop_lock);
+		srv->iam_stop = true;
+		pthread_cond_signal(&srv->iam_stop_cond);
+		pthread_mutex_unlock(&srv->iam_stop_lock);
+		pthread_join(srv->iam_thread, NULL);
+		srv->iam_thread_started = false;
+	}
+	if (srv->iam_ready) {
+		gw_iam_live_destroy(&srv->iam);
+		pthread_cond_destroy(&srv->iam_stop_cond);
+		pthread_mutex_destroy(&srv->iam_stop_lock);
+		srv->iam_ready = false;
+	}
+	gw_keybox_free(srv->keybox);
+	srv->keybox = NULL;
+}
+
+/* The key box, the first IAM snapshot and the poller; undone by identity_stop. */
+static int identity_start(struct gw_server *srv, struct gw_server_error *err)
+{
+	const struct gw_config *cfg = srv->cfg;
+	if (cfg->master_key[0]) {
+		struct gw_keybox_error ke = {0};
+		if (gw_keybox_open(cfg->master_key, &srv->keybox, &ke) != GW_KEYBOX_OK)
+			return set_error(err, GW_SERVER_ERR_TLS, "master_key: %s", ke.message);
+	}
+	if (gw_iam_live_init(&srv->iam) != GW_IAM_OK) {
+		identity_stop(srv);
+		return set_error(err, GW_SERVER_ERR_NOMEM, "iam: cannot initialise the snapshot");
+	}
+	if (pthread_mutex_init(&srv->iam_stop_lock, NULL) != 0) {
+		gw_iam_live_destroy(&srv->iam);
+		identity_stop(srv);
+		return set_error(err, GW_SERVER_ERR_NOMEM, "iam: cannot create a lock");
+	}
+	if (pthread_cond_init(&srv->iam_stop_cond, NULL) != 0) {
+		pthread_mutex_destroy(&srv->iam_stop_lock);
+		gw_iam_live_destroy(&srv->iam);
+		identity_stop(srv);
+		return set_error(err, GW_SERVER_ERR_NOMEM, "iam: cannot create a condition");
+	}
+	srv->iam_ready = true;
+	struct gw_iam_error ie = {0};
+	if (gw_iam_live_refresh(&srv->iam, srv->store, NULL, &ie) != GW_IAM_OK) {
+		identity_stop(srv);
+		return set_error(err, GW_SERVER_ERR_NOMEM, "iam: cannot load the IAM state: %s",
+		                 ie.message);
+	}
+	if (pthread_create(&srv->iam_thread, NULL, iam_poller, srv) != 0) {
+		identity_stop(srv);
+		return set_error(err, GW_SERVER_ERR_NOMEM, "iam: cannot start the refresh thread");
+	}
+	srv->iam_thread_started = true;
+	return GW_SERVER_OK;
+}
+
 static unsigned pool_size(const struct gw_config *cfg)
 {
 	if (cfg->server.threads > 0)
@@ -341,14 +482,33 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct g
 	atomic_init(&srv->running, false);
 	srv->threads = pool_size(cfg);
 
-	struct gw_secret cert = {0}, key = {0};
-	int rc = read_pem(cfg->tls.cert, "cert", &cert, err);
+	int rc = identity_start(srv, err);
 	if (rc != GW_SERVER_OK)
 		return rc;
+	struct gw_secret cert = {0}, key = {0}, ca = {0};
+	rc = read_pem(cfg->tls.cert, "cert", &cert, err);
+	if (rc != GW_SERVER_OK) {
+		identity_stop(srv);
+		return rc;
+	}
 	rc = read_pem(cfg->tls.key, "key", &key, err);
 	if (rc != GW_SERVER_OK) {
 		gw_secret_free(&cert);
+		identity_stop(srv);
 		return rc;
+	}
+	struct MHD_OptionItem trust[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
+	if (cfg->tls.client_ca[0]) {
+		rc = read_pem(cfg->tls.client_ca, "client_ca", &ca, err);
+		if (rc != GW_SERVER_OK) {
+			gw_secret_free(&key);
+			gw_secret_free(&cert);
+			identity_stop(srv);
+			return rc;
+		}
+		trust[0].option = MHD_OPTION_HTTPS_MEM_TRUST;
+		trust[0].ptr_value = ca.p;
+		srv->mtls = true;
 	}
 
 	unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
@@ -365,11 +525,14 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct g
 	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->limits.connection_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->limits.connection_memory_bytes,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_THREAD_POOL_SIZE,
-	    srv->threads, MHD_OPTION_END);
+	    srv->threads, MHD_OPTION_URI_LOG_CALLBACK, uri_log, srv, MHD_OPTION_ARRAY, trust,
+	    MHD_OPTION_END);
 	/* The daemon holds the key as GnuTLS credentials now (or failed). */
 	gw_secret_free(&key);
 	gw_secret_free(&cert);
+	gw_secret_free(&ca);
 	if (!d) {
+		identity_stop(srv);
 		char where[80];
 		if (gw_listen_format(&cfg->listen, cfg->listen.port, where, sizeof(where)) != 0)
 			where[0] = '\0';
@@ -433,4 +596,5 @@ void gw_server_stop(struct gw_server *srv)
 		close(srv->quiesced_fd);
 		srv->quiesced_fd = -1;
 	}
+	identity_stop(srv);
 }

@@ -11,11 +11,13 @@
 #ifndef TASKGATE_GATEWAY_SERVER_H
 #define TASKGATE_GATEWAY_SERVER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "gateway/config.h"
+#include "gateway/iam.h"
 #include "gateway/log.h"
 
 struct MHD_Daemon;
@@ -44,6 +46,17 @@ struct gw_server {
 	atomic_uint inflight;        /* requests between headers and completion */
 	atomic_bool draining;        /* shutdown began: answers carry Connection: close */
 	atomic_bool running;         /* the daemon started: its messages are debug lines */
+
+	/* Identity: what authentication reads (gateway/authn.c). */
+	struct gw_keybox *keybox;    /* owned; NULL without cfg->master_key */
+	struct gw_iam_live iam;      /* the current IAM snapshot, swapped by the poller */
+	bool iam_ready;              /* iam was initialised (for stop) */
+	bool mtls;                   /* tls.client_ca is set: client certificates verified */
+	pthread_t iam_thread;        /* polls the store's IAM generation */
+	bool iam_thread_started;
+	pthread_mutex_t iam_stop_lock;
+	pthread_cond_t iam_stop_cond;
+	bool iam_stop;
 };
 
 /*

@@ -226,6 +226,30 @@ static const struct store_migration builtin[] = {
      ") STRICT;"
      "CREATE INDEX sched_objects_lookup ON sched_objects(kind, cluster, name);"
      "CREATE INDEX sched_objects_parent ON sched_objects(kind, parent) WHERE parent != '';"},
+    {6, "audit_chain",
+     /* The hash chain over audit_events (store/audit.c, gateway/audit.c):
+      * each row keeps the SHA-256 of the row before it and its own, so an
+      * edit, a removal or a reordering shows. Rows written before this
+      * migration have neither; meta audit_chain_from says where the chain
+      * starts. audit_checkpoints holds signed chain heads, append-only too. */
+     "ALTER TABLE audit_events ADD COLUMN prev_hash BLOB"
+     " CHECK (prev_hash IS NULL OR length(prev_hash) = 32);"
+     "ALTER TABLE audit_events ADD COLUMN hash BLOB"
+     " CHECK (hash IS NULL OR length(hash) = 32);"
+     "INSERT INTO meta(key, value) SELECT 'audit_chain_from',"
+     " CAST(coalesce(max(seq), 0) + 1 AS TEXT) FROM audit_events;"
+     "CREATE TABLE audit_checkpoints ("
+     " id INTEGER PRIMARY KEY,"
+     " seq INTEGER NOT NULL CHECK (seq > 0),"
+     " head_hash BLOB NOT NULL CHECK (length(head_hash) = 32),"
+     " time_us INTEGER NOT NULL CHECK (time_us > 0),"
+     " key_id TEXT NOT NULL,"
+     " signature BLOB NOT NULL"
+     ") STRICT;"
+     "CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints"
+     " BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
+     "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
+     " BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"},
 };
 
 const struct store_migration *store_migrations(size_t *n_out)

@@ -150,7 +150,7 @@ int store_audit_recent(struct store *s, size_t limit, struct store_audit_list *o
 /* Frees the rows and their strings and empties the list; NULL-safe. */
 void store_audit_list_free(struct store_audit_list *list);
 
-/* --- audit hash chain and signed checkpoints (store/audit_chain.c) -------
+/* --- audit hash chain and signed checkpoints (store/audit.c) -------------
  *
  * The store does the SQL and the transaction; what the bytes mean (the
  * canonical form, SHA-256, Ed25519) is the gateway's, passed in as callbacks

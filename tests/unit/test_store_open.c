@@ -181,7 +181,7 @@ static void test_reopen_keeps_data(void)
 	struct store_audit_event ev = fx_event("req-before-reopen");
 	CHECK_INT(store_audit_append(s, &ev, NULL, NULL), STORE_OK);
 	store_close(s);
-	char applied[64];
+	char applied[256];
 	CHECK(fx_text(f.db, "SELECT group_concat(applied_at) FROM schema_migrations", applied,
 	              sizeof(applied)));
 	/* A second passes, so a reapplied migration would show a new time. */
@@ -199,7 +199,7 @@ static void test_reopen_keeps_data(void)
 	CHECK_INT(store_audit_count(s, &count, NULL, NULL), STORE_OK);
 	CHECK_INT(count, 1);
 	store_close(s);
-	char applied2[64];
+	char applied2[256];
 	CHECK(fx_text(f.db, "SELECT group_concat(applied_at) FROM schema_migrations", applied2,
 	              sizeof(applied2)));
 	CHECK_STR(applied2, applied);

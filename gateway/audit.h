@@ -1,0 +1,125 @@
+/*
+ * audit.h - the tamper-evident decision log (private to gateway/).
+ *
+ * Every request leaves one row in the store's audit_events table. This module
+ * decides what the bytes of a row mean: its canonical form (a line-per-field,
+ * length-prefixed encoding that an auditor can rebuild in a few lines of any
+ * language), the SHA-256 hash chain that links each row to the one before, and
+ * the Ed25519 checkpoints that sign the chain head every N records or T
+ * seconds. It also walks a log and says whether it is intact, and if not,
+ * names the first broken record. The store runs the hash callback inside its
+ * write transaction, so concurrent writers cannot fork the chain.
+ *
+ * docs/audit.md is the auditor's description of the same formats; the two must
+ * agree byte for byte (tests/unit/test_gw_audit.c holds a known answer).
+ */
+#ifndef TASKGATE_GATEWAY_AUDIT_H
+#define TASKGATE_GATEWAY_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "store/store.h"
+
+enum gw_audit_status {
+	GW_AUDIT_OK = 0,
+	GW_AUDIT_TAMPERED = 1,    /* verify: the log is not intact; the report says where */
+	GW_AUDIT_ERR_IO = -1,     /* a key file or the store could not be read or written */
+	GW_AUDIT_ERR_KEY = -2,    /* not an Ed25519 key, or not private to its owner */
+	GW_AUDIT_ERR_EXISTS = -3, /* refusing to overwrite a key file */
+	GW_AUDIT_ERR_NOMEM = -4,
+	GW_AUDIT_ERR_CRYPTO = -5,
+	GW_AUDIT_ERR_ARG = -6,
+};
+
+struct gw_audit_error {
+	int code;
+	char message[512];
+};
+
+#define GW_AUDIT_HEX_LEN    64 /* a SHA-256 in lowercase hex */
+#define GW_AUDIT_KEY_ID_LEN 16 /* hex digits of the public key's fingerprint */
+
+/* The canonical form of ev stored at seq after a record whose hash is prev;
+ * malloc'd, NUL-terminated (the record text cannot hold NUL), *len_out its
+ * length. NULL when out of memory. */
+char *gw_audit_canonical(int64_t seq, const struct store_audit_event *ev,
+                         const unsigned char prev[STORE_AUDIT_HASH_LEN], size_t *len_out);
+/* SHA-256 of the canonical form; 0, or -1 when out of memory. */
+int gw_audit_hash(int64_t seq, const struct store_audit_event *ev,
+                  const unsigned char prev[STORE_AUDIT_HASH_LEN],
+                  unsigned char out[STORE_AUDIT_HASH_LEN]);
+/* The hasher the store calls inside its transaction (ctx unused). */
+extern const struct store_audit_hasher gw_audit_hasher;
+
+void gw_audit_hex(const unsigned char *p, size_t n, char *out /* 2n + 1 */);
+
+/* --- the audit key ------------------------------------------------------ */
+
+/* Makes a new Ed25519 private key at path (PKCS#8 PEM, O_EXCL, mode 0600,
+ * fsync'd). An existing file is never touched: GW_AUDIT_ERR_EXISTS. */
+int gw_audit_key_create(const char *path, struct gw_audit_error *err);
+/* Loads the private key; refuses a file others may read or that is not
+ * Ed25519. The caller frees *out with EVP_PKEY_free. */
+int gw_audit_key_load(const char *path, EVP_PKEY **out, struct gw_audit_error *err);
+/* Loads a public key (PEM SubjectPublicKeyInfo, or a private key file, whose
+ * public half is used). */
+int gw_audit_public_key_load(const char *path, EVP_PKEY **out, struct gw_audit_error *err);
+/* The PEM public half; malloc'd. */
+char *gw_audit_public_pem(EVP_PKEY *key);
+/* The key's id: the first 16 hex digits of SHA-256(raw 32-byte public key). */
+int gw_audit_key_id(EVP_PKEY *key, char out[GW_AUDIT_KEY_ID_LEN + 1]);
+
+/* The exact bytes a checkpoint signature covers; 0 or -1 (too long). */
+int gw_audit_checkpoint_message(const struct store_audit_checkpoint *cp, char *buf, size_t cap,
+                                size_t *len_out);
+/* Signature checks out under key (and the key id matches). */
+bool gw_audit_checkpoint_valid(const struct store_audit_checkpoint *cp, EVP_PKEY *key);
+
+/* --- the writer: chained appends and checkpoints ------------------------ */
+
+struct gw_audit; /* thread-safe; one per server */
+
+struct gw_audit_options {
+	EVP_PKEY *key;        /* the signing key, or NULL: no checkpoints; owned by
+	                       * the writer on success */
+	int64_t every;        /* checkpoint after this many records (0: never by count) */
+	int64_t interval_us;  /* ... or when this long passed since the last (0: never by time) */
+};
+
+int gw_audit_open(struct store *store, const struct gw_audit_options *opts, struct gw_audit **out,
+                  struct gw_audit_error *err);
+/* Writes a final checkpoint when records came after the last one; NULL-safe. */
+void gw_audit_close(struct gw_audit *a);
+
+/* Appends ev to the chain. On STORE_OK the record is durable and *seq_out is
+ * its seq; a checkpoint falls due is written after it (a failed checkpoint is
+ * retried on the next append and does not fail this record). */
+int gw_audit_append(struct gw_audit *a, const struct store_audit_event *ev, int64_t *seq_out,
+                    struct store_error *err);
+/* A checkpoint of the current head now (no-op without a key or records). */
+int gw_audit_checkpoint_now(struct gw_audit *a, struct store_error *err);
+
+/* --- verification ------------------------------------------------------- */
+
+struct gw_audit_report {
+	int64_t records;     /* chained records checked */
+	int64_t unchained;   /* rows from before the chain existed (not verifiable) */
+	int64_t first_seq;   /* first and last record seen in range (0 when none) */
+	int64_t last_seq;
+	int64_t checkpoints; /* checkpoints whose signature and head were checked */
+	bool signatures_checked; /* false: no public key was given */
+	char problem[512];       /* GW_AUDIT_TAMPERED: the first broken thing, named */
+};
+
+/* Walks records from..to (0: from the start / to the end) and every
+ * checkpoint in that range. GW_AUDIT_OK: intact; GW_AUDIT_TAMPERED: see
+ * rep->problem; negative: the log could not be read. key NULL: checkpoint
+ * heads are checked but not their signatures. */
+int gw_audit_verify(struct store *s, EVP_PKEY *key, int64_t from, int64_t to,
+                    struct gw_audit_report *rep, struct gw_audit_error *err);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * sched_int.h - what the files of scheduler/ share, and nobody else.
+ *
+ * struct sched holds the configuration and the one lock every public call
+ * takes. Objects move between the store and the scheduler as a
+ * struct sched_obj: the store row plus its document parsed by jansson, so
+ * code reads and edits the ECS-shaped JSON and sched_obj_save writes both the
+ * document and the copied lookup fields back under the version it read.
+ */
+#ifndef TASKGATE_SCHED_INT_H
+#define TASKGATE_SCHED_INT_H
+
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "scheduler/scheduler.h"
+
+struct sched {
+	pthread_mutex_t lock;
+	struct store *store;
+	char region[64];
+	char account[16];
+	struct sched_driver driver;
+	sched_random_fn random;
+	void *random_ctx;
+	sched_clock_fn clock;
+	void *clock_ctx;
+	int port_min, port_max;
+};
+
+struct sched_obj {
+	struct store_sched_obj row; /* strings owned */
+	json_t *doc;                /* owned reference */
+};
+
+__attribute__((format(printf, 3, 4))) int sched_fail(struct sched_error *err, int code,
+                                                     const char *fmt, ...);
+int sched_fail_store(struct sched_error *err, const struct store_error *serr, const char *what);
+void sched_clear_error(struct sched_error *err);
+
+int64_t sched_now_ms(struct sched *s);
+double sched_epoch(int64_t ms); /* ECS timestamps: epoch seconds */
+void sched_random_hex(struct sched *s, char *out, size_t n_hex); /* out: n_hex + 1 bytes */
+uint64_t sched_random_u64(struct sched *s);
+
+/* "arn:aws:ecs:<region>:<account>:<type>/<rest>"; NULL when out of memory. */
+char *sched_arn(struct sched *s, const char *type, const char *rest);
+/* The part after "<type>/" when ref is an ARN of this type, else ref. */
+const char *sched_arn_tail(const char *ref, const char *type);
+
+/* Object I/O. obj_load: STORE_ERR_NOT_FOUND maps to not_found_code. */
+int sched_obj_load(struct sched *s, const char *arn, struct sched_obj *o, int not_found_code,
+                   struct sched_error *err);
+/* Writes o (insert when o->row.version == 0), with the row's fields and the
+ * document; updates o->row.version. */
+int sched_obj_save(struct sched *s, struct sched_obj *o, struct sched_error *err);
+void sched_obj_free(struct sched_obj *o);
+/* A new object (not yet saved): doc is taken over. */
+int sched_obj_init(struct sched_obj *o, enum store_sched_kind kind, const char *arn,
+                   const char *cluster, const char *name, const char *status, json_t *doc,
+                   struct sched_error *err);
+int sched_obj_set_str(struct sched_obj *o, char **field, const char *v, struct sched_error *err);
+
+struct sched_objs {
+	struct sched_obj *v;
+	size_t n;
+};
+int sched_objs_query(struct sched *s, const struct store_sched_filter *f, struct sched_objs *out,
+                     struct sched_error *err);
+void sched_objs_free(struct sched_objs *l);
+
+/* The cluster named by ref (NULL/"" -> "default"), ACTIVE unless any_status. */
+int sched_cluster_load(struct sched *s, const char *ref, bool any_status, struct sched_obj *o,
+                       struct sched_error *err);
+/* The task definition named by ref (family, family:revision, ARN). */
+int sched_taskdef_load(struct sched *s, const char *ref, struct sched_obj *o,
+                       struct sched_error *err);
+
+/* Pagination: a token resumes after seq. */
+int sched_page_start(const struct sched_page *page, int64_t *after_seq, size_t *limit,
+                     struct sched_error *err);
+int sched_page_token(int64_t seq, char **out, struct sched_error *err);
+
+/* Tags: NULL or an array of {"key","value"}; a copy for the doc. */
+int sched_tags_copy(const json_t *tags, json_t **out, struct sched_error *err);
+
+/* Resources a task definition asks for (after overrides), and its ports. */
+struct sched_port {
+	int container_port;
+	int host_port; /* 0: dynamic */
+	bool udp;
+	const char *container; /* borrowed from the task definition */
+};
+struct sched_need {
+	int cpu, memory;
+	struct sched_port *ports; /* owned */
+	size_t n_ports;
+};
+int sched_need_of(const json_t *taskdef, const json_t *overrides, struct sched_need *out,
+                  struct sched_error *err);
+void sched_need_free(struct sched_need *n);
+
+/* What one instance has left: computed from its registration and the tasks
+ * on it that are not STOPPED. */
+struct sched_usage {
+	int cpu_total, mem_total;
+	int cpu_used, mem_used;
+	int *ports; /* taken ports, tcp as n, udp as -n; owned */
+	size_t n_ports, cap_ports;
+	int running, pending;
+};
+int sched_usage_of(struct sched *s, const struct sched_obj *inst, const struct sched_objs *tasks,
+                   struct sched_usage *u, struct sched_error *err);
+void sched_usage_free(struct sched_usage *u);
+bool sched_usage_port_taken(const struct sched_usage *u, int port, bool udp);
+int sched_usage_take_port(struct sched_usage *u, int port, bool udp);
+/* The instance document with remainingResources and task counts refreshed. */
+int sched_instance_refresh(struct sched *s, struct sched_obj *inst, const struct sched_objs *tasks,
+                           struct sched_error *err);
+
+/* Placement (placement.c). Picks an instance for one task of group among
+ * insts (their usages in the same order); *chosen is its index, or -1 with
+ * *reason_at (per instance) filled: "RESOURCE:CPU", "RESOURCE:MEMORY",
+ * "RESOURCE:PORTS", "ATTRIBUTE" (a constraint), NULL for chosen ones. */
+int sched_place(struct sched *s, const struct sched_objs *insts, struct sched_usage *usages,
+                const struct sched_objs *tasks, const char *group, const struct sched_need *need,
+                const json_t *strategy, const json_t *constraints, int *chosen,
+                const char **reason_at, struct sched_error *err);
+/* Checks the strategies and constraints of a request before any work. */
+int sched_placement_check(const json_t *strategy, const json_t *constraints,
+                          struct sched_error *err);
+/* Evaluates a cluster query language expression against one instance. */
+int sched_expr_eval(const char *expr, const struct sched_obj *inst, const struct sched_objs *tasks,
+                    bool *result, struct sched_error *err);
+
+/* Tasks (task.c), used by services. Runs tasks and appends them (as task
+ * objects, saved) to started; failures as in sched_run_task. */
+int sched_run_locked(struct sched *s, const struct sched_run_request *req, struct sched_obj *cl,
+                     struct sched_obj *td, json_t *started, json_t *failures,
+                     struct sched_error *err);
+int sched_stop_locked(struct sched *s, struct sched_obj *task, const char *stop_code,
+                      const char *reason, struct sched_error *err);
+/* The non-STOPPED tasks of a cluster. */
+int sched_live_tasks(struct sched *s, const char *cluster_arn, struct sched_objs *out,
+                     struct sched_error *err);
+
+#endif

@@ -1,0 +1,435 @@
+/*
+ * sched.c - the scheduler's objects in sched_objects: put (insert, or replace
+ * under an optimistic version check), get by ARN, query by the copied fields.
+ *
+ * The store does not know ECS. Each row is the JSON document the scheduler
+ * keeps for one object plus the few fields it looks objects up by, so the
+ * scheduler can change what a task carries without a migration, while lists
+ * ("the running tasks of this cluster", "the ACTIVE revisions of web") stay
+ * index lookups. A replace names the version it read; if another writer got
+ * there first the put is STORE_ERR_CONFLICT and the caller reads again, which
+ * is what keeps two reconcile passes from both starting the same task.
+ */
+#include "store/store_int.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUERY_LIMIT_MAX 10000
+
+static const char *const kind_names[] = {"cluster", "task-definition", "container-instance",
+                                         "task", "service"};
+
+const char *store_sched_kind_name(enum store_sched_kind kind)
+{
+	if ((unsigned)kind >= sizeof(kind_names) / sizeof(kind_names[0]))
+		return NULL;
+	return kind_names[kind];
+}
+
+static int kind_from_name(const char *name, enum store_sched_kind *out)
+{
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
+		if (name && strcmp(name, kind_names[i]) == 0) {
+			*out = (enum store_sched_kind)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int check_field(const char *what, const char *v, bool required, struct store_error *err)
+{
+	if (!v) {
+		if (required)
+			return store_fail(err, STORE_ERR_INVALID, "scheduler object: %s is required",
+			                  what);
+		return STORE_OK;
+	}
+	size_t n = strnlen(v, STORE_SCHED_FIELD_MAX + 1);
+	if (required && n == 0)
+		return store_fail(err, STORE_ERR_INVALID, "scheduler object: %s is empty", what);
+	if (n > STORE_SCHED_FIELD_MAX)
+		return store_fail(err, STORE_ERR_INVALID,
+		                  "scheduler object: %s is longer than %d bytes", what,
+		                  STORE_SCHED_FIELD_MAX);
+	return STORE_OK;
+}
+
+static int check_obj(const struct store_sched_obj *o, struct store_error *err)
+{
+	if (!o || !store_sched_kind_name(o->kind))
+		return store_fail(err, STORE_ERR_INVALID, "scheduler object: no valid kind");
+	int code = check_field("arn", o->arn, true, err);
+	if (code == STORE_OK)
+		code = check_field("cluster", o->cluster, false, err);
+	if (code == STORE_OK)
+		code = check_field("name", o->name, true, err);
+	if (code == STORE_OK)
+		code = check_field("status", o->status, true, err);
+	if (code == STORE_OK)
+		code = check_field("grp", o->grp, false, err);
+	if (code == STORE_OK)
+		code = check_field("parent", o->parent, false, err);
+	if (code != STORE_OK)
+		return code;
+	if (!o->doc || strnlen(o->doc, STORE_SCHED_DOC_MAX + 1) > STORE_SCHED_DOC_MAX)
+		return store_fail(err, STORE_ERR_INVALID,
+		                  "scheduler object %s: doc is missing or longer than %d bytes",
+		                  o->arn, STORE_SCHED_DOC_MAX);
+	json_error_t jerr;
+	json_t *j = json_loads(o->doc, JSON_REJECT_DUPLICATES, &jerr);
+	bool ok = j && json_is_object(j);
+	json_decref(j);
+	if (!ok)
+		return store_fail(err, STORE_ERR_INVALID,
+		                  "scheduler object %s: doc is not a JSON object", o->arn);
+	return STORE_OK;
+}
+
+static int bind_str(sqlite3_stmt *st, int i, const char *v)
+{
+	return sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+static int exec_sql(struct store *s, const char *sql, const char *what, struct store_error *err)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail_sqlite(err, s->db, rc, s->path, what);
+	return STORE_OK;
+}
+
+/* One put; the caller holds the lock. */
+static int put_locked(struct store *s, const struct store_sched_obj *o, int64_t expect_version,
+                      int64_t *seq_out, int64_t *version_out, struct store_error *err)
+{
+	const char *sql =
+	    expect_version > 0
+	        ? "UPDATE sched_objects SET kind = ?1, cluster = ?3, name = ?4, revision = ?5,"
+	          " status = ?6, grp = ?7, parent = ?8, doc = ?9, version = version + 1"
+	          " WHERE arn = ?2 AND version = ?10 RETURNING seq, version"
+	        : "INSERT INTO sched_objects(kind, arn, cluster, name, revision, status, grp,"
+	          " parent, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	          " RETURNING seq, version";
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 1, store_sched_kind_name(o->kind));
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 2, o->arn);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 3, o->cluster);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 4, o->name);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 5, o->revision);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 6, o->status);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 7, o->grp);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 8, o->parent);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 9, o->doc);
+	if (rc == SQLITE_OK && expect_version > 0)
+		rc = sqlite3_bind_int64(st, 10, expect_version);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	int code = STORE_OK;
+	if (rc == SQLITE_ROW) {
+		if (seq_out)
+			*seq_out = sqlite3_column_int64(st, 0);
+		if (version_out)
+			*version_out = sqlite3_column_int64(st, 1);
+	} else if (rc == SQLITE_DONE) {
+		/* UPDATE matched nothing: absent, or written by someone else since. */
+		sqlite3_finalize(st);
+		st = NULL;
+		int64_t have = 0;
+		rc = sqlite3_prepare_v2(s->db, "SELECT version FROM sched_objects WHERE arn = ?1", -1,
+		                        &st, NULL);
+		if (rc == SQLITE_OK)
+			rc = bind_str(st, 1, o->arn);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			have = sqlite3_column_int64(st, 0);
+			code = store_fail(err, STORE_ERR_CONFLICT,
+			                  "%s was changed by another writer (version %lld, expected "
+			                  "%lld)",
+			                  o->arn, (long long)have, (long long)expect_version);
+		} else if (rc == SQLITE_DONE) {
+			code = store_fail(err, STORE_ERR_NOT_FOUND, "%s does not exist", o->arn);
+		} else {
+			code = store_fail_sqlite(err, s->db, rc, s->path, "re-reading an object");
+		}
+	} else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+		code = store_fail(err, STORE_ERR_CONFLICT, "%s already exists", o->arn);
+	} else {
+		code = store_fail_sqlite(err, s->db, rc, s->path, "writing a scheduler object");
+	}
+	sqlite3_finalize(st);
+	return code;
+}
+
+int store_sched_put(struct store *s, const struct store_sched_obj *o, int64_t expect_version,
+                    int64_t *seq_out, int64_t *version_out, struct store_error *err)
+{
+	store_clear_error(err);
+	if (!s)
+		return store_fail(err, STORE_ERR_INVALID, "scheduler put: no database open");
+	int code = check_obj(o, err);
+	if (code != STORE_OK)
+		return code;
+	if (s->readonly)
+		return store_fail(err, STORE_ERR_READONLY, "%s: opened read-only", s->path);
+	store_lock(s);
+	code = put_locked(s, o, expect_version, seq_out, version_out, err);
+	store_unlock(s);
+	return code;
+}
+
+int store_sched_put_many(struct store *s, const struct store_sched_obj *objs,
+                         const int64_t *expect_versions, size_t n, struct store_error *err)
+{
+	store_clear_error(err);
+	if (!s || (n > 0 && !objs))
+		return store_fail(err, STORE_ERR_INVALID, "scheduler put: nothing to write");
+	for (size_t i = 0; i < n; i++) {
+		int code = check_obj(&objs[i], err);
+		if (code != STORE_OK)
+			return code;
+	}
+	if (s->readonly)
+		return store_fail(err, STORE_ERR_READONLY, "%s: opened read-only", s->path);
+	store_lock(s);
+	int code = exec_sql(s, "BEGIN IMMEDIATE", "starting a scheduler change", err);
+	for (size_t i = 0; code == STORE_OK && i < n; i++)
+		code = put_locked(s, &objs[i], expect_versions ? expect_versions[i] : 0, NULL, NULL,
+		                  err);
+	if (code == STORE_OK)
+		code = exec_sql(s, "COMMIT", "committing a scheduler change", err);
+	if (code != STORE_OK && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	store_unlock(s);
+	return code;
+}
+
+static char *dup_col(sqlite3_stmt *st, int i, bool *oom)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	if (!t || n < 0) {
+		*oom = true;
+		return NULL;
+	}
+	char *p = malloc((size_t)n + 1);
+	if (!p) {
+		*oom = true;
+		return NULL;
+	}
+	memcpy(p, t, (size_t)n);
+	p[n] = '\0';
+	return p;
+}
+
+#define SELECT_COLS "SELECT seq, kind, arn, cluster, name, revision, status, grp, parent, version, doc"
+
+static int read_row(sqlite3_stmt *st, struct store_sched_obj *o, struct store_error *err)
+{
+	memset(o, 0, sizeof(*o));
+	bool oom = false;
+	o->seq = sqlite3_column_int64(st, 0);
+	enum store_sched_kind k = STORE_SCHED_CLUSTER;
+	if (kind_from_name((const char *)sqlite3_column_text(st, 1), &k) != 0)
+		return store_fail(err, STORE_ERR_CORRUPT, "sched_objects row %lld has an unknown kind",
+		                  (long long)o->seq);
+	o->kind = k;
+	o->arn = dup_col(st, 2, &oom);
+	o->cluster = dup_col(st, 3, &oom);
+	o->name = dup_col(st, 4, &oom);
+	o->revision = sqlite3_column_int64(st, 5);
+	o->status = dup_col(st, 6, &oom);
+	o->grp = dup_col(st, 7, &oom);
+	o->parent = dup_col(st, 8, &oom);
+	o->version = sqlite3_column_int64(st, 9);
+	o->doc = dup_col(st, 10, &oom);
+	if (oom) {
+		store_sched_obj_free(o);
+		return store_fail(err, STORE_ERR_NOMEM, "out of memory reading a scheduler object");
+	}
+	return STORE_OK;
+}
+
+int store_sched_get(struct store *s, const char *arn, struct store_sched_obj *out,
+                    struct store_error *err)
+{
+	store_clear_error(err);
+	memset(out, 0, sizeof(*out));
+	if (!s || !arn)
+		return store_fail(err, STORE_ERR_INVALID, "scheduler get: no database or ARN");
+	store_lock(s);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, SELECT_COLS " FROM sched_objects WHERE arn = ?1", -1,
+	                            &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 1, arn);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	int code;
+	if (rc == SQLITE_ROW)
+		code = read_row(st, out, err);
+	else if (rc == SQLITE_DONE)
+		code = store_fail(err, STORE_ERR_NOT_FOUND, "%s does not exist", arn);
+	else
+		code = store_fail_sqlite(err, s->db, rc, s->path, "reading a scheduler object");
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return code;
+}
+
+static int bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+	if (!v)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+int store_sched_query(struct store *s, const struct store_sched_filter *f,
+                      struct store_sched_list *out, struct store_error *err)
+{
+	store_clear_error(err);
+	memset(out, 0, sizeof(*out));
+	if (!s || !f || !store_sched_kind_name(f->kind))
+		return store_fail(err, STORE_ERR_INVALID, "scheduler query: no database or kind");
+	size_t limit = f->limit ? f->limit : QUERY_LIMIT_MAX;
+	if (limit > QUERY_LIMIT_MAX)
+		return store_fail(err, STORE_ERR_INVALID, "scheduler query: limit above %d",
+		                  QUERY_LIMIT_MAX);
+	/* Optional filters are NULL-bound parameters, so one statement serves
+	 * every combination; name_prefix compares a substring, not LIKE or
+	 * GLOB, because names may hold the wildcard characters of either. */
+	const char *asc = SELECT_COLS " FROM sched_objects WHERE kind = ?1"
+	                              " AND (?2 IS NULL OR cluster = ?2) AND (?3 IS NULL OR name = ?3)"
+	                              " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
+	                              " AND (?5 IS NULL OR status = ?5)"
+	                              " AND (?6 IS NULL OR status != ?6)"
+	                              " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)"
+	                              " AND seq > ?9 ORDER BY seq LIMIT ?10";
+	const char *desc = SELECT_COLS " FROM sched_objects WHERE kind = ?1"
+	                               " AND (?2 IS NULL OR cluster = ?2) AND (?3 IS NULL OR name = ?3)"
+	                               " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
+	                               " AND (?5 IS NULL OR status = ?5)"
+	                               " AND (?6 IS NULL OR status != ?6)"
+	                               " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)"
+	                               " AND (?9 = 0 OR seq < ?9) ORDER BY seq DESC LIMIT ?10";
+	store_lock(s);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, f->newest_first ? desc : asc, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 1, store_sched_kind_name(f->kind));
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 2, f->cluster);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 3, f->name);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 4, f->name_prefix);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 5, f->status);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 6, f->not_status);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 7, f->grp);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 8, f->parent);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 9, f->after_seq);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 10, (int64_t)limit);
+	int code = STORE_OK;
+	size_t cap = 0;
+	while (code == STORE_OK && rc == SQLITE_OK) {
+		int step = sqlite3_step(st);
+		if (step == SQLITE_DONE)
+			break;
+		if (step != SQLITE_ROW) {
+			rc = step;
+			break;
+		}
+		if (out->n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct store_sched_obj *p = realloc(out->objs, ncap * sizeof(*p));
+			if (!p) {
+				code = store_fail(err, STORE_ERR_NOMEM,
+				                  "out of memory listing scheduler objects");
+				break;
+			}
+			out->objs = p;
+			cap = ncap;
+		}
+		code = read_row(st, &out->objs[out->n], err);
+		if (code == STORE_OK)
+			out->n++;
+	}
+	if (code == STORE_OK && rc != SQLITE_OK)
+		code = store_fail_sqlite(err, s->db, rc, s->path, "listing scheduler objects");
+	sqlite3_finalize(st);
+	store_unlock(s);
+	if (code != STORE_OK)
+		store_sched_list_free(out);
+	return code;
+}
+
+int store_sched_max_revision(struct store *s, const char *family, int64_t *out,
+                             struct store_error *err)
+{
+	store_clear_error(err);
+	*out = 0;
+	if (!s || !family)
+		return store_fail(err, STORE_ERR_INVALID, "max revision: no database or family");
+	store_lock(s);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+	                            "SELECT coalesce(max(revision), 0) FROM sched_objects"
+	                            " WHERE kind = 'task-definition' AND cluster = '' AND name = ?1",
+	                            -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 1, family);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	int code = STORE_OK;
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		code = store_fail_sqlite(err, s->db, rc, s->path, "reading a family's revisions");
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return code;
+}
+
+void store_sched_obj_free(struct store_sched_obj *o)
+{
+	if (!o)
+		return;
+	free(o->arn);
+	free(o->cluster);
+	free(o->name);
+	free(o->status);
+	free(o->grp);
+	free(o->parent);
+	free(o->doc);
+	memset(o, 0, sizeof(*o));
+}
+
+void store_sched_list_free(struct store_sched_list *list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < list->n; i++)
+		store_sched_obj_free(&list->objs[i]);
+	free(list->objs);
+	list->objs = NULL;
+	list->n = 0;
+}

@@ -1,0 +1,206 @@
+/*
+ * test_store_sched.c - the scheduler's object table (store/sched.c): insert,
+ * versioned replace, lookups and filtered lists, on real files.
+ */
+#include "tests/unit/check.h"
+#include "tests/unit/test_store_fixture.h"
+
+static struct store_sched_obj obj(enum store_sched_kind kind, const char *arn, const char *cluster,
+                                  const char *name, const char *status)
+{
+	struct store_sched_obj o = {
+	    .kind = kind,
+	    .arn = (char *)arn,
+	    .cluster = (char *)cluster,
+	    .name = (char *)name,
+	    .status = (char *)status,
+	    .grp = (char *)"",
+	    .parent = (char *)"",
+	    .doc = (char *)"{\"a\":1}",
+	};
+	return o;
+}
+
+static void test_insert_get_and_reopen(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store *s = fx_open(f.db, NULL);
+	CHECK(s != NULL);
+	struct store_error err;
+	struct store_sched_obj o = obj(STORE_SCHED_CLUSTER, "arn:c/a", "", "a", "ACTIVE");
+	int64_t seq = 0, ver = 0;
+	CHECK_INT(store_sched_put(s, &o, 0, &seq, &ver, &err), STORE_OK);
+	CHECK(seq > 0);
+	CHECK_INT(ver, 1);
+	store_close(s);
+	s = fx_open(f.db, NULL);
+	struct store_sched_obj got;
+	CHECK_INT(store_sched_get(s, "arn:c/a", &got, &err), STORE_OK);
+	CHECK_STR(got.name, "a");
+	CHECK_STR(got.doc, "{\"a\":1}");
+	CHECK_INT(got.kind, STORE_SCHED_CLUSTER);
+	CHECK_INT(got.seq, seq);
+	store_sched_obj_free(&got);
+	CHECK_INT(store_sched_get(s, "arn:c/none", &got, &err), STORE_ERR_NOT_FOUND);
+	store_close(s);
+	fx_done(&f);
+}
+
+static void test_insert_twice_conflicts(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store *s = fx_open(f.db, NULL);
+	struct store_error err;
+	struct store_sched_obj o = obj(STORE_SCHED_CLUSTER, "arn:c/a", "", "a", "ACTIVE");
+	CHECK_INT(store_sched_put(s, &o, 0, NULL, NULL, &err), STORE_OK);
+	CHECK_INT(store_sched_put(s, &o, 0, NULL, NULL, &err), STORE_ERR_CONFLICT);
+	store_close(s);
+	fx_done(&f);
+}
+
+static void test_replace_needs_current_version(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store *s = fx_open(f.db, NULL);
+	struct store_error err;
+	struct store_sched_obj o = obj(STORE_SCHED_TASK, "arn:t/1", "arn:c/a", "1", "PENDING");
+	int64_t seq = 0, ver = 0, seq2 = 0;
+	CHECK_INT(store_sched_put(s, &o, 0, &seq, &ver, &err), STORE_OK);
+	o.status = (char *)"RUNNING";
+	CHECK_INT(store_sched_put(s, &o, 1, &seq2, &ver, &err), STORE_OK);
+	CHECK_INT(ver, 2);
+	CHECK_INT(seq2, seq); /* a replace keeps the object's place in lists */
+	o.status = (char *)"STOPPED";
+	CHECK_INT(store_sched_put(s, &o, 1, NULL, NULL, &err), STORE_ERR_CONFLICT);
+	struct store_sched_obj got;
+	CHECK_INT(store_sched_get(s, "arn:t/1", &got, &err), STORE_OK);
+	CHECK_STR(got.status, "RUNNING");
+	store_sched_obj_free(&got);
+	struct store_sched_obj absent = obj(STORE_SCHED_TASK, "arn:t/2", "arn:c/a", "2", "PENDING");
+	CHECK_INT(store_sched_put(s, &absent, 1, NULL, NULL, &err), STORE_ERR_NOT_FOUND);
+	store_close(s);
+	fx_done(&f);
+}
+
+static void test_put_many_is_all_or_nothing(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store *s = fx_open(f.db, NULL);
+	struct store_error err;
+	struct store_sched_obj two[2] = {
+	    obj(STORE_SCHED_TASK, "arn:t/1", "arn:c/a", "1", "PENDING"),
+	    obj(STORE_SCHED_TASK, "arn:t/1", "arn:c/a", "1", "PENDING"),
+	};
+	CHECK_INT(store_sched_put_many(s, two, NULL, 2, &err), STORE_ERR_CONFLICT);
+	struct store_sched_obj got;
+	CHECK_INT(store_sched_get(s, "arn:t/1", &got, &err), STORE_ERR_NOT_FOUND);
+	two[1].arn = (char *)"arn:t/2";
+	CHECK_INT(store_sched_put_many(s, two, NULL, 2, &err), STORE_OK);
+	CHECK_INT(store_sched_get(s, "arn:t/2", &got, &err), STORE_OK);
+	store_sched_obj_free(&got);
+	store_close(s);
+	fx_done(&f);
+}
+
+static void test_query_filters_and_pages(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store *s = fx_open(f.db, NULL);
+	struct store_error err;
+	const char *arns[] = {"arn:t/1", "arn:t/2", "arn:t/3", "arn:t/4"};
+	for (int i = 0; i < 4; i++) {
+		struct store_sched_obj o = obj(STORE_SCHED_TASK, arns[i], i < 3 ? "arn:c/a" : "arn:c/b",
+		                               arns[i] + 6, i == 1 ? "STOPPED" : "RUNNING");
+		CHECK_INT(store_sched_put(s, &o, 0, NULL, NULL, &err), STORE_OK);
+	}
+	struct store_sched_list l;
+	struct store_sched_filter q = {.kind = STORE_SCHED_TASK, .cluster = "arn:c/a"};
+	CHECK_INT(store_sched_query(s, &q, &l, &err), STORE_OK);
+	CHECK_INT(l.n, 3);
+	store_sched_list_free(&l);
+	q.not_status = "STOPPED";
+	CHECK_INT(store_sched_query(s, &q, &l, &err), STORE_OK);
+	CHECK_INT(l.n, 2);
+	store_sched_list_free(&l);
+	q.not_status = NULL;
+	q.limit = 2;
+	CHECK_INT(store_sched_query(s, &q, &l, &err), STORE_OK);
+	CHECK_INT(l.n, 2);
+	int64_t after = l.n == 2 ? l.objs[1].seq : 0;
+	store_sched_list_free(&l);
+	q.after_seq = after;
+	CHECK_INT(store_sched_query(s, &q, &l, &err), STORE_OK);
+	CHECK_INT(l.n, 1);
+	if (l.n == 1)
+		CHECK_STR(l.objs[0].arn, "arn:t/3");
+	store_sched_list_free(&l);
+	struct store_sched_filter other = {.kind = STORE_SCHED_CLUSTER};
+	CHECK_INT(store_sched_query(s, &other, &l, &err), STORE_OK);
+	CHECK_INT(l.n, 0);
+	store_close(s);
+	fx_done(&f);
+}
+
+static void test_max_revision_counts_every_revision(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store *s = fx_open(f.db, NULL);
+	struct store_error err;
+	int64_t rev = -1;
+	CHECK_INT(store_sched_max_revision(s, "web", &rev, &err), STORE_OK);
+	CHECK_INT(rev, 0);
+	struct store_sched_obj o = obj(STORE_SCHED_TASK_DEFINITION, "arn:td/web:7", "", "web",
+	                               "INACTIVE");
+	o.revision = 7;
+	CHECK_INT(store_sched_put(s, &o, 0, NULL, NULL, &err), STORE_OK);
+	CHECK_INT(store_sched_max_revision(s, "web", &rev, &err), STORE_OK);
+	CHECK_INT(rev, 7);
+	CHECK_INT(store_sched_max_revision(s, "we", &rev, &err), STORE_OK);
+	CHECK_INT(rev, 0);
+	store_close(s);
+	fx_done(&f);
+}
+
+static void test_refuses_bad_objects(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store *s = fx_open(f.db, NULL);
+	struct store_error err;
+	struct store_sched_obj o = obj(STORE_SCHED_CLUSTER, "arn:c/a", "", "a", "ACTIVE");
+	o.doc = (char *)"[1]";
+	CHECK_INT(store_sched_put(s, &o, 0, NULL, NULL, &err), STORE_ERR_INVALID);
+	o.doc = (char *)"{\"a\":";
+	CHECK_INT(store_sched_put(s, &o, 0, NULL, NULL, &err), STORE_ERR_INVALID);
+	o.doc = (char *)"{}";
+	o.arn = (char *)"";
+	CHECK_INT(store_sched_put(s, &o, 0, NULL, NULL, &err), STORE_ERR_INVALID);
+	o.arn = (char *)"arn:c/a";
+	o.kind = (enum store_sched_kind)9;
+	CHECK_INT(store_sched_put(s, &o, 0, NULL, NULL, &err), STORE_ERR_INVALID);
+	struct store_sched_obj got;
+	CHECK_INT(store_sched_get(s, "arn:c/a", &got, &err), STORE_ERR_NOT_FOUND);
+	store_close(s);
+	fx_done(&f);
+}
+
+static const struct check_case cases[] = {
+    {"an inserted object reads back whole after reopening the file", test_insert_get_and_reopen},
+    {"inserting an ARN that exists is a conflict", test_insert_twice_conflicts},
+    {"a replace succeeds with the current version and conflicts with a stale one",
+     test_replace_needs_current_version},
+    {"put_many writes all objects or none", test_put_many_is_all_or_nothing},
+    {"queries filter by cluster and status and page by seq", test_query_filters_and_pages},
+    {"the max revision of a family counts inactive revisions and only that family",
+     test_max_revision_counts_every_revision},
+    {"objects with a non-object doc, an empty ARN or an unknown kind are refused",
+     test_refuses_bad_objects},
+};
+
+CHECK_MAIN(cases)
