@@ -125,6 +125,8 @@ void gw_request_free(struct gw_request *r)
 		free(r->body);
 	}
 	gw_principal_free(r->principal);
+	free(r->audit_params);
+	free(r->error_message);
 	free(r->path);
 	free(r->raw_uri);
 	free(r->resp_body);
@@ -204,6 +206,17 @@ int gw_request_set_json(struct gw_request *r, unsigned status, struct json_t *ob
 	return GW_STEP_OK;
 }
 
+bool gw_request_add_decision(struct gw_request *r, const struct gw_request_decision *d)
+{
+	if (r->n_decisions >= GW_REQUEST_DECISIONS_MAX)
+		return false;
+	r->decisions[r->n_decisions++] = *d;
+	/* The overall decision: Allow only while every question was allowed. */
+	if (r->n_decisions == 1 || r->decision == GW_DECISION_ALLOW)
+		r->decision = d->decision;
+	return true;
+}
+
 /* ---- the steps ---- */
 
 int gw_step_authenticate(struct gw_request *r)
@@ -246,6 +259,8 @@ int gw_step_authorize(struct gw_request *r)
 	case GW_ROUTE_HEALTH:
 		r->decision = GW_DECISION_PUBLIC;
 		return GW_STEP_OK;
+	case GW_ROUTE_STS: /* not wired yet: denied below */
+	case GW_ROUTE_ECS:
 	case GW_ROUTE_NONE:
 		break;
 	}
@@ -361,6 +376,8 @@ int gw_step_execute(struct gw_request *r)
 	switch (r->route) {
 	case GW_ROUTE_HEALTH:
 		return gw_health_execute(r);
+	case GW_ROUTE_STS:
+	case GW_ROUTE_ECS:
 	case GW_ROUTE_NONE:
 		break;
 	}

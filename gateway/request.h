@@ -49,6 +49,8 @@ enum gw_step_status {
 enum gw_route {
 	GW_ROUTE_NONE = 0, /* not decoded yet, or no such path */
 	GW_ROUTE_HEALTH,   /* GET|HEAD /health */
+	GW_ROUTE_STS,      /* POST / (or GET /?Action=) in the query protocol: gateway/sts.c */
+	GW_ROUTE_ECS,      /* POST / with X-Amz-Target: AmazonEC2ContainerServiceV20141113.* */
 };
 
 enum gw_decision {
@@ -57,6 +59,28 @@ enum gw_decision {
 	GW_DECISION_ALLOW,         /* policy evaluation allowed the action */
 	GW_DECISION_EXPLICIT_DENY, /* a Deny statement matched */
 	GW_DECISION_IMPLICIT_DENY, /* nothing allowed it */
+};
+
+/*
+ * One authorization decision made for a request. A request may need several
+ * (RunTask asks for ecs:RunTask on the task definition and iam:PassRole on its
+ * roles; AssumeRole for the caller's sts:AssumeRole and the role's trust
+ * policy). Whoever authorizes appends one per question with
+ * gw_request_add_decision; the audit step records them all. The request's
+ * overall r->decision is the first non-Allow one, or Allow.
+ */
+#define GW_REQUEST_DECISIONS_MAX 8
+#define GW_REQUEST_CTX_KEYS_MAX 512
+struct gw_request_decision {
+	char action[128];            /* IAM action: "ecs:RunTask" */
+	char resource[1024];         /* ARN, or "*" */
+	enum gw_decision decision;   /* ALLOW, EXPLICIT_DENY or IMPLICIT_DENY */
+	char decided_by[32];         /* policy type that decided: "identity", "boundary", ... */
+	char policy[128];            /* deciding statement's policy name ("" if none) */
+	char sid[128];               /* its Sid ("" if none) */
+	int statement_index;         /* its index in the policy, -1 if none */
+	char context_keys[GW_REQUEST_CTX_KEYS_MAX]; /* condition keys present, comma-separated */
+	char reason[768];            /* policy_explain text; never a secret */
 };
 
 /* 128 random bits as 32 lower-case hex digits. */
@@ -94,7 +118,17 @@ struct gw_request {
 	enum gw_route route;                  /* decode */
 	const struct gw_action *action;       /* decode: NULL until the ECS API */
 	const char *action_name;              /* decode: "taskgate:GetHealth", static */
-	enum gw_decision decision;            /* authorize */
+	enum gw_decision decision;            /* authorize: the overall decision */
+	struct gw_request_decision decisions[GW_REQUEST_DECISIONS_MAX]; /* authorize, in order */
+	size_t n_decisions;
+	/* decode: the protocol action ("AssumeRole", "RunTask"; static or owned by
+	 * the route's state) and requestParameters for the audit record as compact
+	 * JSON with every secret removed (owned, may stay NULL). */
+	const char *api_action;
+	char *audit_params;
+	/* execute: a short outcome text for the audit record (an error message;
+	 * never a secret), owned, may stay NULL. */
+	char *error_message;
 	bool audited;                         /* audit: the record is durable */
 	int64_t audit_seq;                    /* audit: the record's sequence number */
 
@@ -124,6 +158,10 @@ void gw_request_free(struct gw_request *r);
 /* A request header's value as a length-counted slice (borrowed from the
  * connection); false when the header is absent. Names match case-blind. */
 bool gw_request_header(const struct gw_request *r, const char *name, const char **value, size_t *n);
+
+/* Appends a decision (copies d); false when GW_REQUEST_DECISIONS_MAX are
+ * already there, which the caller must treat as a deny. Updates r->decision. */
+bool gw_request_add_decision(struct gw_request *r, const struct gw_request_decision *d);
 
 /* Microseconds since the request began. */
 int64_t gw_request_elapsed_us(const struct gw_request *r);
