@@ -44,10 +44,13 @@ struct sched_driver {
 	const char *name; /* "fake", "docker", "process" */
 	void *handle;     /* opaque; owned by whoever made the driver */
 	/* Starts the task. task is the ECS task object (arn, containers with
-	 * their networkBindings, overrides); taskdef the task definition. 0 on
-	 * success (the task is at least PENDING), else -1 with reason filled. */
-	int (*start)(void *handle, const json_t *task, const json_t *taskdef, char *reason,
-	             size_t reason_cap);
+	 * their networkBindings, overrides); taskdef the task definition; env
+	 * (a JSON object name -> string, never NULL) is set in every container on
+	 * top of the definition's and the overrides' environment (the hooks'
+	 * credentials and metadata variables win). 0 on success (the task is at
+	 * least PENDING), else -1 with reason filled. */
+	int (*start)(void *handle, const json_t *task, const json_t *taskdef, const json_t *env,
+	             char *reason, size_t reason_cap);
 	/* Asks the task's containers to stop; 0 when asked (or already gone). */
 	int (*stop)(void *handle, const char *task_arn, char *reason, size_t reason_cap);
 	/* The task's state now. 0 on success (UNKNOWN included), -1 when the

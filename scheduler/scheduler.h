@@ -55,6 +55,25 @@ typedef void (*sched_random_fn)(void *ctx, unsigned char *buf, size_t n);
 /* The time now, in milliseconds since the Unix epoch. */
 typedef int64_t (*sched_clock_fn)(void *ctx);
 
+/*
+ * What the gateway adds to a task's life without the scheduler knowing how
+ * (task credentials, gateway/taskcreds): called under the scheduler's lock.
+ *
+ * starting: before the driver starts a task; fills env (a JSON object, name
+ *   -> string value, already empty) with what every container of the task gets
+ *   (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, ECS_CONTAINER_METADATA_URI_V4...).
+ *   Returns 0, or -1 with reason filled: the task then stops at once with
+ *   stopCode TaskFailedToStart and that reason (fail closed).
+ * stopped: once a task is STOPPED (by StopTask, a dead container, a failed
+ *   start or a service scaling in): revoke what starting issued. Must not fail.
+ */
+struct sched_task_hooks {
+	int (*starting)(void *ctx, const json_t *task, const json_t *taskdef, json_t *env,
+	                char *reason, size_t reason_cap);
+	void (*stopped)(void *ctx, const json_t *task);
+	void *ctx;
+};
+
 struct sched_config {
 	struct store *store;     /* borrowed; outlives the scheduler */
 	const char *region;      /* "us-east-1" */
@@ -66,6 +85,7 @@ struct sched_config {
 	void *clock_ctx;
 	int dynamic_port_min;    /* 0: 49153 */
 	int dynamic_port_max;    /* 0: 65535 */
+	struct sched_task_hooks hooks; /* all NULL: none */
 };
 
 int sched_open(const struct sched_config *cfg, struct sched **out, struct sched_error *err);
