@@ -29,9 +29,9 @@ enum sched_driver_state {
 
 struct sched_driver_status {
 	enum sched_driver_state state;
-	bool failed_to_start;  /* STOPPED because starting failed (image, resources...) */
-	int exit_code;         /* of the essential container that stopped the task */
-	char reason[256];      /* for a person: "Essential container in task exited" */
+	bool failed_to_start; /* STOPPED because starting failed (image, resources...) */
+	int exit_code;        /* of the essential container that stopped the task */
+	char reason[256];     /* for a person: "Essential container in task exited" */
 };
 
 /* An event the driver noticed by itself (a container died). */
@@ -62,8 +62,9 @@ struct sched_driver {
 
 /* --- the in-memory fake driver (scheduler/fake_driver.c) -------------------
  *
- * Tasks start RUNNING at once (or PENDING, then RUNNING on the next inspect,
- * with start_pending), stop at once, and can be made to fail or to die. It
+ * Tasks start RUNNING at once (or, with start_pending, PENDING: the first
+ * inspect then moves them to RUNNING and reports RUNNING), stop at once, and
+ * can be made to fail or to die. It
  * outlives a scheduler, which is how tests play a gateway restart with
  * containers still running. */
 struct sched_fake;
@@ -78,10 +79,12 @@ void sched_fake_fail_starts(struct sched_fake *f, int n, const char *reason);
 int sched_fake_kill(struct sched_fake *f, const char *task_arn, int exit_code);
 /* Forgets every task, as a host that lost its containers. */
 void sched_fake_forget_all(struct sched_fake *f);
-/* Tasks the fake holds RUNNING or PENDING, and how many starts it took. */
+/* Tasks the fake holds RUNNING or PENDING, and how many starts succeeded. */
 size_t sched_fake_live(const struct sched_fake *f);
 size_t sched_fake_starts(const struct sched_fake *f);
 /* The started task's JSON as the driver got it (borrowed), or NULL. */
 const json_t *sched_fake_task(const struct sched_fake *f, const char *task_arn);
+/* The environment the started task got (borrowed), or NULL. */
+const json_t *sched_fake_env(const struct sched_fake *f, const char *task_arn);
 
 #endif
