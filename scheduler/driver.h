@@ -45,9 +45,12 @@ struct sched_driver {
 	void *handle;     /* opaque; owned by whoever made the driver */
 	/* Starts the task. task is the ECS task object (arn, containers with
 	 * their networkBindings, overrides); taskdef the task definition; env
-	 * (a JSON object name -> string, never NULL) is set in every container on
-	 * top of the definition's and the overrides' environment (the hooks'
-	 * credentials and metadata variables win). 0 on success (the task is at
+	 * (a JSON object, never NULL) is set in the containers on top of the
+	 * definition's and the overrides' environment (the hooks' credentials
+	 * and metadata variables win). A value is either a string, set in every
+	 * container, or an object container name -> string, set in the named
+	 * containers only (ECS_CONTAINER_METADATA_URI_V4 differs per container);
+	 * sched_driver_env_for() picks one container's variables. 0 on success (the task is at
 	 * least PENDING), else -1 with reason filled. */
 	int (*start)(void *handle, const json_t *task, const json_t *taskdef, const json_t *env,
 	             char *reason, size_t reason_cap);
@@ -59,6 +62,12 @@ struct sched_driver {
 	/* Up to cap events noticed since the last call; returns how many, or -1. */
 	int (*events)(void *handle, struct sched_driver_event *out, size_t cap);
 };
+
+/* The variables of env (as given to start) that apply to the container
+ * named container: every string value, and the container's entry of every
+ * object value. Returns a new object name -> string (the caller owns it), or
+ * NULL when out of memory. */
+json_t *sched_driver_env_for(const json_t *env, const char *container);
 
 /* --- the in-memory fake driver (scheduler/fake_driver.c) -------------------
  *

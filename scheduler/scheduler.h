@@ -59,9 +59,11 @@ typedef int64_t (*sched_clock_fn)(void *ctx);
  * What the gateway adds to a task's life without the scheduler knowing how
  * (task credentials, gateway/taskcreds): called under the scheduler's lock.
  *
- * starting: before the driver starts a task; fills env (a JSON object, name
- *   -> string value, already empty) with what every container of the task gets
- *   (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, ECS_CONTAINER_METADATA_URI_V4...).
+ * starting: before the driver starts a task; fills env (a JSON object,
+ *   already empty) with what the containers of the task get: name -> string
+ *   for every container (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI...), or name
+ *   -> {container name -> string} where each container gets its own value
+ *   (ECS_CONTAINER_METADATA_URI_V4); see driver.h, sched_driver_env_for.
  *   Returns 0, or -1 with reason filled: the task then stops at once with
  *   stopCode TaskFailedToStart and that reason (fail closed).
  * stopped: once a task is STOPPED (by StopTask, a dead container, a failed
