@@ -250,6 +250,39 @@ static const struct store_migration builtin[] = {
      " BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
      "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
      " BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"},
+    {7, "task_credentials",
+     /* Task credentials and metadata ids (store/taskcreds.c, gateway/
+      * taskcreds.c). A credentials id is a bearer secret: only its SHA-256
+      * is kept. access_key_id names the current STS session (sts_sessions)
+      * the id serves; its session token is sealed by the key box with the
+      * key id as additional data (the session row keeps only the token's
+      * hash). auth_sha256 is the SHA-256 of the task's authorization token,
+      * NULL when none is required. renew_at is when the endpoint mints the
+      * next session; revoked_at NULL means the task still runs. A metadata
+      * id names one container of a task for the v4 metadata endpoint. */
+     "CREATE TABLE task_credentials ("
+     " id_sha256 BLOB PRIMARY KEY NOT NULL CHECK (length(id_sha256) = 32),"
+     " task_arn TEXT NOT NULL,"
+     " cluster_arn TEXT NOT NULL,"
+     " kind TEXT NOT NULL CHECK (kind IN ('task', 'execution')),"
+     " role_arn TEXT NOT NULL,"
+     " access_key_id TEXT NOT NULL CHECK (length(access_key_id) = 20),"
+     " sealed_token BLOB NOT NULL,"
+     " auth_sha256 BLOB CHECK (auth_sha256 IS NULL OR length(auth_sha256) = 32),"
+     " issued_at INTEGER NOT NULL,"
+     " expires_at INTEGER NOT NULL CHECK (expires_at > issued_at),"
+     " renew_at INTEGER NOT NULL,"
+     " revoked_at INTEGER,"
+     " UNIQUE (task_arn, kind)"
+     ") STRICT;"
+     "CREATE TABLE task_metadata_ids ("
+     " id TEXT PRIMARY KEY NOT NULL,"
+     " task_arn TEXT NOT NULL,"
+     " cluster_arn TEXT NOT NULL,"
+     " container_name TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " UNIQUE (task_arn, container_name)"
+     ") STRICT;"},
 };
 
 const struct store_migration *store_migrations(size_t *n_out)

@@ -398,6 +398,80 @@ int store_sts_revoke_task(struct store *s, const char *owner_task, int64_t now, 
 int store_sts_purge_expired(struct store *s, int64_t before, int64_t *n_out,
                             struct store_error *err);
 
+/* --- task credentials and metadata ids (store/taskcreds.c) ----------------
+ *
+ * What the task endpoint serves (gateway/taskcreds.c). One row per task and
+ * kind ("task" for the task role, "execution" for the execution role), found
+ * by the SHA-256 of its credentials id (the id itself is a bearer secret and
+ * is never stored). The row names the current STS session by its key id and
+ * holds that session's token sealed by the gateway (key box, AAD = the key
+ * id); the secret stays sealed in sts_sessions. Times are epoch seconds. */
+#define STORE_TASKCRED_ARN_MAX 2048
+
+struct store_taskcred {
+	unsigned char id_sha256[32];
+	char *task_arn;
+	char *cluster_arn;
+	char *kind;          /* "task" or "execution" */
+	char *role_arn;
+	char *access_key_id; /* the current session's ASIA key id */
+	unsigned char *sealed_token;
+	size_t sealed_token_n;
+	bool has_auth;       /* an authorization token is required */
+	unsigned char auth_sha256[32];
+	int64_t issued_at;   /* of the current session */
+	int64_t expires_at;
+	int64_t renew_at;
+	int64_t revoked_at;  /* 0: not revoked */
+};
+
+/* A container's metadata id (task metadata v4). */
+struct store_taskmeta {
+	char *id; /* random, 32 hex digits and more; the path element of the URI */
+	char *task_arn;
+	char *cluster_arn;
+	char *container_name;
+	int64_t created_at;
+};
+
+/* Stores a task's credentials rows and metadata ids in one transaction: all
+ * or none. An id or (task, kind) already present is STORE_ERR_CONFLICT. */
+int store_taskcred_put(struct store *s, const struct store_taskcred *creds, size_t n_creds,
+                       const struct store_taskmeta *meta, size_t n_meta,
+                       struct store_error *err);
+/* The row with this id hash (revoked ones too), owned by *out (free with
+ * store_taskcred_free), or STORE_ERR_NOT_FOUND. */
+int store_taskcred_get(struct store *s, const unsigned char id_sha256[32],
+                       struct store_taskcred *out, struct store_error *err);
+/* The task's rows (up to cap; *n_out how many were found, at most 2). */
+int store_taskcred_for_task(struct store *s, const char *task_arn, struct store_taskcred *out,
+                            size_t cap, size_t *n_out, struct store_error *err);
+/* Points a row at a new session, provided it still names old_key_id and is
+ * not revoked (else STORE_ERR_CONFLICT: someone renewed or revoked it first). */
+int store_taskcred_rotate(struct store *s, const unsigned char id_sha256[32],
+                          const char *old_key_id, const char *new_key_id,
+                          const unsigned char *sealed_token, size_t sealed_token_n,
+                          int64_t issued_at, int64_t expires_at, int64_t renew_at,
+                          struct store_error *err);
+/* Marks every row of the task revoked at now; *n_out (may be NULL) counts
+ * the rows newly revoked. */
+int store_taskcred_revoke_task(struct store *s, const char *task_arn, int64_t now,
+                               int64_t *n_out, struct store_error *err);
+/* Deletes rows revoked at or before `before` and the metadata ids of their
+ * tasks; *n_out (may be NULL) counts the credentials rows. */
+int store_taskcred_purge(struct store *s, int64_t before, int64_t *n_out,
+                         struct store_error *err);
+void store_taskcred_free(struct store_taskcred *c); /* NULL-safe; zeroes */
+
+/* The metadata id's row, or STORE_ERR_NOT_FOUND. */
+int store_taskmeta_get(struct store *s, const char *id, struct store_taskmeta *out,
+                       struct store_error *err);
+/* The task's metadata ids; *out is a malloc'd array (free each with
+ * store_taskmeta_free, then free()). */
+int store_taskmeta_for_task(struct store *s, const char *task_arn, struct store_taskmeta **out,
+                            size_t *n_out, struct store_error *err);
+void store_taskmeta_free(struct store_taskmeta *m); /* NULL-safe; zeroes */
+
 /* --- scheduler objects (store/sched.c) -------------------------------------
  *
  * Clusters, task definitions, container instances, tasks and services, one
