@@ -26,6 +26,7 @@ struct sched {
 	sched_clock_fn clock;
 	void *clock_ctx;
 	int port_min, port_max;
+	struct sched_task_hooks hooks;
 };
 
 struct sched_obj {
@@ -121,7 +122,10 @@ int sched_instance_refresh(struct sched *s, struct sched_obj *inst, const struct
 /* Placement (placement.c). Picks an instance for one task of group among
  * insts (their usages in the same order); *chosen is its index, or -1 with
  * *reason_at (per instance) filled: "RESOURCE:CPU", "RESOURCE:MEMORY",
- * "RESOURCE:PORTS", "ATTRIBUTE" (a constraint), NULL for chosen ones. */
+ * "RESOURCE:PORTS", "MemberOf placement constraint unsatisfied",
+ * "DistinctInstance placement constraint unsatisfied", "INSTANCE_NOT_ACTIVE";
+ * NULL for candidates. Strategies apply in order; what is left after them
+ * goes to the instance first in insts. */
 int sched_place(struct sched *s, const struct sched_objs *insts, struct sched_usage *usages,
                 const struct sched_objs *tasks, const char *group, const struct sched_need *need,
                 const json_t *strategy, const json_t *constraints, int *chosen,
@@ -132,14 +136,34 @@ int sched_placement_check(const json_t *strategy, const json_t *constraints,
 /* Evaluates a cluster query language expression against one instance. */
 int sched_expr_eval(const char *expr, const struct sched_obj *inst, const struct sched_objs *tasks,
                     bool *result, struct sched_error *err);
+/* The host ports a task would get on an instance (need's order): static ones
+ * when free, dynamic ones the lowest free of the scheduler's range. 0, or -1
+ * when they do not fit. u is not changed. */
+int sched_ports_fit(struct sched *s, const struct sched_usage *u, const struct sched_need *need,
+                    int *host_ports);
 
 /* Tasks (task.c), used by services. Runs tasks and appends them (as task
  * objects, saved) to started; failures as in sched_run_task. */
 int sched_run_locked(struct sched *s, const struct sched_run_request *req, struct sched_obj *cl,
                      struct sched_obj *td, json_t *started, json_t *failures,
                      struct sched_error *err);
+/* Like sched_run_locked; only_instances (an array of ids or ARNs, or NULL)
+ * limits placement to those instances (StartTask). */
+int sched_run_on(struct sched *s, const struct sched_run_request *req, struct sched_obj *cl,
+                 struct sched_obj *td, const json_t *only_instances, json_t *started,
+                 json_t *failures, struct sched_error *err);
+/* desiredStatus STOPPED with stop_code and reason; the driver is asked; the
+ * task is STOPPED at once when the driver says its containers are gone. */
 int sched_stop_locked(struct sched *s, struct sched_obj *task, const char *stop_code,
                       const char *reason, struct sched_error *err);
+/* sched_tick under the lock; *changed counts. */
+int sched_tick_locked(struct sched *s, int *changed, struct sched_error *err);
+/* Appends a copy of o (doc shared) to l. */
+int sched_objs_put(struct sched_objs *l, const struct sched_obj *o, struct sched_error *err);
+/* Writes up to 4 objects in one store transaction (insert when version 0);
+ * their versions follow on success. */
+int sched_objs_save_many(struct sched *s, struct sched_obj **objs, size_t n,
+                         struct sched_error *err);
 /* The non-STOPPED tasks of a cluster. */
 int sched_live_tasks(struct sched *s, const char *cluster_arn, struct sched_objs *out,
                      struct sched_error *err);

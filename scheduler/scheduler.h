@@ -183,6 +183,12 @@ struct sched_run_request {
  * ("No Container Instances were found in your cluster."), as in ECS. */
 int sched_run_task(struct sched *s, const struct sched_run_request *req, json_t **tasks_out,
                    json_t **failures_out, struct sched_error *err);
+/* StartTask: one task on each of container_instances (1..10 ids or ARNs of
+ * the cluster), which must have the resources; req's count and placement
+ * are ignored. Failures as in sched_run_task. */
+int sched_start_task(struct sched *s, const struct sched_run_request *req,
+                     const json_t *container_instances, json_t **tasks_out,
+                     json_t **failures_out, struct sched_error *err);
 /* Sets desiredStatus STOPPED (stopCode UserInitiated) and asks the driver. */
 int sched_stop_task(struct sched *s, const char *cluster, const char *task, const char *reason,
                     json_t **task_out, struct sched_error *err);

@@ -33,6 +33,9 @@ struct sfx {
 	int64_t now_ms;   /* the scheduler's clock */
 	uint64_t counter; /* the scheduler's "randomness" */
 	struct sched_error err;
+	/* read by every (re)open: 0 and NULL for the defaults */
+	int port_min, port_max;
+	struct sched_task_hooks hooks;
 };
 
 static inline int64_t sfx_clock(void *ctx)
@@ -78,6 +81,9 @@ static inline int sfx_open_sched(struct sfx *f)
 	    .random_ctx = f,
 	    .clock = sfx_clock,
 	    .clock_ctx = f,
+	    .dynamic_port_min = f->port_min,
+	    .dynamic_port_max = f->port_max,
+	    .hooks = f->hooks,
 	};
 	if (sched_open(&cfg, &f->s, &f->err) != SCHED_OK) {
 		fprintf(stdout, "    sched_open: %s\n", f->err.message);

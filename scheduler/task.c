@@ -1,0 +1,1160 @@
+/*
+ * task.c - tasks: RunTask and StartTask, StopTask, ListTasks, DescribeTasks,
+ * and each task's walk through its lifecycle.
+ *
+ *   PROVISIONING  placed on an instance, its resources and host ports held
+ *   PENDING       the driver has it; not every essential container runs yet
+ *   RUNNING       every essential container runs
+ *   DEPROVISIONING asked to stop, containers not gone yet
+ *   STOPPED       with stopCode and stoppedReason; resources given back
+ *
+ * desiredStatus is RUNNING until someone (StopTask, a service scaling in,
+ * the scheduler after a failure) wants the task gone, then STOPPED.
+ *
+ * A task's resources are not a counter kept beside it: an instance's usage
+ * is worked out from the tasks on it that are not STOPPED (sched_usage_of),
+ * and every task write stores the task together with its instance's
+ * refreshed document (remainingResources, task counts) in one store
+ * transaction. So a crash never leaves a reservation without its task or the
+ * other way round, and a task that reaches STOPPED gives its CPU, memory and
+ * ports back by that same write.
+ *
+ * Order of a start: the task is saved PROVISIONING first, then the gateway's
+ * starting hook fills the environment, then the driver starts it. If the
+ * gateway dies between the save and the start, the next scheduler finds a
+ * PROVISIONING task the driver does not know, and stops it (TaskFailedToStart)
+ * rather than guess; a service then starts a replacement. If it dies after
+ * the start, the driver knows the task by its ARN and sched_tick adopts it.
+ * Either way no task is started twice.
+ */
+#include "scheduler/sched_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RUN_COUNT_MAX  10
+#define STARTED_BY_MAX 128
+#define GROUP_MAX      255
+#define DESCRIBE_MAX   100
+#define REASON_MAX     255
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* --- writing a task with its instance ------------------------------------ */
+
+static int obj_clone(const struct sched_obj *src, struct sched_obj *dst, struct sched_error *err)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->row.seq = src->row.seq;
+	dst->row.kind = src->row.kind;
+	dst->row.revision = src->row.revision;
+	dst->row.version = src->row.version;
+	dst->doc = json_incref(src->doc);
+	int rc = sched_obj_set_str(dst, &dst->row.arn, src->row.arn, err);
+	if (rc == SCHED_OK)
+		rc = sched_obj_set_str(dst, &dst->row.cluster, src->row.cluster, err);
+	if (rc == SCHED_OK)
+		rc = sched_obj_set_str(dst, &dst->row.name, src->row.name, err);
+	if (rc == SCHED_OK)
+		rc = sched_obj_set_str(dst, &dst->row.status, src->row.status, err);
+	if (rc == SCHED_OK)
+		rc = sched_obj_set_str(dst, &dst->row.grp, src->row.grp, err);
+	if (rc == SCHED_OK)
+		rc = sched_obj_set_str(dst, &dst->row.parent, src->row.parent, err);
+	if (rc != SCHED_OK)
+		sched_obj_free(dst);
+	return rc;
+}
+
+int sched_objs_put(struct sched_objs *l, const struct sched_obj *o, struct sched_error *err)
+{
+	struct sched_obj *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v)
+		return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+	l->v = v;
+	int rc = obj_clone(o, &l->v[l->n], err);
+	if (rc == SCHED_OK)
+		l->n++;
+	return rc;
+}
+
+/* The copied lookup fields follow the document. */
+static int sync_row(struct sched_obj *t, struct sched_error *err)
+{
+	int rc = sched_obj_set_str(t, &t->row.status, jstr(t->doc, "lastStatus"), err);
+	if (rc == SCHED_OK)
+		rc = sched_obj_set_str(t, &t->row.grp, jstr(t->doc, "desiredStatus"), err);
+	return rc;
+}
+
+/* Several objects in one transaction; versions follow on success. */
+int sched_objs_save_many(struct sched *s, struct sched_obj **objs, size_t n,
+                         struct sched_error *err)
+{
+	struct store_sched_obj rows[4];
+	int64_t expect[4];
+	if (n > 4)
+		return sched_fail(err, SCHED_ERR_SERVER, "too many objects in one write");
+	for (size_t i = 0; i < n; i++) {
+		char *text = json_dumps(objs[i]->doc, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!text)
+			return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+		free(objs[i]->row.doc);
+		objs[i]->row.doc = text;
+		rows[i] = objs[i]->row;
+		expect[i] = objs[i]->row.version;
+	}
+	struct store_error se;
+	int rc = store_sched_put_many(s->store, rows, expect, n, &se);
+	if (rc == STORE_ERR_CONFLICT)
+		return sched_fail(err, SCHED_ERR_SERVER,
+		                  "another scheduler changed %s meanwhile; try again", rows[0].arn);
+	if (rc != STORE_OK)
+		return sched_fail_store(err, &se, "writing the store");
+	for (size_t i = 0; i < n; i++)
+		objs[i]->row.version = objs[i]->row.version > 0 ? objs[i]->row.version + 1 : 1;
+	return SCHED_OK;
+}
+
+/* Saves the task and its instance (remainingResources and task counts
+ * refreshed with the task as it is now) in one transaction. */
+static int task_commit(struct sched *s, struct sched_obj *task, struct sched_error *err)
+{
+	int rc = sync_row(task, err);
+	if (rc != SCHED_OK)
+		return rc;
+	const char *parent = task->row.parent;
+	if (!parent || !parent[0]) {
+		struct sched_obj *one[1] = {task};
+		return sched_objs_save_many(s, one, 1, err);
+	}
+	struct sched_obj inst;
+	rc = sched_obj_load(s, parent, &inst, SCHED_ERR_RESOURCE_NOT_FOUND, err);
+	if (rc == SCHED_ERR_RESOURCE_NOT_FOUND) {
+		/* the instance is gone (deregistered): the task alone */
+		sched_clear_error(err);
+		struct sched_obj *one[1] = {task};
+		return sched_objs_save_many(s, one, 1, err);
+	}
+	if (rc != SCHED_OK)
+		return rc;
+	struct store_sched_filter f = {
+	    .kind = STORE_SCHED_TASK, .parent = parent, .not_status = "STOPPED"};
+	struct sched_objs live;
+	rc = sched_objs_query(s, &f, &live, err);
+	if (rc != SCHED_OK) {
+		sched_obj_free(&inst);
+		return rc;
+	}
+	bool found = false;
+	for (size_t i = 0; i < live.n && rc == SCHED_OK; i++) {
+		struct sched_obj *o = &live.v[i];
+		if (strcmp(o->row.arn, task->row.arn) != 0)
+			continue;
+		found = true;
+		json_decref(o->doc);
+		o->doc = json_incref(task->doc);
+		rc = sync_row(o, err);
+	}
+	if (rc == SCHED_OK && !found)
+		rc = sched_objs_put(&live, task, err);
+	if (rc == SCHED_OK)
+		rc = sched_instance_refresh(s, &inst, &live, err);
+	if (rc == SCHED_OK) {
+		struct sched_obj *two[2] = {task, &inst};
+		rc = sched_objs_save_many(s, two, 2, err);
+	}
+	sched_objs_free(&live);
+	sched_obj_free(&inst);
+	return rc;
+}
+
+/* --- lifecycle steps ----------------------------------------------------- */
+
+static void set_time(struct sched *s, json_t *doc, const char *key, bool keep)
+{
+	if (keep && json_object_get(doc, key))
+		return;
+	json_object_set_new(doc, key, json_real(sched_epoch(sched_now_ms(s))));
+}
+
+static void containers_status(json_t *doc, const char *status)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(doc, "containers"), i, c)
+	{
+		const char *st = jstr(c, "lastStatus");
+		if (st && strcmp(st, "STOPPED") == 0)
+			continue;
+		json_object_set_new(c, "lastStatus", json_string(status));
+	}
+}
+
+static void mark_running(struct sched *s, json_t *doc)
+{
+	json_object_set_new(doc, "lastStatus", json_string("RUNNING"));
+	set_time(s, doc, "pullStoppedAt", true);
+	set_time(s, doc, "startedAt", true);
+	set_time(s, doc, "connectivityAt", true);
+	json_object_set_new(doc, "connectivity", json_string("CONNECTED"));
+	containers_status(doc, "RUNNING");
+}
+
+static void clip_reason(char *buf, size_t cap, const char *r)
+{
+	snprintf(buf, cap, "%s", r ? r : "");
+	if (strlen(buf) > REASON_MAX)
+		buf[REASON_MAX] = '\0';
+}
+
+/* The task is STOPPED now: record why, give its resources back (the commit),
+ * then tell the gateway. stop_code/reason apply unless a stop request set
+ * them first. st (may be NULL) carries the exit code. */
+static int finish_stopped(struct sched *s, struct sched_obj *task, const char *stop_code,
+                          const char *reason, const struct sched_driver_status *st,
+                          struct sched_error *err)
+{
+	json_t *doc = task->doc;
+	if (!jstr(doc, "stopCode"))
+		json_object_set_new(doc, "stopCode", json_string(stop_code));
+	if (!jstr(doc, "stoppedReason")) {
+		char buf[REASON_MAX + 1];
+		clip_reason(buf, sizeof(buf), reason);
+		json_object_set_new(doc, "stoppedReason", json_string(buf));
+	}
+	json_object_set_new(doc, "desiredStatus", json_string("STOPPED"));
+	json_object_set_new(doc, "lastStatus", json_string("STOPPED"));
+	set_time(s, doc, "stoppingAt", true);
+	set_time(s, doc, "executionStoppedAt", true);
+	set_time(s, doc, "stoppedAt", true);
+	if (json_object_get(doc, "connectivity"))
+		json_object_set_new(doc, "connectivity", json_string("DISCONNECTED"));
+	bool exit_set = false;
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(doc, "containers"), i, c)
+	{
+		json_object_set_new(c, "lastStatus", json_string("STOPPED"));
+		/* the driver reports the exit code of the essential container
+		 * that stopped the task: the first essential one here */
+		if (st && !st->failed_to_start && st->state == SCHED_DRIVER_STOPPED && !exit_set &&
+		    !json_is_false(json_object_get(c, "essential")) &&
+		    !json_object_get(c, "exitCode")) {
+			json_object_set_new(c, "exitCode", json_integer(st->exit_code));
+			exit_set = true;
+		}
+		if (st && st->failed_to_start && !json_object_get(c, "reason") && st->reason[0])
+			json_object_set_new(c, "reason", json_string(st->reason));
+	}
+	int rc = task_commit(s, task, err);
+	if (rc == SCHED_OK && s->hooks.stopped)
+		s->hooks.stopped(s->hooks.ctx, task->doc);
+	return rc;
+}
+
+/* Hook, then driver. The task is saved (PROVISIONING) before. */
+static int start_task(struct sched *s, struct sched_obj *task, const struct sched_obj *td,
+                      struct sched_error *err)
+{
+	char reason[512] = "";
+	json_t *env = json_object();
+	if (!env)
+		return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+	if (s->hooks.starting &&
+	    s->hooks.starting(s->hooks.ctx, task->doc, td->doc, env, reason, sizeof(reason)) != 0) {
+		json_decref(env);
+		if (!reason[0])
+			snprintf(reason, sizeof(reason), "The gateway refused to start the task");
+		return finish_stopped(s, task, "TaskFailedToStart", reason, NULL, err);
+	}
+	json_object_set_new(task->doc, "lastStatus", json_string("PENDING"));
+	set_time(s, task->doc, "pullStartedAt", true);
+	int drc =
+	    s->driver.start(s->driver.handle, task->doc, td->doc, env, reason, sizeof(reason));
+	json_decref(env);
+	if (drc != 0) {
+		if (!reason[0])
+			snprintf(reason, sizeof(reason),
+			         "The container host could not start the task");
+		struct sched_driver_status st = {.state = SCHED_DRIVER_STOPPED,
+		                                 .failed_to_start = true};
+		snprintf(st.reason, sizeof(st.reason), "%s", reason);
+		return finish_stopped(s, task, "TaskFailedToStart", reason, &st, err);
+	}
+	struct sched_driver_status st;
+	memset(&st, 0, sizeof(st));
+	if (s->driver.inspect(s->driver.handle, task->row.arn, &st) == 0 &&
+	    st.state == SCHED_DRIVER_RUNNING)
+		mark_running(s, task->doc);
+	return task_commit(s, task, err);
+}
+
+/* Moves one live task along from what the driver says; *changed set when its
+ * state changed. */
+static int apply_status(struct sched *s, struct sched_obj *task,
+                        const struct sched_driver_status *st, bool *changed,
+                        struct sched_error *err)
+{
+	*changed = false;
+	const char *last = jstr(task->doc, "lastStatus");
+	const char *desired = jstr(task->doc, "desiredStatus");
+	if (!last || strcmp(last, "STOPPED") == 0)
+		return SCHED_OK;
+	bool want_stop = desired && strcmp(desired, "STOPPED") == 0;
+	switch (st->state) {
+	case SCHED_DRIVER_RUNNING:
+		if (want_stop) {
+			/* asked before and still running: ask again */
+			char reason[256];
+			s->driver.stop(s->driver.handle, task->row.arn, reason, sizeof(reason));
+			return SCHED_OK;
+		}
+		if (strcmp(last, "RUNNING") == 0)
+			return SCHED_OK;
+		mark_running(s, task->doc);
+		*changed = true;
+		return task_commit(s, task, err);
+	case SCHED_DRIVER_PENDING:
+		if (strcmp(last, "PROVISIONING") == 0) {
+			json_object_set_new(task->doc, "lastStatus", json_string("PENDING"));
+			*changed = true;
+			return task_commit(s, task, err);
+		}
+		return SCHED_OK;
+	case SCHED_DRIVER_STOPPED:
+		*changed = true;
+		if (st->failed_to_start)
+			return finish_stopped(
+			    s, task, "TaskFailedToStart",
+			    st->reason[0] ? st->reason : "The task failed to start", st, err);
+		return finish_stopped(
+		    s, task, "EssentialContainerExited",
+		    st->reason[0] ? st->reason : "Essential container in task exited", st, err);
+	case SCHED_DRIVER_UNKNOWN:
+	default:
+		*changed = true;
+		if (strcmp(last, "PROVISIONING") == 0)
+			return finish_stopped(s, task, "TaskFailedToStart",
+			                      "The scheduler stopped before the task was started",
+			                      st, err);
+		return finish_stopped(s, task, "EssentialContainerExited",
+		                      "The container host no longer has the task's containers "
+		                      "(lost)",
+		                      st, err);
+	}
+}
+
+int sched_stop_locked(struct sched *s, struct sched_obj *task, const char *stop_code,
+                      const char *reason, struct sched_error *err)
+{
+	const char *last = jstr(task->doc, "lastStatus");
+	const char *desired = jstr(task->doc, "desiredStatus");
+	if (!last || strcmp(last, "STOPPED") == 0)
+		return SCHED_OK;
+	if (!desired || strcmp(desired, "STOPPED") != 0) {
+		char buf[REASON_MAX + 1];
+		clip_reason(buf, sizeof(buf), reason);
+		json_object_set_new(task->doc, "desiredStatus", json_string("STOPPED"));
+		json_object_set_new(task->doc, "stopCode", json_string(stop_code));
+		json_object_set_new(task->doc, "stoppedReason", json_string(buf));
+		set_time(s, task->doc, "stoppingAt", true);
+	}
+	if (strcmp(last, "PROVISIONING") == 0)
+		return finish_stopped(s, task, stop_code, reason, NULL, err);
+	char why[256] = "";
+	if (s->driver.stop(s->driver.handle, task->row.arn, why, sizeof(why)) != 0) {
+		/* remember the wish; sched_tick asks again */
+		json_object_set_new(task->doc, "lastStatus", json_string("DEPROVISIONING"));
+		return task_commit(s, task, err);
+	}
+	struct sched_driver_status st;
+	memset(&st, 0, sizeof(st));
+	if (s->driver.inspect(s->driver.handle, task->row.arn, &st) == 0 &&
+	    (st.state == SCHED_DRIVER_STOPPED || st.state == SCHED_DRIVER_UNKNOWN))
+		return finish_stopped(s, task, stop_code, reason, &st, err);
+	json_object_set_new(task->doc, "lastStatus", json_string("DEPROVISIONING"));
+	containers_status(task->doc, "RUNNING");
+	return task_commit(s, task, err);
+}
+
+int sched_live_tasks(struct sched *s, const char *cluster_arn, struct sched_objs *out,
+                     struct sched_error *err)
+{
+	struct store_sched_filter f = {
+	    .kind = STORE_SCHED_TASK, .cluster = cluster_arn, .not_status = "STOPPED"};
+	return sched_objs_query(s, &f, out, err);
+}
+
+/* --- running tasks --------------------------------------------------------- */
+
+static int check_overrides(const json_t *ov, const json_t *taskdef, struct sched_error *err)
+{
+	if (!ov || json_is_null(ov))
+		return SCHED_OK;
+	if (!json_is_object(ov))
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER, "overrides must be an object");
+	const json_t *co = json_object_get(ov, "containerOverrides");
+	if (co && !json_is_array(co))
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "overrides.containerOverrides must be a list");
+	size_t i;
+	const json_t *c;
+	json_array_foreach(co, i, c)
+	{
+		const char *name = jstr(c, "name");
+		bool known = false;
+		size_t j;
+		const json_t *d;
+		json_array_foreach(json_object_get(taskdef, "containerDefinitions"), j, d)
+		{
+			if (name && jstr(d, "name") && strcmp(name, jstr(d, "name")) == 0)
+				known = true;
+		}
+		if (!known)
+			return sched_fail(
+			    err, SCHED_ERR_INVALID_PARAMETER,
+			    "Override for container named %s is not a container in the "
+			    "TaskDefinition.",
+			    name ? name : "(no name)");
+		const json_t *cmd = json_object_get(c, "command");
+		if (cmd && !json_is_array(cmd))
+			return sched_fail(
+			    err, SCHED_ERR_INVALID_PARAMETER,
+			    "overrides.containerOverrides[%zu].command must be a list "
+			    "of strings",
+			    i);
+		size_t k;
+		const json_t *e;
+		json_array_foreach(cmd, k, e)
+		{
+			if (!json_is_string(e))
+				return sched_fail(
+				    err, SCHED_ERR_INVALID_PARAMETER,
+				    "overrides.containerOverrides[%zu].command must be "
+				    "a list of strings",
+				    i);
+		}
+		const json_t *env = json_object_get(c, "environment");
+		if (env && !json_is_array(env))
+			return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+			                  "overrides.containerOverrides[%zu].environment must be a "
+			                  "list of name/value pairs",
+			                  i);
+		json_array_foreach(env, k, e)
+		{
+			if (!jstr(e, "name") || !jstr(e, "name")[0] ||
+			    (json_object_get(e, "value") && !jstr(e, "value")))
+				return sched_fail(
+				    err, SCHED_ERR_INVALID_PARAMETER,
+				    "overrides.containerOverrides[%zu].environment[%zu] "
+				    "needs a name and a string value",
+				    i, k);
+		}
+	}
+	return SCHED_OK;
+}
+
+/* The document of a new task placed on inst, with its host ports. */
+static json_t *new_task_doc(struct sched *s, const char *task_arn, const char *id,
+                            const struct sched_obj *cl, const struct sched_obj *td,
+                            const struct sched_obj *inst, const struct sched_run_request *req,
+                            const char *group, const struct sched_need *need, const int *host_ports)
+{
+	json_t *doc = json_object();
+	json_t *containers = json_array();
+	if (!doc || !containers) {
+		json_decref(doc);
+		json_decref(containers);
+		return NULL;
+	}
+	char buf[32];
+	json_object_set_new(doc, "taskArn", json_string(task_arn));
+	json_object_set_new(doc, "clusterArn", json_string(cl->row.arn));
+	json_object_set_new(doc, "taskDefinitionArn", json_string(td->row.arn));
+	json_object_set_new(doc, "containerInstanceArn", json_string(inst->row.arn));
+	json_object_set_new(doc, "lastStatus", json_string("PROVISIONING"));
+	json_object_set_new(doc, "desiredStatus", json_string("RUNNING"));
+	json_object_set_new(doc, "launchType", json_string("EC2"));
+	json_object_set_new(doc, "group", json_string(group));
+	if (req->started_by && req->started_by[0])
+		json_object_set_new(doc, "startedBy", json_string(req->started_by));
+	snprintf(buf, sizeof(buf), "%d", need->cpu);
+	json_object_set_new(doc, "cpu", json_string(buf));
+	snprintf(buf, sizeof(buf), "%d", need->memory);
+	json_object_set_new(doc, "memory", json_string(buf));
+	json_object_set_new(doc, "version", json_integer(1));
+	json_object_set_new(doc, "healthStatus", json_string("UNKNOWN"));
+	json_object_set_new(doc, "enableExecuteCommand", json_false());
+	json_object_set_new(doc, "attachments", json_array());
+	json_object_set_new(doc, "attributes", json_array());
+	json_object_set_new(doc, "createdAt", json_real(sched_epoch(sched_now_ms(s))));
+	size_t ai;
+	const json_t *a;
+	json_array_foreach(json_object_get(inst->doc, "attributes"), ai, a)
+	{
+		if (jstr(a, "name") && strcmp(jstr(a, "name"), "ecs.availability-zone") == 0 &&
+		    jstr(a, "value"))
+			json_object_set_new(doc, "availabilityZone", json_string(jstr(a, "value")));
+	}
+	json_t *ov = req->overrides && json_is_object(req->overrides)
+	                 ? json_deep_copy(req->overrides)
+	                 : json_object();
+	if (ov && !json_object_get(ov, "containerOverrides"))
+		json_object_set_new(ov, "containerOverrides", json_array());
+	if (ov && !json_object_get(ov, "inferenceAcceleratorOverrides"))
+		json_object_set_new(ov, "inferenceAcceleratorOverrides", json_array());
+	json_object_set_new(doc, "overrides", ov ? ov : json_object());
+	json_t *tags = NULL;
+	if (sched_tags_copy(req->tags, &tags, NULL) != SCHED_OK || !tags)
+		tags = json_array();
+	json_object_set_new(doc, "tags", tags);
+	size_t i;
+	const json_t *d;
+	json_array_foreach(json_object_get(td->doc, "containerDefinitions"), i, d)
+	{
+		const char *name = jstr(d, "name");
+		char uuid[37], hex[33];
+		sched_random_hex(s, hex, 32);
+		snprintf(uuid, sizeof(uuid), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+		         hex + 16, hex + 20);
+		char rest[512];
+		snprintf(rest, sizeof(rest), "%s/%s/%s", cl->row.name, id, uuid);
+		char *carn = sched_arn(s, "container", rest);
+		json_t *c = json_object();
+		json_t *nb = json_array();
+		if (!carn || !c || !nb) {
+			free(carn);
+			json_decref(c);
+			json_decref(nb);
+			json_decref(doc);
+			json_decref(containers);
+			return NULL;
+		}
+		json_object_set_new(c, "containerArn", json_string(carn));
+		free(carn);
+		json_object_set_new(c, "taskArn", json_string(task_arn));
+		json_object_set_new(c, "name", json_string(name ? name : ""));
+		if (jstr(d, "image"))
+			json_object_set_new(c, "image", json_string(jstr(d, "image")));
+		json_object_set_new(c, "lastStatus", json_string("PENDING"));
+		json_object_set_new(c, "healthStatus", json_string("UNKNOWN"));
+		json_object_set_new(c, "essential",
+		                    json_boolean(!json_is_false(json_object_get(d, "essential"))));
+		const json_t *ccpu = json_object_get(d, "cpu");
+		if (json_is_integer(ccpu)) {
+			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(ccpu));
+			json_object_set_new(c, "cpu", json_string(buf));
+		}
+		const json_t *cmem = json_object_get(d, "memory");
+		if (json_is_integer(cmem)) {
+			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(cmem));
+			json_object_set_new(c, "memory", json_string(buf));
+		}
+		const json_t *cres = json_object_get(d, "memoryReservation");
+		if (json_is_integer(cres)) {
+			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(cres));
+			json_object_set_new(c, "memoryReservation", json_string(buf));
+		}
+		for (size_t p = 0; p < need->n_ports; p++) {
+			const struct sched_port *pt = &need->ports[p];
+			if (!pt->container || !name || strcmp(pt->container, name) != 0)
+				continue;
+			json_array_append_new(
+			    nb, json_pack("{s:s,s:i,s:i,s:s}", "bindIP", "0.0.0.0", "containerPort",
+			                  pt->container_port, "hostPort", host_ports[p], "protocol",
+			                  pt->udp ? "udp" : "tcp"));
+		}
+		json_object_set_new(c, "networkBindings", nb);
+		json_object_set_new(c, "networkInterfaces", json_array());
+		json_array_append_new(containers, c);
+	}
+	json_object_set_new(doc, "containers", containers);
+	return doc;
+}
+
+static void add_failure(json_t *failures, const char *arn, const char *reason)
+{
+	size_t i;
+	const json_t *f;
+	json_array_foreach(failures, i, f)
+	{
+		if (strcmp(jstr(f, "arn"), arn) == 0 && strcmp(jstr(f, "reason"), reason) == 0)
+			return;
+	}
+	json_array_append_new(failures, json_pack("{s:s,s:s}", "arn", arn, "reason", reason));
+}
+
+int sched_run_locked(struct sched *s, const struct sched_run_request *req, struct sched_obj *cl,
+                     struct sched_obj *td, json_t *started, json_t *failures,
+                     struct sched_error *err)
+{
+	return sched_run_on(s, req, cl, td, NULL, started, failures, err);
+}
+
+int sched_run_on(struct sched *s, const struct sched_run_request *req, struct sched_obj *cl,
+                 struct sched_obj *td, const json_t *only_instances, json_t *started,
+                 json_t *failures, struct sched_error *err)
+{
+	struct sched_need need;
+	int rc = sched_need_of(td->doc, req->overrides, &need, err);
+	if (rc != SCHED_OK)
+		return rc;
+	char group_buf[300];
+	const char *group = req->group;
+	if (!group || !group[0]) {
+		snprintf(group_buf, sizeof(group_buf), "family:%s", td->row.name);
+		group = group_buf;
+	}
+	struct store_sched_filter f = {
+	    .kind = STORE_SCHED_CONTAINER_INSTANCE, .cluster = cl->row.arn, .status = "ACTIVE"};
+	struct sched_objs all = {0}, insts = {0}, tasks = {0};
+	struct sched_usage *usages = NULL;
+	const char **reasons = NULL;
+	int *ports = NULL;
+	rc = sched_objs_query(s, &f, &all, err);
+	if (rc != SCHED_OK)
+		goto out;
+	/* StartTask: only the instances named, in their order */
+	if (only_instances) {
+		size_t i;
+		const json_t *ref;
+		json_array_foreach(only_instances, i, ref)
+		{
+			const char *r = json_string_value(ref);
+			const char *id = sched_arn_tail(r, "container-instance");
+			const char *slash = id ? strrchr(id, '/') : NULL;
+			if (slash)
+				id = slash + 1;
+			for (size_t k = 0; k < all.n && rc == SCHED_OK; k++)
+				if (id && strcmp(all.v[k].row.name, id) == 0)
+					rc = sched_objs_put(&insts, &all.v[k], err);
+		}
+	} else {
+		insts = all;
+		memset(&all, 0, sizeof(all));
+	}
+	if (rc == SCHED_OK)
+		rc = sched_live_tasks(s, cl->row.arn, &tasks, err);
+	if (rc != SCHED_OK)
+		goto out;
+	usages = calloc(insts.n ? insts.n : 1, sizeof(*usages));
+	reasons = calloc(insts.n ? insts.n : 1, sizeof(*reasons));
+	ports = calloc(need.n_ports ? need.n_ports : 1, sizeof(*ports));
+	if (!usages || !reasons || !ports) {
+		rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+		goto out;
+	}
+	size_t n_usages = 0;
+	for (size_t i = 0; i < insts.n; i++) {
+		rc = sched_usage_of(s, &insts.v[i], &tasks, &usages[i], err);
+		if (rc != SCHED_OK)
+			goto out_usage;
+		n_usages++;
+	}
+	int count = req->count > 0 ? req->count : 1;
+	for (int k = 0; k < count; k++) {
+		int chosen = -1;
+		rc = sched_place(s, &insts, usages, &tasks, group, &need, req->placement_strategy,
+		                 req->placement_constraints, &chosen, reasons, err);
+		if (rc != SCHED_OK)
+			goto out_usage;
+		if (chosen < 0) {
+			for (size_t i = 0; i < insts.n; i++)
+				if (reasons[i])
+					add_failure(failures, insts.v[i].row.arn, reasons[i]);
+			break;
+		}
+		struct sched_obj *inst = &insts.v[chosen];
+		struct sched_usage *u = &usages[chosen];
+		if (sched_ports_fit(s, u, &need, ports) != 0) {
+			rc = sched_fail(err, SCHED_ERR_SERVER,
+			                "placement chose an instance "
+			                "without the ports");
+			goto out_usage;
+		}
+		for (size_t p = 0; p < need.n_ports; p++)
+			sched_usage_take_port(u, ports[p], need.ports[p].udp);
+		u->cpu_used += need.cpu;
+		u->mem_used += need.memory;
+		char id[33];
+		sched_random_hex(s, id, 32);
+		char rest[400];
+		snprintf(rest, sizeof(rest), "%s/%s", cl->row.name, id);
+		char *arn = sched_arn(s, "task", rest);
+		json_t *doc =
+		    arn ? new_task_doc(s, arn, id, cl, td, inst, req, group, &need, ports) : NULL;
+		struct sched_obj task;
+		rc = sched_obj_init(&task, STORE_SCHED_TASK, arn ? arn : "", cl->row.arn, id,
+		                    "PROVISIONING", doc, err);
+		free(arn);
+		if (rc == SCHED_OK)
+			rc = sched_obj_set_str(&task, &task.row.parent, inst->row.arn, err);
+		if (rc == SCHED_OK)
+			rc = sched_obj_set_str(&task, &task.row.grp, "RUNNING", err);
+		if (rc == SCHED_OK)
+			rc = task_commit(s, &task, err);
+		if (rc == SCHED_OK)
+			rc = start_task(s, &task, td, err);
+		if (rc == SCHED_OK) {
+			/* the next task of this request sees this one */
+			rc = sched_objs_put(&tasks, &task, err);
+			json_array_append(started, task.doc);
+		}
+		if (rc == SCHED_OK && strcmp(task.row.status, "STOPPED") == 0) {
+			/* a failed start gave its resources back */
+			u->cpu_used -= need.cpu;
+			u->mem_used -= need.memory;
+		}
+		sched_obj_free(&task);
+		if (rc != SCHED_OK)
+			goto out_usage;
+	}
+out_usage:
+	for (size_t i = 0; i < n_usages; i++)
+		sched_usage_free(&usages[i]);
+out:
+	free(usages);
+	free(reasons);
+	free(ports);
+	sched_objs_free(&all);
+	sched_objs_free(&insts);
+	sched_objs_free(&tasks);
+	sched_need_free(&need);
+	return rc;
+}
+
+/* The common checks of RunTask and StartTask; loads the cluster and the
+ * task definition. */
+static int run_prepare(struct sched *s, const struct sched_run_request *req, struct sched_obj *cl,
+                       struct sched_obj *td, struct sched_error *err)
+{
+	memset(cl, 0, sizeof(*cl));
+	memset(td, 0, sizeof(*td));
+	if (req->count < 0 || req->count > RUN_COUNT_MAX)
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "count must be between 1 and %d", RUN_COUNT_MAX);
+	if (req->started_by && strlen(req->started_by) > STARTED_BY_MAX)
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "startedBy is limited to %d characters", STARTED_BY_MAX);
+	if (req->group && strlen(req->group) > GROUP_MAX)
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "group is limited to %d characters", GROUP_MAX);
+	if (!req->task_definition || !req->task_definition[0])
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER, "taskDefinition is required");
+	int rc = sched_placement_check(req->placement_strategy, req->placement_constraints, err);
+	if (rc != SCHED_OK)
+		return rc;
+	json_t *tags = NULL;
+	rc = sched_tags_copy(req->tags, &tags, err);
+	json_decref(tags);
+	if (rc != SCHED_OK)
+		return rc;
+	rc = sched_cluster_load(s, req->cluster, false, cl, err);
+	if (rc != SCHED_OK)
+		return rc;
+	rc = sched_taskdef_load(s, req->task_definition, td, err);
+	if (rc != SCHED_OK) {
+		sched_obj_free(cl);
+		return rc;
+	}
+	const char *tds = jstr(td->doc, "status");
+	if (tds && strcmp(tds, "ACTIVE") != 0)
+		rc = sched_fail(err, SCHED_ERR_CLIENT, "TaskDefinition is inactive");
+	if (rc == SCHED_OK)
+		rc = check_overrides(req->overrides, td->doc, err);
+	if (rc != SCHED_OK) {
+		sched_obj_free(cl);
+		sched_obj_free(td);
+	}
+	return rc;
+}
+
+static int run_common(struct sched *s, const struct sched_run_request *req, const json_t *instances,
+                      json_t **tasks_out, json_t **failures_out, struct sched_error *err)
+{
+	sched_clear_error(err);
+	*tasks_out = NULL;
+	*failures_out = NULL;
+	pthread_mutex_lock(&s->lock);
+	struct sched_obj cl, td;
+	json_t *started = json_array(), *failures = json_array();
+	int rc = (!started || !failures) ? sched_fail(err, SCHED_ERR_SERVER, "out of memory")
+	                                 : run_prepare(s, req, &cl, &td, err);
+	if (rc != SCHED_OK)
+		goto done;
+	struct store_sched_filter f = {
+	    .kind = STORE_SCHED_CONTAINER_INSTANCE, .cluster = cl.row.arn, .limit = 1};
+	struct sched_objs any;
+	rc = sched_objs_query(s, &f, &any, err);
+	if (rc == SCHED_OK && any.n == 0 && !instances)
+		rc = sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                "No Container Instances were found in your cluster.");
+	if (rc == SCHED_OK)
+		sched_objs_free(&any);
+	if (rc == SCHED_OK && instances) {
+		/* StartTask: every named instance must be in the cluster */
+		size_t i;
+		const json_t *ref;
+		json_array_foreach(instances, i, ref)
+		{
+			const char *r = json_string_value(ref);
+			const char *id = sched_arn_tail(r, "container-instance");
+			const char *slash = id ? strrchr(id, '/') : NULL;
+			if (slash)
+				id = slash + 1;
+			struct store_sched_filter g = {.kind = STORE_SCHED_CONTAINER_INSTANCE,
+			                               .cluster = cl.row.arn,
+			                               .name = id ? id : ""};
+			struct sched_objs one;
+			rc = sched_objs_query(s, &g, &one, err);
+			if (rc != SCHED_OK)
+				break;
+			bool found = one.n > 0;
+			sched_objs_free(&one);
+			if (!found) {
+				rc = sched_fail(
+				    err, SCHED_ERR_INVALID_PARAMETER,
+				    "Container instance %s was not found in the cluster.",
+				    r ? r : "(not a string)");
+				break;
+			}
+		}
+	}
+	if (rc == SCHED_OK)
+		rc = sched_run_on(s, req, &cl, &td, instances, started, failures, err);
+	sched_obj_free(&cl);
+	sched_obj_free(&td);
+done:
+	pthread_mutex_unlock(&s->lock);
+	if (rc != SCHED_OK) {
+		json_decref(started);
+		json_decref(failures);
+		return rc;
+	}
+	*tasks_out = started;
+	*failures_out = failures;
+	return SCHED_OK;
+}
+
+int sched_run_task(struct sched *s, const struct sched_run_request *req, json_t **tasks_out,
+                   json_t **failures_out, struct sched_error *err)
+{
+	return run_common(s, req, NULL, tasks_out, failures_out, err);
+}
+
+int sched_start_task(struct sched *s, const struct sched_run_request *req,
+                     const json_t *container_instances, json_t **tasks_out, json_t **failures_out,
+                     struct sched_error *err)
+{
+	if (!container_instances || !json_is_array(container_instances) ||
+	    json_array_size(container_instances) == 0 ||
+	    json_array_size(container_instances) > 10) {
+		sched_clear_error(err);
+		*tasks_out = NULL;
+		*failures_out = NULL;
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "containerInstances must list 1 to 10 container instances");
+	}
+	/* one task per instance named: placement only checks that it fits */
+	struct sched_run_request r = *req;
+	r.count = (int)json_array_size(container_instances);
+	r.placement_strategy = NULL;
+	r.placement_constraints = NULL;
+	return run_common(s, &r, container_instances, tasks_out, failures_out, err);
+}
+
+/* --- finding, stopping, listing and describing tasks --------------------- */
+
+/* The task named by ref (id or ARN) in the cluster cl. */
+static int task_find(struct sched *s, const struct sched_obj *cl, const char *ref,
+                     struct sched_obj *task, struct sched_error *err)
+{
+	memset(task, 0, sizeof(*task));
+	if (!ref || !ref[0] || strlen(ref) > 1024)
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "The referenced task was not found.");
+	const char *tail = sched_arn_tail(ref, "task");
+	const char *id = strrchr(tail, '/') ? strrchr(tail, '/') + 1 : tail;
+	char rest[1200];
+	snprintf(rest, sizeof(rest), "%s/%s", cl->row.name, id);
+	char *arn = sched_arn(s, "task", rest);
+	if (!arn)
+		return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+	int rc = sched_obj_load(s, arn, task, SCHED_ERR_INVALID_PARAMETER, err);
+	free(arn);
+	if (rc == SCHED_ERR_INVALID_PARAMETER)
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "The referenced task was not found.");
+	if (rc == SCHED_OK &&
+	    (task->row.kind != STORE_SCHED_TASK || strcmp(task->row.cluster, cl->row.arn) != 0)) {
+		sched_obj_free(task);
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "The referenced task was not found.");
+	}
+	return rc;
+}
+
+int sched_stop_task(struct sched *s, const char *cluster, const char *task, const char *reason,
+                    json_t **task_out, struct sched_error *err)
+{
+	sched_clear_error(err);
+	*task_out = NULL;
+	if (reason && strlen(reason) > REASON_MAX)
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "reason is limited to %d characters", REASON_MAX);
+	pthread_mutex_lock(&s->lock);
+	struct sched_obj cl, t;
+	int rc = sched_cluster_load(s, cluster, true, &cl, err);
+	if (rc != SCHED_OK)
+		goto done;
+	rc = task_find(s, &cl, task, &t, err);
+	if (rc == SCHED_OK) {
+		rc = sched_stop_locked(s, &t, "UserInitiated",
+		                       reason && reason[0] ? reason : "Task stopped by user", err);
+		if (rc == SCHED_OK)
+			*task_out = json_incref(t.doc);
+		sched_obj_free(&t);
+	}
+	sched_obj_free(&cl);
+done:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static bool family_of(const json_t *doc, const char *family)
+{
+	const char *tda = jstr(doc, "taskDefinitionArn");
+	const char *tail = tda ? sched_arn_tail(tda, "task-definition") : NULL;
+	if (!tail)
+		return false;
+	size_t n = strlen(family);
+	return strncmp(tail, family, n) == 0 && tail[n] == ':';
+}
+
+int sched_task_list(struct sched *s, const struct sched_task_filter *f,
+                    const struct sched_page *page, json_t **arns_out, char **next_out,
+                    struct sched_error *err)
+{
+	sched_clear_error(err);
+	*arns_out = NULL;
+	*next_out = NULL;
+	int64_t after = 0;
+	size_t limit = 0;
+	int rc = sched_page_start(page, &after, &limit, err);
+	if (rc != SCHED_OK)
+		return rc;
+	const char *desired = f && f->desired_status ? f->desired_status : "RUNNING";
+	if (strcmp(desired, "RUNNING") != 0 && strcmp(desired, "PENDING") != 0 &&
+	    strcmp(desired, "STOPPED") != 0)
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "desiredStatus must be RUNNING, PENDING or STOPPED");
+	pthread_mutex_lock(&s->lock);
+	struct sched_obj cl;
+	char *inst_arn = NULL;
+	json_t *arns = json_array();
+	rc = arns ? sched_cluster_load(s, f ? f->cluster : NULL, true, &cl, err)
+	          : sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+	if (rc != SCHED_OK)
+		goto done;
+	if (f && f->container_instance && f->container_instance[0]) {
+		const char *id = sched_arn_tail(f->container_instance, "container-instance");
+		const char *slash = strrchr(id, '/');
+		char rest[1200];
+		snprintf(rest, sizeof(rest), "%s/%s", cl.row.name, slash ? slash + 1 : id);
+		inst_arn = sched_arn(s, "container-instance", rest);
+		if (!inst_arn)
+			rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+	}
+	struct store_sched_filter q = {.kind = STORE_SCHED_TASK,
+	                               .cluster = cl.row.arn,
+	                               .grp = desired,
+	                               .parent = inst_arn,
+	                               .after_seq = after};
+	struct sched_objs l = {0};
+	if (rc == SCHED_OK)
+		rc = sched_objs_query(s, &q, &l, err);
+	char svc_group[600] = "";
+	if (f && f->service_name && f->service_name[0])
+		snprintf(svc_group, sizeof(svc_group), "service:%s",
+		         sched_arn_tail(f->service_name, "service"));
+	/* a service ARN's tail is "<cluster>/<name>" */
+	if (svc_group[0] && strchr(svc_group + 8, '/')) {
+		char tmp[600];
+		snprintf(tmp, sizeof(tmp), "service:%s", strrchr(svc_group + 8, '/') + 1);
+		memcpy(svc_group, tmp, sizeof(svc_group));
+	}
+	size_t taken = 0;
+	int64_t last_seq = 0;
+	bool more = false;
+	for (size_t i = 0; rc == SCHED_OK && i < l.n; i++) {
+		const json_t *d = l.v[i].doc;
+		if (f && f->family && f->family[0] && !family_of(d, f->family))
+			continue;
+		if (f && f->started_by && f->started_by[0] &&
+		    (!jstr(d, "startedBy") || strcmp(jstr(d, "startedBy"), f->started_by) != 0))
+			continue;
+		if (svc_group[0] &&
+		    (!jstr(d, "group") || strcmp(jstr(d, "group"), svc_group) != 0 ||
+		     !jstr(d, "startedBy") || strncmp(jstr(d, "startedBy"), "ecs-svc/", 8) != 0))
+			continue;
+		if (taken == limit) {
+			more = true;
+			break;
+		}
+		json_array_append_new(arns, json_string(l.v[i].row.arn));
+		last_seq = l.v[i].row.seq;
+		taken++;
+	}
+	if (rc == SCHED_OK && more)
+		rc = sched_page_token(last_seq, next_out, err);
+	sched_objs_free(&l);
+	sched_obj_free(&cl);
+done:
+	free(inst_arn);
+	pthread_mutex_unlock(&s->lock);
+	if (rc != SCHED_OK) {
+		json_decref(arns);
+		return rc;
+	}
+	*arns_out = arns;
+	return SCHED_OK;
+}
+
+int sched_task_describe(struct sched *s, const char *cluster, const json_t *tasks,
+                        json_t **tasks_out, json_t **failures_out, struct sched_error *err)
+{
+	sched_clear_error(err);
+	*tasks_out = NULL;
+	*failures_out = NULL;
+	if (!tasks || !json_is_array(tasks) || json_array_size(tasks) == 0 ||
+	    json_array_size(tasks) > DESCRIBE_MAX)
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "tasks must list 1 to %d task ids or ARNs", DESCRIBE_MAX);
+	pthread_mutex_lock(&s->lock);
+	struct sched_obj cl;
+	json_t *out = json_array(), *failures = json_array();
+	int rc = out && failures ? sched_cluster_load(s, cluster, true, &cl, err)
+	                         : sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+	if (rc != SCHED_OK)
+		goto done;
+	size_t i;
+	const json_t *ref;
+	json_array_foreach(tasks, i, ref)
+	{
+		const char *r = json_string_value(ref);
+		struct sched_obj t;
+		struct sched_error ferr;
+		int frc = task_find(s, &cl, r, &t, &ferr);
+		if (frc == SCHED_ERR_INVALID_PARAMETER) {
+			char arn_buf[1200];
+			const char *arn = r ? r : "";
+			if (r && strncmp(r, "arn:", 4) != 0) {
+				char rest[1100];
+				snprintf(rest, sizeof(rest), "%s/%s", cl.row.name, r);
+				char *a = sched_arn(s, "task", rest);
+				snprintf(arn_buf, sizeof(arn_buf), "%s", a ? a : r);
+				free(a);
+				arn = arn_buf;
+			}
+			json_array_append_new(
+			    failures, json_pack("{s:s,s:s}", "arn", arn, "reason", "MISSING"));
+			continue;
+		}
+		if (frc != SCHED_OK) {
+			rc = frc;
+			*err = ferr;
+			break;
+		}
+		json_array_append(out, t.doc);
+		sched_obj_free(&t);
+	}
+	sched_obj_free(&cl);
+done:
+	pthread_mutex_unlock(&s->lock);
+	if (rc != SCHED_OK) {
+		json_decref(out);
+		json_decref(failures);
+		return rc;
+	}
+	*tasks_out = out;
+	*failures_out = failures;
+	return SCHED_OK;
+}
+
+/* --- following the driver ------------------------------------------------ */
+
+static int tick_one(struct sched *s, const char *arn, const struct sched_driver_status *given,
+                    int *changed, struct sched_error *err)
+{
+	struct sched_obj t;
+	int rc = sched_obj_load(s, arn, &t, SCHED_ERR_RESOURCE_NOT_FOUND, err);
+	if (rc == SCHED_ERR_RESOURCE_NOT_FOUND) {
+		sched_clear_error(err); /* a container of no task of ours */
+		return SCHED_OK;
+	}
+	if (rc != SCHED_OK)
+		return rc;
+	if (t.row.kind != STORE_SCHED_TASK || strcmp(t.row.status, "STOPPED") == 0) {
+		sched_obj_free(&t);
+		return SCHED_OK;
+	}
+	struct sched_driver_status st;
+	if (given) {
+		st = *given;
+	} else {
+		memset(&st, 0, sizeof(st));
+		if (s->driver.inspect(s->driver.handle, arn, &st) != 0) {
+			sched_obj_free(&t);
+			return SCHED_OK; /* the host did not answer: change nothing */
+		}
+	}
+	bool ch = false;
+	rc = apply_status(s, &t, &st, &ch, err);
+	if (ch && changed)
+		(*changed)++;
+	sched_obj_free(&t);
+	return rc;
+}
+
+int sched_tick_locked(struct sched *s, int *changed, struct sched_error *err)
+{
+	int rc = SCHED_OK;
+	if (s->driver.events) {
+		struct sched_driver_event ev[32];
+		for (int rounds = 0; rounds < 64; rounds++) {
+			int n = s->driver.events(s->driver.handle, ev, 32);
+			if (n <= 0)
+				break;
+			for (int i = 0; i < n && rc == SCHED_OK; i++)
+				rc = tick_one(s, ev[i].task_arn, &ev[i].status, changed, err);
+			if (rc != SCHED_OK || n < 32)
+				break;
+		}
+	}
+	if (rc != SCHED_OK)
+		return rc;
+	struct store_sched_filter f = {.kind = STORE_SCHED_TASK, .not_status = "STOPPED"};
+	struct sched_objs live;
+	rc = sched_objs_query(s, &f, &live, err);
+	for (size_t i = 0; rc == SCHED_OK && i < live.n; i++)
+		rc = tick_one(s, live.v[i].row.arn, NULL, changed, err);
+	sched_objs_free(&live);
+	return rc;
+}
+
+int sched_tick(struct sched *s, int *changed_out, struct sched_error *err)
+{
+	sched_clear_error(err);
+	int changed = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = sched_tick_locked(s, &changed, err);
+	pthread_mutex_unlock(&s->lock);
+	if (changed_out)
+		*changed_out = changed;
+	return rc;
+}
