@@ -18,7 +18,8 @@ PKGS := openssl libjwt jansson libmicrohttpd sqlite3 gnutls
 # Every Debian package the build, tests, demo, fuzzers and benchmarks need.
 DEBS := build-essential pkg-config libssl-dev libjwt-dev libjansson-dev libmicrohttpd-dev \
         libsqlite3-dev libgnutls28-dev sqlite3 openssl curl ca-certificates \
-        clang libclang-rt-dev awscli python3 python3-boto3 iproute2 procps
+        clang libclang-rt-dev awscli python3 python3-boto3 iproute2 procps \
+        docker.io busybox-static
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -61,6 +61,21 @@ struct sched_driver {
 	int (*inspect)(void *handle, const char *task_arn, struct sched_driver_status *out);
 	/* Up to cap events noticed since the last call; returns how many, or -1. */
 	int (*events)(void *handle, struct sched_driver_event *out, size_t cap);
+	/* Optional (NULL when the host cannot say; the fake has neither). What
+	 * the host knows of each container of the task, for the task metadata
+	 * endpoint: *out (owned by the caller) is an object container name ->
+	 * object with task metadata v4 field names where the host has them
+	 * ("DockerId", "DockerName", "Image", "ImageID", "Labels", "KnownStatus",
+	 * "CreatedAt", "StartedAt", "FinishedAt" (RFC 3339), "ExitCode") and
+	 * "Pid" for the process driver. 0, or -1 with reason (unknown task). */
+	int (*containers)(void *handle, const char *task_arn, json_t **out, char *reason,
+	                  size_t reason_cap);
+	/* Optional: the Docker Engine's one-shot stats JSON of each running
+	 * container of the task (GET /containers/<id>/stats?stream=false), as an
+	 * object Docker container id -> stats object (*out owned by the caller).
+	 * 0, or -1 with reason (unknown task, engine unreachable). */
+	int (*stats)(void *handle, const char *task_arn, json_t **out, char *reason,
+	             size_t reason_cap);
 };
 
 /* The variables of env (as given to start) that apply to the container
@@ -68,6 +83,63 @@ struct sched_driver {
  * object value. Returns a new object name -> string (the caller owns it), or
  * NULL when out of memory. */
 json_t *sched_driver_env_for(const json_t *env, const char *container);
+
+/* --- the process driver (scheduler/driver_process.c) ----------------------
+ *
+ * Each container of a task runs as a local process (see docs/hosts.md): argv
+ * is entryPoint + command (the image is not pulled or run), the environment
+ * is a base (PATH, HOME, HOSTNAME), the definition's, the overrides', the
+ * host ports (TASKGATE_HOST_PORT_<containerPort>, PORT), then the hooks'.
+ * Each container gets its own process group and a small supervisor process
+ * that records its exit status under run_dir, so that a driver opened again
+ * on the same run_dir (a restarted gateway) finds the running tasks, their
+ * exit codes and their logs, checking each pid's start time. */
+struct sched_process_opts {
+	const char *run_dir; /* required; made 0700 if missing */
+	int stop_timeout;    /* seconds from SIGTERM to SIGKILL when a container
+	                      * definition has no stopTimeout; 0: 30 */
+	int retain_seconds;  /* a STOPPED task's folder and logs are removed
+	                      * this long after it stopped; 0: 10800 (3 h) */
+	/* Called from the driver's own thread right after it queued an event
+	 * (NULL: nobody is told; events() still returns them). It must not call
+	 * back into the driver. */
+	void (*notify)(void *ctx);
+	void *notify_ctx;
+};
+/* Fills *out (name "process"); 0, or -1 with err. */
+int sched_process_driver_open(const struct sched_process_opts *opts, struct sched_driver *out,
+                              char *err, size_t err_cap);
+/* Frees the driver (NULL-safe on out->handle); the tasks' processes keep
+ * running, to be found again by the next open on the same run_dir. */
+void sched_process_driver_close(struct sched_driver *d);
+
+/* --- the docker driver (scheduler/driver_docker.c) ------------------------
+ *
+ * Speaks the Docker Engine API (HTTP/1.1) over its Unix socket, or over TCP
+ * with TLS. One container per container definition, labelled as the ECS
+ * agent labels them (com.amazonaws.ecs.task-arn, ...container-name,
+ * ...task-definition-family, ...task-definition-version, ...cluster), so a
+ * driver opened again finds them by label. A thread follows the engine's
+ * /events for those labels, so a container that dies is noticed at once. */
+struct sched_docker_opts {
+	const char *socket_path; /* NULL and no tcp_address: /var/run/docker.sock */
+	const char *tcp_address; /* "host:port": TCP with TLS instead of the socket */
+	const char *tls_ca;      /* PEM files for TCP (ca required; cert+key: mutual TLS) */
+	const char *tls_cert;
+	const char *tls_key;
+	const char *port_bind_ip;  /* HostIp of published ports; NULL: "127.0.0.1" */
+	const char *network_mode;  /* when the task definition has none; NULL: "bridge" */
+	int stop_timeout;          /* seconds, as for the process driver; 0: 30 */
+	int timeout_ms;            /* per engine request; 0: 30000 */
+	void (*notify)(void *ctx); /* as for the process driver */
+	void *notify_ctx;
+};
+/* Connects once (GET /_ping and /version) so that a wrong address fails here;
+ * fills *out (name "docker"); 0, or -1 with err. */
+int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_driver *out,
+                             char *err, size_t err_cap);
+/* Frees the driver; the containers keep running. */
+void sched_docker_driver_close(struct sched_driver *d);
 
 /* --- the in-memory fake driver (scheduler/fake_driver.c) -------------------
  *

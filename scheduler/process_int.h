@@ -1,0 +1,109 @@
+/*
+ * process_int.h - the process driver's supervisor (process_shim.c), shared
+ * with driver_process.c and the driver's unit tests only.
+ *
+ * A container of the process driver is two processes: a supervisor (the
+ * "shim", a fork of the gateway that never execs) and the container's own
+ * process, which it forks and execs in a process group of its own. The shim
+ * waits for it, writes how it ended to an exit file (atomically, by rename),
+ * kills what is left of its process group and exits. It outlives the
+ * gateway, so an exit that happens while no gateway runs is still recorded.
+ * SIGTERM to the shim means "stop the container": it sends SIGTERM to the
+ * group and SIGKILL after the stop timeout.
+ */
+#ifndef TASKGATE_SCHED_PROCESS_INT_H
+#define TASKGATE_SCHED_PROCESS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+/* Everything the shim and the container need, prepared before fork: after
+ * fork only async-signal-safe calls are made, so nothing may be allocated. */
+struct pshim_spec {
+	const char *path;        /* the executable, already resolved */
+	char *const *argv;       /* NULL-terminated */
+	char *const *envp;       /* NULL-terminated "NAME=value" */
+	const char *cwd;         /* chdir target */
+	const char *stdout_path; /* appended to */
+	const char *stderr_path;
+	const char *exit_path;     /* the exit file */
+	const char *exit_tmp_path; /* written first, then renamed to exit_path */
+	rlim_t mem_limit;          /* RLIMIT_AS in bytes; 0: none */
+	int nice;                  /* 0..19 */
+	bool set_ids;              /* run as uid:gid (the gateway runs as root) */
+	uid_t uid;
+	gid_t gid;
+	int stop_timeout; /* seconds from SIGTERM to SIGKILL */
+};
+
+/* Starts the shim and the container; returns once the container has exec'd
+ * (0, pids filled) or failed to (-1, reason filled, nothing left running but
+ * a shim that is exiting: the caller reaps it through out->shim when >0). */
+struct pshim_started {
+	pid_t shim;
+	pid_t pid;
+};
+int pshim_spawn(const struct pshim_spec *spec, struct pshim_started *out, char *reason,
+                size_t reason_cap);
+
+/* How a container ended, from its exit file. */
+enum pshim_end {
+	PSHIM_EXITED = 1,   /* code: the exit status */
+	PSHIM_SIGNALED = 2, /* code: the signal */
+	PSHIM_FAILED = 3,   /* code: errno; stage: what failed before exec */
+};
+struct pshim_exit {
+	enum pshim_end how;
+	int code;
+	int stage;
+	long long finished_ms; /* the exit file's mtime, epoch ms */
+};
+/* 1 and *out filled when the file holds an exit, 0 when there is none yet,
+ * -1 when it exists but cannot be read or parsed. */
+int pshim_read_exit(const char *exit_path, struct pshim_exit *out);
+/* The ECS exit code: the status, or 128 + signal as Docker reports it; -1
+ * for a container that never ran. */
+int pshim_exit_code(const struct pshim_exit *e);
+/* Words for a failed stage ("exec", "chdir", ...). */
+const char *pshim_stage_name(int stage);
+
+/* The process's start time in clock ticks since boot (/proc/<pid>/stat field
+ * 22): with the pid, it names one process for its whole life. 0 or -1. */
+int proc_start_time(pid_t pid, unsigned long long *out);
+
+/* --- launch specs (process_spec.c) -----------------------------------------
+ * One container's launch, turned from the task, its definition and the hooks'
+ * environment into argv, envp, a resolved executable, limits and ids. */
+#include <jansson.h>
+
+struct pcspec {
+	char *name;
+	bool essential;
+	int stop_timeout; /* seconds */
+	char **argv;      /* NULL-terminated, owned */
+	char **envp;      /* NULL-terminated, owned */
+	char *path;       /* the executable argv[0] resolves to */
+	char *dir;        /* <task_dir>/<name>: logs, exit file, default cwd */
+	char *cwd;
+	rlim_t mem_limit; /* bytes; 0: none */
+	int nice;
+	bool set_ids;
+	uid_t uid;
+	gid_t gid;
+};
+/* Builds every container of the task, in definition order; 0, or -1 with
+ * reason (nothing allocated is left behind). */
+int pcspec_build(const json_t *task, const json_t *taskdef, const json_t *env, const char *task_dir,
+                 int default_stop_timeout, struct pcspec **out, size_t *n_out, char *reason,
+                 size_t reason_cap);
+void pcspec_free(struct pcspec *v, size_t n); /* NULL-safe */
+/* CPU units (1024 = one CPU) -> nice 0..19: each nice step weighs 1.25x less
+ * in the kernel's scheduler, as 1024 units against fewer. */
+int pcspec_nice_for_cpu(int cpu);
+/* The task id of a task ARN (the part after the last '/'), when it is safe
+ * as a file name ([A-Za-z0-9_-], 1..64); NULL otherwise. Borrowed from arn. */
+const char *pcspec_task_id(const char *arn);
+
+#endif

@@ -1,0 +1,546 @@
+/*
+ * test_sched_driver_process.c - the process driver with real processes
+ * (/bin/sh): environment, exit codes and events, stop with SIGTERM then
+ * SIGKILL, limits, failures to start, and a reopened driver (a restarted
+ * gateway) finding its tasks again without trusting a reused pid.
+ *
+ * Waiting is polling a condition (the driver's inspect, a file appearing)
+ * under a generous deadline that only turns a hang into a failure.
+ */
+#include "scheduler/driver.h"
+#include "scheduler/process_int.h"
+#include "tests/unit/check.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char run_dir[256];
+static atomic_int notified;
+
+static void on_event(void *ctx)
+{
+	(void)ctx;
+	atomic_fetch_add(&notified, 1);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+static void fresh_dir(void)
+{
+	if (run_dir[0])
+		nftw(run_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	snprintf(run_dir, sizeof(run_dir), "/tmp/taskgate-proc-XXXXXX");
+	if (!mkdtemp(run_dir))
+		abort();
+}
+
+static struct sched_driver open_driver(void)
+{
+	struct sched_process_opts o = {.run_dir = run_dir, .notify = on_event};
+	struct sched_driver d;
+	char err[256];
+	if (sched_process_driver_open(&o, &d, err, sizeof(err)) != 0) {
+		printf("    open: %s\n", err);
+		abort();
+	}
+	return d;
+}
+
+static char arn_buf[8][160];
+static const char *task_arn(int i)
+{
+	snprintf(arn_buf[i], sizeof(arn_buf[i]),
+	         "arn:aws:ecs:us-east-1:123456789012:task/default/%08x%024d", (unsigned)getpid(),
+	         i);
+	return arn_buf[i];
+}
+
+/* A task with one container running script under /bin/sh -c. */
+static json_t *task_json(const char *arn)
+{
+	return json_pack("{s:s, s:[{s:s}]}", "taskArn", arn, "containers", "name", "app");
+}
+
+static json_t *def_json(const char *script)
+{
+	return json_pack("{s:[{s:s, s:[s,s,s], s:b}]}", "containerDefinitions", "name", "app",
+	                 "command", "/bin/sh", "-c", script, "essential", 1);
+}
+
+static int start(struct sched_driver *d, json_t *task, json_t *def, json_t *env, char *reason)
+{
+	json_t *e = env ? env : json_object();
+	int rc = d->start(d->handle, task, def, e, reason, 256);
+	if (!env)
+		json_decref(e);
+	return rc;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void nap(void)
+{
+	struct timespec t = {.tv_sec = 0, .tv_nsec = 10 * 1000000};
+	nanosleep(&t, NULL);
+}
+
+/* Polls inspect until the task reaches want (or 15 s pass). */
+static bool wait_state(struct sched_driver *d, const char *arn, enum sched_driver_state want,
+                       struct sched_driver_status *st)
+{
+	long long end = mono_ms() + 15000;
+	while (mono_ms() < end) {
+		if (d->inspect(d->handle, arn, st) == 0 && st->state == want)
+			return true;
+		nap();
+	}
+	return false;
+}
+
+static bool wait_file(const char *path)
+{
+	long long end = mono_ms() + 15000;
+	struct stat st;
+	while (mono_ms() < end) {
+		if (stat(path, &st) == 0 && st.st_size > 0)
+			return true;
+		nap();
+	}
+	return false;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char *buf = calloc(1, 65536);
+	size_t n = fread(buf, 1, 65535, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void out_path(char *buf, size_t cap, const char *arn, const char *c, const char *file)
+{
+	snprintf(buf, cap, "%s/tasks/%s/%s/%s", run_dir, strrchr(arn, '/') + 1, c, file);
+}
+
+static void test_env_layers(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	const char *arn = task_arn(0);
+	json_t *task = json_pack(
+	    "{s:s, s:[{s:s, s:[{s:i, s:i, s:s}, {s:i, s:i, s:s}]}], s:{s:[{s:s, s:[{s:s, s:s}]}]}}",
+	    "taskArn", arn, "containers", "name", "app", "networkBindings", "containerPort", 80,
+	    "hostPort", 49200, "protocol", "tcp", "containerPort", 53, "hostPort", 49201,
+	    "protocol", "udp", "overrides", "containerOverrides", "name", "app", "environment",
+	    "name", "FROM_OVERRIDE", "value", "override");
+	json_t *def = json_pack("{s:[{s:s, s:[s,s,s], s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}]}]}",
+	                        "containerDefinitions", "name", "app", "command", "/bin/sh", "-c",
+	                        "env | sort; pwd", "environment", "name", "FROM_DEF", "value",
+	                        "def", "name", "FROM_OVERRIDE", "value", "def", "name",
+	                        "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value", "http://evil/");
+	json_t *env =
+	    json_pack("{s:s, s:s, s:{s:s, s:s}}", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+	              "http://127.0.0.1:51679/v2/credentials/abc", "AWS_REGION", "us-east-1",
+	              "ECS_CONTAINER_METADATA_URI_V4", "app", "http://127.0.0.1:51679/v4/app-id",
+	              "other", "http://127.0.0.1:51679/v4/other-id");
+	char reason[256] = "";
+	CHECK_INT(start(&d, task, def, env, reason), 0);
+	if (reason[0])
+		printf("      reason: %s\n", reason);
+	struct sched_driver_status st;
+	CHECK(wait_state(&d, arn, SCHED_DRIVER_STOPPED, &st));
+	CHECK_INT(st.exit_code, 0);
+	char p[512];
+	out_path(p, sizeof(p), arn, "app", "stdout");
+	char *out = slurp(p);
+	CHECK(out != NULL);
+	if (out) {
+		CHECK(strstr(out, "FROM_DEF=def\n") != NULL);
+		CHECK(strstr(out, "FROM_OVERRIDE=override\n") != NULL);
+		CHECK(strstr(out, "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:51679/v2/"
+		                  "credentials/abc\n") != NULL);
+		CHECK(strstr(out, "http://evil/") == NULL);
+		CHECK(strstr(out, "AWS_REGION=us-east-1\n") != NULL);
+		CHECK(strstr(out,
+		             "ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:51679/v4/app-id\n") !=
+		      NULL);
+		CHECK(strstr(out, "other-id") == NULL);
+		CHECK(strstr(out, "TASKGATE_HOST_PORT_80=49200\n") != NULL);
+		CHECK(strstr(out, "TASKGATE_HOST_PORT_53_UDP=49201\n") != NULL);
+		CHECK(strstr(out, "PORT=49200\n") != NULL);
+		CHECK(strstr(out, "PATH=/usr/local/sbin:") != NULL);
+		/* Nothing of the gateway's own environment leaks in. */
+		CHECK(strstr(out, "TASKGATE_TEST_SECRET") == NULL);
+		char dir[512];
+		snprintf(dir, sizeof(dir), "%s/tasks/%s/app\n", run_dir, strrchr(arn, '/') + 1);
+		CHECK(strstr(out, dir) != NULL); /* the default working directory */
+	}
+	free(out);
+	json_decref(task);
+	json_decref(def);
+	json_decref(env);
+	sched_process_driver_close(&d);
+}
+
+static void test_exit_event(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	const char *arn = task_arn(1);
+	json_t *task = task_json(arn);
+	json_t *def = def_json("echo bye >&2; exit 7");
+	char reason[256] = "";
+	int before = atomic_load(&notified);
+	CHECK_INT(start(&d, task, def, NULL, reason), 0);
+	struct sched_driver_status st;
+	CHECK(wait_state(&d, arn, SCHED_DRIVER_STOPPED, &st));
+	CHECK_INT(st.exit_code, 7);
+	CHECK(!st.failed_to_start);
+	CHECK_STR(st.reason, "Essential container in task exited");
+	struct sched_driver_event ev[4];
+	int n = d.events(d.handle, ev, 4);
+	CHECK_INT(n, 1);
+	if (n == 1) {
+		CHECK_STR(ev[0].task_arn, arn);
+		CHECK_INT(ev[0].status.state, SCHED_DRIVER_STOPPED);
+		CHECK_INT(ev[0].status.exit_code, 7);
+	}
+	CHECK_INT(d.events(d.handle, ev, 4), 0);
+	CHECK(atomic_load(&notified) > before);
+	char p[512];
+	out_path(p, sizeof(p), arn, "app", "stderr");
+	char *err = slurp(p);
+	CHECK(err && strcmp(err, "bye\n") == 0);
+	free(err);
+	json_t *cs = NULL;
+	CHECK_INT(d.containers(d.handle, arn, &cs, reason, sizeof(reason)), 0);
+	json_t *app = json_object_get(cs, "app");
+	CHECK_STR(json_string_value(json_object_get(app, "KnownStatus")), "STOPPED");
+	CHECK_INT(json_integer_value(json_object_get(app, "ExitCode")), 7);
+	CHECK(json_string_value(json_object_get(app, "StartedAt")) != NULL);
+	json_decref(cs);
+	/* An unknown task is UNKNOWN, and stopping it is not an error. */
+	CHECK_INT(d.inspect(d.handle, "arn:aws:ecs:us-east-1:1:task/default/nope", &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_UNKNOWN);
+	CHECK_INT(d.stop(d.handle, "arn:aws:ecs:us-east-1:1:task/default/nope", reason, 256), 0);
+	json_decref(task);
+	json_decref(def);
+	sched_process_driver_close(&d);
+}
+
+static void test_stop_term_then_kill(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	/* One container ends on SIGTERM (143); one ignores it and is killed
+	 * after its stopTimeout (137). */
+	const char *a = task_arn(2), *b = task_arn(3);
+	json_t *ta = task_json(a), *tb = task_json(b);
+	json_t *da = def_json("echo up; while :; do sleep 0.05; done");
+	json_t *db =
+	    json_pack("{s:[{s:s, s:[s,s,s], s:i}]}", "containerDefinitions", "name", "app",
+	              "command", "/bin/sh", "-c",
+	              "trap '' TERM; echo up; while :; do sleep 0.05; done", "stopTimeout", 1);
+	char reason[256] = "";
+	CHECK_INT(start(&d, ta, da, NULL, reason), 0);
+	CHECK_INT(start(&d, tb, db, NULL, reason), 0);
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, a, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_RUNNING);
+	char p[512];
+	out_path(p, sizeof(p), a, "app", "stdout");
+	CHECK(wait_file(p));
+	out_path(p, sizeof(p), b, "app", "stdout");
+	CHECK(wait_file(p));
+	CHECK_INT(d.stop(d.handle, a, reason, sizeof(reason)), 0);
+	CHECK_INT(d.stop(d.handle, b, reason, sizeof(reason)), 0);
+	CHECK(wait_state(&d, a, SCHED_DRIVER_STOPPED, &st));
+	CHECK_INT(st.exit_code, 143);
+	CHECK(wait_state(&d, b, SCHED_DRIVER_STOPPED, &st));
+	CHECK_INT(st.exit_code, 137);
+	json_decref(ta);
+	json_decref(tb);
+	json_decref(da);
+	json_decref(db);
+	sched_process_driver_close(&d);
+}
+
+static void test_essential_stops_others(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	const char *arn = task_arn(4);
+	json_t *task = json_pack("{s:s}", "taskArn", arn);
+	/* side ends first (not essential): the task keeps running; then main
+	 * (essential) ends and the long-running "other" is stopped with it. */
+	json_t *def = json_pack(
+	    "{s:[{s:s, s:[s,s,s], s:b}, {s:s, s:[s,s,s], s:b}, {s:s, s:[s,s,s], s:b}]}",
+	    "containerDefinitions", "name", "side", "command", "/bin/sh", "-c", "exit 3",
+	    "essential", 0, "name", "main", "command", "/bin/sh", "-c",
+	    "while [ ! -e go ]; do sleep 0.02; done; exit 5", "essential", 1, "name", "other",
+	    "command", "/bin/sh", "-c", "while :; do sleep 0.05; done", "essential", 0);
+	char reason[256] = "";
+	CHECK_INT(start(&d, task, def, NULL, reason), 0);
+	char p[512];
+	out_path(p, sizeof(p), arn, "side", "exit");
+	CHECK(wait_file(p));
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_RUNNING);
+	out_path(p, sizeof(p), arn, "main", "go");
+	FILE *f = fopen(p, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	CHECK(wait_state(&d, arn, SCHED_DRIVER_STOPPED, &st));
+	CHECK_INT(st.exit_code, 5);
+	json_t *cs = NULL;
+	CHECK_INT(d.containers(d.handle, arn, &cs, reason, sizeof(reason)), 0);
+	CHECK_INT(json_integer_value(json_object_get(json_object_get(cs, "other"), "ExitCode")),
+	          143);
+	CHECK_INT(json_integer_value(json_object_get(json_object_get(cs, "side"), "ExitCode")), 3);
+	json_decref(cs);
+	json_decref(task);
+	json_decref(def);
+	sched_process_driver_close(&d);
+}
+
+static void test_limits(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	const char *arn = task_arn(5);
+	json_t *task = task_json(arn);
+	json_t *def =
+	    json_pack("{s:[{s:s, s:[s,s,s], s:i, s:i}]}", "containerDefinitions", "name", "app",
+	              "command", "/bin/sh", "-c", "ulimit -v; nice", "memory", 256, "cpu", 256);
+	char reason[256] = "";
+	CHECK_INT(start(&d, task, def, NULL, reason), 0);
+	struct sched_driver_status st;
+	CHECK(wait_state(&d, arn, SCHED_DRIVER_STOPPED, &st));
+	char p[512];
+	out_path(p, sizeof(p), arn, "app", "stdout");
+	char *out = slurp(p);
+	CHECK(out && strcmp(out, "262144\n6\n") == 0);
+	if (out && strcmp(out, "262144\n6\n") != 0)
+		printf("      got %s", out);
+	free(out);
+	CHECK_INT(pcspec_nice_for_cpu(0), 0);
+	CHECK_INT(pcspec_nice_for_cpu(1024), 0);
+	CHECK_INT(pcspec_nice_for_cpu(4096), 0);
+	CHECK_INT(pcspec_nice_for_cpu(512), 3);
+	CHECK_INT(pcspec_nice_for_cpu(128), 9);
+	CHECK_INT(pcspec_nice_for_cpu(2), 19);
+	json_decref(task);
+	json_decref(def);
+	sched_process_driver_close(&d);
+}
+
+static void test_start_failures(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	char reason[256] = "";
+	struct sched_driver_status st;
+	json_t *task = task_json(task_arn(6));
+	json_t *def = json_pack("{s:[{s:s, s:s}]}", "containerDefinitions", "name", "app", "image",
+	                        "busybox");
+	CHECK_INT(start(&d, task, def, NULL, reason), -1);
+	CHECK(strstr(reason, "has no entryPoint or command") != NULL);
+	CHECK_INT(d.inspect(d.handle, task_arn(6), &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_UNKNOWN);
+	json_decref(def);
+
+	def = json_pack("{s:[{s:s, s:[s]}]}", "containerDefinitions", "name", "app", "entryPoint",
+	                "no-such-program-anywhere");
+	CHECK_INT(start(&d, task, def, NULL, reason), -1);
+	CHECK(strstr(reason, "executable file not found in $PATH") != NULL);
+	json_decref(def);
+
+	/* Exec itself fails (not executable): reported by the supervisor. */
+	def = json_pack("{s:[{s:s, s:[s]}]}", "containerDefinitions", "name", "app", "entryPoint",
+	                "/etc/hostname");
+	CHECK_INT(start(&d, task, def, NULL, reason), -1);
+	CHECK(strstr(reason, "CannotStartContainerError") != NULL);
+	json_decref(def);
+
+	def = json_pack("{s:[{s:s, s:[s], s:s}]}", "containerDefinitions", "name", "app",
+	                "entryPoint", "/bin/true", "workingDirectory", "/no/such/dir");
+	json_t *t3 = task_json(task_arn(3));
+	CHECK_INT(start(&d, t3, def, NULL, reason), -1);
+	CHECK(strstr(reason, "chdir") != NULL);
+	json_decref(t3);
+	CHECK_INT(d.inspect(d.handle, task_arn(6), &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
+	CHECK(st.failed_to_start);
+	json_decref(def);
+
+	def = json_pack("{s:[{s:s, s:[s]}]}", "containerDefinitions", "name", "../x", "entryPoint",
+	                "/bin/true");
+	json_t *t2 = task_json(task_arn(7));
+	CHECK_INT(start(&d, t2, def, NULL, reason), -1);
+	CHECK(strstr(reason, "is not valid") != NULL);
+	json_decref(def);
+	json_decref(t2);
+
+	json_t *bad = json_pack("{s:s}", "taskArn", "arn:aws:ecs:us-east-1:1:task/default/..");
+	def = def_json("true");
+	CHECK_INT(start(&d, bad, def, NULL, reason), -1);
+	CHECK(strstr(reason, "taskArn") != NULL);
+	json_decref(bad);
+	json_decref(def);
+	json_decref(task);
+	sched_process_driver_close(&d);
+}
+
+static void test_restart_finds_tasks(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	const char *live = task_arn(0), *dies = task_arn(1);
+	json_t *tl = task_json(live), *td = task_json(dies);
+	json_t *dl = def_json("echo up; while :; do sleep 0.05; done");
+	json_t *dd = def_json("echo up; while [ ! -e go ]; do sleep 0.02; done; exit 9");
+	char reason[256] = "";
+	CHECK_INT(start(&d, tl, dl, NULL, reason), 0);
+	CHECK_INT(start(&d, td, dd, NULL, reason), 0);
+	char p[512];
+	out_path(p, sizeof(p), dies, "app", "stdout");
+	CHECK(wait_file(p));
+	sched_process_driver_close(&d);
+
+	/* While no driver runs, one container ends: its supervisor records it. */
+	out_path(p, sizeof(p), dies, "app", "go");
+	FILE *f = fopen(p, "w");
+	if (f)
+		fclose(f);
+	out_path(p, sizeof(p), dies, "app", "exit");
+	CHECK(wait_file(p));
+
+	d = open_driver();
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, live, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_RUNNING);
+	CHECK_INT(d.inspect(d.handle, dies, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
+	CHECK_INT(st.exit_code, 9);
+	/* Starting a task the host already runs does not start it twice. */
+	CHECK_INT(start(&d, tl, dl, NULL, reason), 0);
+	json_t *cs = NULL;
+	CHECK_INT(d.containers(d.handle, live, &cs, reason, sizeof(reason)), 0);
+	int pid = (int)json_integer_value(json_object_get(json_object_get(cs, "app"), "Pid"));
+	CHECK(pid > 0 && kill(pid, 0) == 0);
+	json_decref(cs);
+	/* The reopened driver can stop what the earlier one started, and
+	 * notices the end through the adopted supervisor. */
+	int before = atomic_load(&notified);
+	CHECK_INT(d.stop(d.handle, live, reason, sizeof(reason)), 0);
+	CHECK(wait_state(&d, live, SCHED_DRIVER_STOPPED, &st));
+	CHECK_INT(st.exit_code, 143);
+	CHECK(atomic_load(&notified) > before);
+	CHECK(kill(pid, 0) < 0 && errno == ESRCH);
+	json_decref(tl);
+	json_decref(td);
+	json_decref(dl);
+	json_decref(dd);
+	sched_process_driver_close(&d);
+}
+
+static void test_restart_ignores_reused_pids(void)
+{
+	fresh_dir();
+	/* A state file that names live processes (this test and its parent)
+	 * with start times that are not theirs: pids that were reused. */
+	const char *arn = task_arn(2);
+	char dir[512], p[600];
+	snprintf(dir, sizeof(dir), "%s/tasks", run_dir);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/tasks/%s", run_dir, strrchr(arn, '/') + 1);
+	mkdir(dir, 0700);
+	unsigned long long mine = 0;
+	CHECK_INT(proc_start_time(getpid(), &mine), 0);
+	json_t *state = json_pack("{s:s, s:b, s:b, s:[{s:s, s:b, s:i, s:i, s:I, s:i, s:I, s:I}]}",
+	                          "taskArn", arn, "stopping", 0, "failed", 0, "containers", "name",
+	                          "app", "essential", 1, "stopTimeout", 1, "shimPid",
+	                          (int)getppid(), "shimStart", (json_int_t)1, "pid", (int)getpid(),
+	                          "pidStart", (json_int_t)(mine + 1), "startedAt", (json_int_t)1);
+	snprintf(p, sizeof(p), "%s/state.json", dir);
+	CHECK_INT(json_dump_file(state, p, 0), 0);
+	json_decref(state);
+	struct sched_driver d = open_driver();
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
+	CHECK_INT(st.exit_code, -1);
+	CHECK(strstr(st.reason, "without an exit status") != NULL);
+	/* Still alive, so nothing was signalled. */
+	CHECK_INT(kill(getppid(), 0), 0);
+	CHECK_INT(d.stop(d.handle, arn, st.reason, sizeof(st.reason)), 0);
+	sched_process_driver_close(&d);
+}
+
+static void test_open_refuses_bad_run_dir(void)
+{
+	struct sched_process_opts o = {.run_dir = "relative/dir"};
+	struct sched_driver d;
+	char err[256] = "";
+	CHECK_INT(sched_process_driver_open(&o, &d, err, sizeof(err)), -1);
+	CHECK(strstr(err, "absolute") != NULL);
+	o.run_dir = "/proc/self/no-such-place";
+	CHECK_INT(sched_process_driver_open(&o, &d, err, sizeof(err)), -1);
+	CHECK(strstr(err, "run folder") != NULL);
+	CHECK_INT(sched_process_driver_open(NULL, &d, err, sizeof(err)), -1);
+}
+
+int main(int argc, char **argv)
+{
+	setenv("TASKGATE_TEST_SECRET", "x", 1);
+	static const struct check_case cases[] = {
+	    {"a container gets the definition's, the override's, its host ports and the task "
+	     "environment, the task's winning",
+	     test_env_layers},
+	    {"an essential container's exit stops the task with its exit code, an event and a "
+	     "notification",
+	     test_exit_event},
+	    {"stop sends SIGTERM, then SIGKILL after the container's stopTimeout",
+	     test_stop_term_then_kill},
+	    {"a non-essential container's exit keeps the task; an essential one's stops the others",
+	     test_essential_stops_others},
+	    {"memory becomes RLIMIT_AS and cpu units a nice value", test_limits},
+	    {"a container that cannot start fails the task with a clear reason",
+	     test_start_failures},
+	    {"a reopened driver finds running tasks and exits that happened while it was closed",
+	     test_restart_finds_tasks},
+	    {"a reopened driver does not trust pids whose start time differs",
+	     test_restart_ignores_reused_pids},
+	    {"open refuses a relative or unusable run folder", test_open_refuses_bad_run_dir},
+	};
+	int rc = check_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
+	if (run_dir[0])
+		nftw(run_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
