@@ -104,6 +104,17 @@ void gw_config_defaults(struct gw_config *cfg)
 	cfg->iam.refresh_ms = 1000;
 	cfg->sts.default_duration_s = 3600;
 	cfg->sts.max_duration_s = 43200;
+	copy_str(cfg->scheduler.driver, sizeof(cfg->scheduler.driver), "process");
+	cfg->scheduler.tick_ms = 1000;
+	cfg->scheduler.dynamic_port_min = 49153;
+	cfg->scheduler.dynamic_port_max = 65535;
+	cfg->scheduler.stop_timeout_s = 30;
+	cfg->scheduler.retain_s = 10800;
+	copy_str(cfg->scheduler.docker_port_bind_ip, sizeof(cfg->scheduler.docker_port_bind_ip),
+	         "127.0.0.1");
+	copy_str(cfg->scheduler.docker_network_mode, sizeof(cfg->scheduler.docker_network_mode),
+	         "bridge");
+	cfg->scheduler.docker_timeout_ms = 30000;
 }
 
 /* ---- listen addresses ---- */
@@ -761,11 +772,115 @@ static int p_sts(struct walk *w, const char *path, json_t *v)
 	return walk_object(w, path, v, sts_keys, sizeof(sts_keys) / sizeof(sts_keys[0]));
 }
 
+/* ---- scheduler ---- */
+
+static int p_sched_driver(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, sizeof(w->cfg->scheduler.driver), &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	if (strcmp(s, "process") != 0 && strcmp(s, "docker") != 0)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: must be \"process\" or \"docker\"", path);
+	copy_str(w->cfg->scheduler.driver, sizeof(w->cfg->scheduler.driver), s);
+	return GW_CONFIG_OK;
+}
+
+#define SCHED_UINT(fn, field, lo, hi)                                                              \
+	static int fn(struct walk *w, const char *path, json_t *v)                                 \
+	{                                                                                          \
+		unsigned long long x = 0;                                                          \
+		int rc = want_uint(w, path, v, lo, hi, &x);                                        \
+		if (rc == GW_CONFIG_OK)                                                            \
+			w->cfg->scheduler.field = (unsigned)x;                                     \
+		return rc;                                                                         \
+	}
+/* Under 50 ms the ticker is busy work; a minute is as slow as a service may
+ * notice a dead task. */
+SCHED_UINT(p_sched_tick, tick_ms, 50, 60000)
+SCHED_UINT(p_sched_port_min, dynamic_port_min, 1024, 65535)
+SCHED_UINT(p_sched_port_max, dynamic_port_max, 1024, 65535)
+SCHED_UINT(p_sched_stop_timeout, stop_timeout_s, 1, 3600)
+SCHED_UINT(p_sched_retain, retain_s, 0, 30 * 86400)
+SCHED_UINT(p_sched_docker_timeout, docker_timeout_ms, 100, 600000)
+#undef SCHED_UINT
+
+#define SCHED_STR(fn, field)                                                                       \
+	static int fn(struct walk *w, const char *path, json_t *v)                                 \
+	{                                                                                          \
+		return want_optional_string(w, path, v, w->cfg->scheduler.field,                   \
+		                            sizeof(w->cfg->scheduler.field));                      \
+	}
+SCHED_STR(p_sched_run_dir, run_dir)
+SCHED_STR(p_sched_docker_socket, docker_socket)
+SCHED_STR(p_sched_docker_tcp, docker_tcp)
+SCHED_STR(p_sched_docker_tls_ca, docker_tls_ca)
+SCHED_STR(p_sched_docker_tls_cert, docker_tls_cert)
+SCHED_STR(p_sched_docker_tls_key, docker_tls_key)
+#undef SCHED_STR
+
+static int p_sched_bind_ip(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, sizeof(w->cfg->scheduler.docker_port_bind_ip), &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	unsigned char buf[sizeof(struct in6_addr)];
+	if (inet_pton(AF_INET, s, buf) != 1 && inet_pton(AF_INET6, s, buf) != 1)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: must be a numeric IPv4 or IPv6 address", path);
+	copy_str(w->cfg->scheduler.docker_port_bind_ip,
+	         sizeof(w->cfg->scheduler.docker_port_bind_ip), s);
+	return GW_CONFIG_OK;
+}
+
+static int p_sched_network_mode(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, sizeof(w->cfg->scheduler.docker_network_mode), &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	if (strcmp(s, "bridge") != 0 && strcmp(s, "host") != 0 && strcmp(s, "none") != 0)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: must be \"bridge\", \"host\" or \"none\"", path);
+	copy_str(w->cfg->scheduler.docker_network_mode,
+	         sizeof(w->cfg->scheduler.docker_network_mode), s);
+	return GW_CONFIG_OK;
+}
+
+static const struct key scheduler_keys[] = {
+    {"driver", p_sched_driver},
+    {"tick_ms", p_sched_tick},
+    {"dynamic_port_min", p_sched_port_min},
+    {"dynamic_port_max", p_sched_port_max},
+    {"stop_timeout_s", p_sched_stop_timeout},
+    {"run_dir", p_sched_run_dir},
+    {"retain_s", p_sched_retain},
+    {"docker_socket", p_sched_docker_socket},
+    {"docker_tcp", p_sched_docker_tcp},
+    {"docker_tls_ca", p_sched_docker_tls_ca},
+    {"docker_tls_cert", p_sched_docker_tls_cert},
+    {"docker_tls_key", p_sched_docker_tls_key},
+    {"docker_port_bind_ip", p_sched_bind_ip},
+    {"docker_network_mode", p_sched_network_mode},
+    {"docker_timeout_ms", p_sched_docker_timeout},
+};
+
+static int p_scheduler(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	return walk_object(w, path, v, scheduler_keys,
+	                   sizeof(scheduler_keys) / sizeof(scheduler_keys[0]));
+}
+
 static const struct key top_keys[] = {
     {"listen", p_listen},         {"tls", p_tls},       {"store", p_store},
     {"account_id", p_account_id}, {"region", p_region}, {"log", p_log},
     {"limits", p_limits},         {"server", p_server}, {"master_key", p_master_key},
-    {"iam", p_iam},               {"sts", p_sts},
+    {"iam", p_iam},               {"sts", p_sts},       {"scheduler", p_scheduler},
 };
 
 /* Cross-key checks, once every key is read. */
@@ -782,6 +897,20 @@ static int check_whole(struct walk *w)
 		                 "config: sts.default_duration_s: %u is more than "
 		                 "sts.max_duration_s (%u)",
 		                 w->cfg->sts.default_duration_s, w->cfg->sts.max_duration_s);
+	const struct gw_config_scheduler *sc = &w->cfg->scheduler;
+	if (sc->dynamic_port_min > sc->dynamic_port_max)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: scheduler.dynamic_port_min: %u is more than "
+		                 "scheduler.dynamic_port_max (%u)",
+		                 sc->dynamic_port_min, sc->dynamic_port_max);
+	if ((sc->docker_tls_cert[0] != '\0') != (sc->docker_tls_key[0] != '\0'))
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: scheduler.docker_tls_cert: needs scheduler.docker_tls_key "
+		                 "(and the reverse)");
+	if (sc->docker_tcp[0] && !sc->docker_tls_ca[0])
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: scheduler.docker_tcp: needs scheduler.docker_tls_ca (the "
+		                 "engine is reached over TLS only)");
 	return GW_CONFIG_OK;
 }
 

@@ -99,6 +99,25 @@ struct gw_config_server {
 	unsigned shutdown_timeout_s; /* how long SIGTERM waits for requests in flight */
 };
 
+/* The scheduler behind the ECS API and the host driver it runs tasks with. */
+struct gw_config_scheduler {
+	char driver[16];               /* "process" or "docker" */
+	unsigned tick_ms;              /* how often tasks and services are reconciled */
+	unsigned dynamic_port_min;     /* host ports for hostPort 0 */
+	unsigned dynamic_port_max;
+	unsigned stop_timeout_s;       /* SIGTERM to SIGKILL when a container gives none */
+	char run_dir[GW_CONFIG_PATH_MAX]; /* process driver; "": <store dir>/tasks */
+	unsigned retain_s;             /* process driver: a stopped task's folder is kept */
+	char docker_socket[GW_CONFIG_PATH_MAX]; /* "": /var/run/docker.sock */
+	char docker_tcp[256];          /* "host:port": TCP with TLS instead; "": socket */
+	char docker_tls_ca[GW_CONFIG_PATH_MAX];
+	char docker_tls_cert[GW_CONFIG_PATH_MAX];
+	char docker_tls_key[GW_CONFIG_PATH_MAX];
+	char docker_port_bind_ip[64];  /* HostIp of published ports */
+	char docker_network_mode[16];  /* when a task definition names none */
+	unsigned docker_timeout_ms;    /* per engine request */
+};
+
 struct gw_config {
 	struct gw_listen listen;
 	struct gw_config_tls tls;
@@ -113,6 +132,7 @@ struct gw_config {
 	char master_key[GW_CONFIG_PATH_MAX];
 	struct gw_config_iam iam;
 	struct gw_config_sts sts;
+	struct gw_config_scheduler scheduler;
 };
 
 /* The recommended priority string: TLS 1.3 and 1.2, ECDHE, AEAD ciphers only. */

@@ -23,6 +23,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "gateway/ecs.h"
 #include "gateway/principal.h"
 #include "gateway/secret.h"
 #include "gateway/server.h"
@@ -125,6 +126,8 @@ void gw_request_free(struct gw_request *r)
 		free(r->body);
 	}
 	gw_principal_free(r->principal);
+	gw_ecs_call_free(r->ecs);
+	free(r->decisions);
 	free(r->audit_params);
 	free(r->error_message);
 	free(r->path);
@@ -210,6 +213,16 @@ bool gw_request_add_decision(struct gw_request *r, const struct gw_request_decis
 {
 	if (r->n_decisions >= GW_REQUEST_DECISIONS_MAX)
 		return false;
+	if (r->n_decisions == r->decisions_cap) {
+		size_t cap = r->decisions_cap ? r->decisions_cap * 2 : 4;
+		if (cap > GW_REQUEST_DECISIONS_MAX)
+			cap = GW_REQUEST_DECISIONS_MAX;
+		struct gw_request_decision *nd = realloc(r->decisions, cap * sizeof(*nd));
+		if (!nd)
+			return false;
+		r->decisions = nd;
+		r->decisions_cap = cap;
+	}
 	r->decisions[r->n_decisions++] = *d;
 	/* The overall decision: Allow only while every question was allowed. */
 	if (r->n_decisions == 1 || r->decision == GW_DECISION_ALLOW)

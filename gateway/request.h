@@ -32,6 +32,7 @@ struct MHD_Connection;
 struct gw_server;
 struct gw_principal; /* who is calling: comes with authentication */
 struct gw_action;    /* a decoded API action: comes with the ECS API */
+struct gw_ecs_call;  /* a decoded ECS call: gateway/ecs.h */
 
 /* The wire protocol a request speaks, which decides the shape of its errors
  * (set by authenticate, from headers, method and path). */
@@ -69,7 +70,10 @@ enum gw_decision {
  * gw_request_add_decision; the audit step records them all. The request's
  * overall r->decision is the first non-Allow one, or Allow.
  */
-#define GW_REQUEST_DECISIONS_MAX 8
+/* At most this many per request: an ECS Describe call names up to 100
+ * resources, each its own question, plus iam:PassRole and tag-on-create
+ * questions. The array grows as decisions are added. */
+#define GW_REQUEST_DECISIONS_MAX 128
 #define GW_REQUEST_CTX_KEYS_MAX 512
 struct gw_request_decision {
 	char action[128];            /* IAM action: "ecs:RunTask" */
@@ -117,10 +121,13 @@ struct gw_request {
 	struct gw_principal *principal;       /* authenticate, owned: NULL is anonymous */
 	enum gw_route route;                  /* decode */
 	const struct gw_action *action;       /* decode: NULL until the ECS API */
+	struct gw_ecs_call *ecs;              /* decode (GW_ROUTE_ECS): owned, gateway/ecs.h */
 	const char *action_name;              /* decode: "taskgate:GetHealth", static */
 	enum gw_decision decision;            /* authorize: the overall decision */
-	struct gw_request_decision decisions[GW_REQUEST_DECISIONS_MAX]; /* authorize, in order */
+	/* authorize, in order; owned, grown by gw_request_add_decision */
+	struct gw_request_decision *decisions;
 	size_t n_decisions;
+	size_t decisions_cap;
 	/* decode: the protocol action ("AssumeRole", "RunTask"; static or owned by
 	 * the route's state) and requestParameters for the audit record as compact
 	 * JSON with every secret removed (owned, may stay NULL). */
@@ -160,7 +167,8 @@ void gw_request_free(struct gw_request *r);
 bool gw_request_header(const struct gw_request *r, const char *name, const char **value, size_t *n);
 
 /* Appends a decision (copies d); false when GW_REQUEST_DECISIONS_MAX are
- * already there, which the caller must treat as a deny. Updates r->decision. */
+ * already there or memory ran out, which the caller must treat as a deny.
+ * Updates r->decision. */
 bool gw_request_add_decision(struct gw_request *r, const struct gw_request_decision *d);
 
 /* Microseconds since the request began. */

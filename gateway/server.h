@@ -22,6 +22,7 @@
 
 struct MHD_Daemon;
 struct store;
+struct sched;
 
 enum gw_server_status {
 	GW_SERVER_OK = 0,
@@ -57,6 +58,12 @@ struct gw_server {
 	pthread_mutex_t iam_stop_lock;
 	pthread_cond_t iam_stop_cond;
 	bool iam_stop;
+
+	/* The scheduler the ECS API executes on (gateway/sched_run.c): opened
+	 * on the store with the configured driver at start, ticked by its own
+	 * thread, closed at stop. NULL until started. */
+	struct sched *sched;
+	struct gw_sched_runner *sched_runner; /* owned: driver, ticker thread */
 };
 
 /*

@@ -60,6 +60,48 @@ static void defaults_are_documented_values(void)
 	CHECK_INT(c.server.shutdown_timeout_s, 10);
 }
 
+static void scheduler_keys_have_their_documented_defaults_and_rules(void)
+{
+	struct gw_config c;
+	struct gw_config_error e;
+	gw_config_defaults(&c);
+	CHECK_STR(c.scheduler.driver, "process");
+	CHECK_INT(c.scheduler.tick_ms, 1000);
+	CHECK_INT(c.scheduler.dynamic_port_min, 49153);
+	CHECK_INT(c.scheduler.dynamic_port_max, 65535);
+	CHECK_INT(c.scheduler.stop_timeout_s, 30);
+	CHECK_STR(c.scheduler.run_dir, "");
+	CHECK_INT(c.scheduler.retain_s, 10800);
+	CHECK_STR(c.scheduler.docker_port_bind_ip, "127.0.0.1");
+	CHECK_STR(c.scheduler.docker_network_mode, "bridge");
+	CHECK_INT(c.scheduler.docker_timeout_ms, 30000);
+	CHECK_INT(parse("{\"scheduler\": {\"driver\": \"docker\", \"tick_ms\": 200, "
+	                "\"docker_socket\": \"/run/d.sock\", \"dynamic_port_min\": 30000, "
+	                "\"dynamic_port_max\": 30010}}",
+	                &c, &e),
+	          GW_CONFIG_OK);
+	CHECK_STR(c.scheduler.driver, "docker");
+	CHECK_INT(c.scheduler.tick_ms, 200);
+	CHECK_STR(c.scheduler.docker_socket, "/run/d.sock");
+	CHECK_INT(c.scheduler.dynamic_port_max, 30010);
+	expect_error("{\"scheduler\": {\"driver\": \"fake\"}}", GW_CONFIG_ERR_VALUE,
+	             "config: scheduler.driver: must be \"process\" or \"docker\"");
+	expect_error("{\"scheduler\": {\"tick_ms\": 10}}", GW_CONFIG_ERR_VALUE,
+	             "config: scheduler.tick_ms");
+	expect_error("{\"scheduler\": {\"dynamic_port_min\": 50000, \"dynamic_port_max\": 40000}}",
+	             GW_CONFIG_ERR_VALUE, "config: scheduler.dynamic_port_min");
+	expect_error("{\"scheduler\": {\"docker_tcp\": \"10.0.0.1:2376\"}}", GW_CONFIG_ERR_VALUE,
+	             "config: scheduler.docker_tcp: needs scheduler.docker_tls_ca");
+	expect_error("{\"scheduler\": {\"docker_tls_cert\": \"c.pem\"}}", GW_CONFIG_ERR_VALUE,
+	             "config: scheduler.docker_tls_cert");
+	expect_error("{\"scheduler\": {\"docker_port_bind_ip\": \"localhost\"}}",
+	             GW_CONFIG_ERR_VALUE, "config: scheduler.docker_port_bind_ip");
+	expect_error("{\"scheduler\": {\"docker_network_mode\": \"awsvpc\"}}",
+	             GW_CONFIG_ERR_VALUE, "config: scheduler.docker_network_mode");
+	expect_error("{\"scheduler\": {\"drivers\": \"process\"}}", GW_CONFIG_ERR_UNKNOWN,
+	             "config: scheduler.drivers");
+}
+
 static void an_empty_object_keeps_every_default(void)
 {
 	struct gw_config c, d;
@@ -324,6 +366,8 @@ static void listen_format_brackets_ipv6_only(void)
 
 static const struct check_case cases[] = {
     {"defaults are the documented values", defaults_are_documented_values},
+    {"scheduler keys have their documented defaults and rules",
+     scheduler_keys_have_their_documented_defaults_and_rules},
     {"an empty object keeps every default", an_empty_object_keeps_every_default},
     {"every key is read into its field", every_key_is_read_into_its_field},
     {"listen accepts IPv4 and bracketed IPv6 with any port",
