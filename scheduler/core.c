@@ -382,36 +382,59 @@ int sched_page_start(const struct sched_page *page, int64_t *after_seq, size_t *
 	return SCHED_OK;
 }
 
-int sched_tags_copy(const json_t *tags, json_t **out, struct sched_error *err)
+int sched_objs_save(struct sched *s, struct sched_obj *const *objs, size_t n,
+                    struct sched_error *err)
 {
-	*out = json_array();
-	if (!*out)
-		return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-	if (!tags || json_is_null(tags))
+	if (n == 0)
 		return SCHED_OK;
-	if (!json_is_array(tags) || json_array_size(tags) > 50) {
-		json_decref(*out);
-		*out = NULL;
-		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
-		                  "tags must be a list of at most 50 key/value pairs");
+	struct store_sched_obj *rows = calloc(n, sizeof(*rows));
+	int64_t *expect = calloc(n, sizeof(*expect));
+	int64_t *seqs = calloc(n, sizeof(*seqs));
+	int64_t *vers = calloc(n, sizeof(*vers));
+	char **texts = calloc(n, sizeof(*texts));
+	int rc = SCHED_OK;
+	if (!rows || !expect || !seqs || !vers || !texts) {
+		rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+		goto out;
 	}
-	size_t i;
-	const json_t *t;
-	json_array_foreach(tags, i, t)
-	{
-		const char *k = json_string_value(json_object_get(t, "key"));
-		const json_t *v = json_object_get(t, "value");
-		if (!k || !k[0] || strlen(k) > 128 || (v && !json_is_string(v)) ||
-		    (v && strlen(json_string_value(v)) > 256)) {
-			json_decref(*out);
-			*out = NULL;
-			return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
-			                  "tags[%zu]: a key of 1-128 and a value of up to 256 "
-			                  "characters are required",
-			                  i);
+	for (size_t i = 0; i < n; i++) {
+		texts[i] = json_dumps(objs[i]->doc, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!texts[i]) {
+			rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+			goto out;
 		}
-		json_array_append_new(*out, json_pack("{s:s,s:s}", "key", k, "value",
-		                                      v ? json_string_value(v) : ""));
+		rows[i] = objs[i]->row; /* shallow: strings stay the object's */
+		rows[i].doc = texts[i];
+		expect[i] = objs[i]->row.version;
 	}
+	struct store_error se;
+	if (store_sched_put_batch(s->store, rows, expect, n, seqs, vers, &se) != STORE_OK) {
+		rc = sched_fail_store(err, &se, "writing the store");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(objs[i]->row.doc);
+		objs[i]->row.doc = texts[i];
+		texts[i] = NULL;
+		objs[i]->row.seq = seqs[i];
+		objs[i]->row.version = vers[i];
+	}
+out:
+	for (size_t i = 0; texts && i < n; i++)
+		free(texts[i]);
+	free(texts);
+	free(rows);
+	free(expect);
+	free(seqs);
+	free(vers);
+	return rc;
+}
+
+int sched_count(struct sched *s, const struct store_sched_filter *f, int64_t *out,
+                struct sched_error *err)
+{
+	struct store_error se;
+	if (store_sched_count(s->store, f, out, &se) != STORE_OK)
+		return sched_fail_store(err, &se, "counting in the store");
 	return SCHED_OK;
 }

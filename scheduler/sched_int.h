@@ -62,6 +62,18 @@ int sched_obj_init(struct sched_obj *o, enum store_sched_kind kind, const char *
                    struct sched_error *err);
 int sched_obj_set_str(struct sched_obj *o, char **field, const char *v, struct sched_error *err);
 
+/* Writes several objects in one store transaction, all or none, each under
+ * the version it was read at (inserted when o->row.version is 0); then sets
+ * their seq and version. This is how a task's state and its instance's
+ * remainingResources change together: a concurrent writer of either makes the
+ * whole write SCHED_ERR_SERVER with nothing written, and the caller reads
+ * again. */
+int sched_objs_save(struct sched *s, struct sched_obj *const *objs, size_t n,
+                    struct sched_error *err);
+/* How many objects match f (store_sched_count). */
+int sched_count(struct sched *s, const struct store_sched_filter *f, int64_t *out,
+                struct sched_error *err);
+
 struct sched_objs {
 	struct sched_obj *v;
 	size_t n;
@@ -70,6 +82,20 @@ int sched_objs_query(struct sched *s, const struct store_sched_filter *f, struct
                      struct sched_error *err);
 void sched_objs_free(struct sched_objs *l);
 
+/* Names of clusters, families, containers, services: 1..max of [A-Za-z0-9_-]. */
+bool sched_name_ok(const char *name, size_t max);
+/* Appends {"arn", "reason"} to a describe call's failures; 0 or -1 (memory). */
+int sched_missing(json_t *failures, const char *arn, const char *reason);
+/* A page of ARNs of the objects base matches (its after_seq and limit are
+ * set from page), oldest first, with the next token when more are left. */
+int sched_list_page(struct sched *s, const struct store_sched_filter *base,
+                    const struct sched_page *page, json_t **arns_out, char **next_out,
+                    struct sched_error *err);
+
+/* The ACTIVE cluster called name (NULL/"" -> "default"): made when absent,
+ * made ACTIVE again when INACTIVE (with tags), else returned as it is. */
+int sched_cluster_ensure(struct sched *s, const char *name, const json_t *tags,
+                         struct sched_obj *o, struct sched_error *err);
 /* The cluster named by ref (NULL/"" -> "default"), ACTIVE unless any_status. */
 int sched_cluster_load(struct sched *s, const char *ref, bool any_status, struct sched_obj *o,
                        struct sched_error *err);
@@ -82,8 +108,12 @@ int sched_page_start(const struct sched_page *page, int64_t *after_seq, size_t *
                      struct sched_error *err);
 int sched_page_token(int64_t seq, char **out, struct sched_error *err);
 
-/* Tags: NULL or an array of {"key","value"}; a copy for the doc. */
+/* Tags (tags.c): NULL or an array of {"key","value"} checked against ECS's
+ * rules (see scheduler.h); *out gets a clean copy for a document. */
 int sched_tags_copy(const json_t *tags, json_t **out, struct sched_error *err);
+/* Puts add (checked as sched_tags_copy) into have (a doc's array), a key
+ * already there taking the new value; refused past 50 tags, have unchanged. */
+int sched_tags_merge(json_t *have, const json_t *add, struct sched_error *err);
 
 /* Resources a task definition asks for (after overrides), and its ports. */
 struct sched_port {

@@ -119,10 +119,16 @@ int sched_cluster_describe(struct sched *s, const json_t *names, json_t **cluste
 
 /* --- task definitions ---------------------------------------------------- */
 /* input: a RegisterTaskDefinition request object (family, containerDefinitions,
- * cpu, memory, networkMode, taskRoleArn, executionRoleArn, tags...). */
+ * cpu, memory, networkMode, taskRoleArn, executionRoleArn, tags...). Errors
+ * are ClientException naming the field, as ECS; fields taskgate cannot honour
+ * (volumes, secrets, logConfiguration...) are refused by name. The task
+ * definition object also carries "tags" (ECS returns them beside
+ * taskDefinition in RegisterTaskDefinition/DescribeTaskDefinition, so the
+ * gateway moves them there). */
 int sched_taskdef_register(struct sched *s, const json_t *input, json_t **taskdef_out,
                            struct sched_error *err);
-/* ref: "family:revision" or an ARN (deregistering needs the revision). */
+/* ref: "family:revision" or an ARN (deregistering needs the revision).
+ * Deregistering an INACTIVE revision again gives it back unchanged. */
 int sched_taskdef_deregister(struct sched *s, const char *ref, json_t **taskdef_out,
                              struct sched_error *err);
 /* ref: "family" (its latest ACTIVE revision), "family:revision" or an ARN. */
@@ -133,7 +139,9 @@ int sched_taskdef_describe(struct sched *s, const char *ref, json_t **taskdef_ou
 int sched_taskdef_list(struct sched *s, const char *family_prefix, const char *status,
                        bool newest_first, const struct sched_page *page, json_t **arns_out,
                        char **next_out, struct sched_error *err);
-/* Families with at least one revision of status (NULL: "ACTIVE"; "ALL"). */
+/* Family names in order. status as ECS: "ACTIVE" families with an ACTIVE
+ * revision, "INACTIVE" those without any, "ALL" (also NULL, ECS's default)
+ * every family ever registered. */
 int sched_taskdef_families(struct sched *s, const char *family_prefix, const char *status,
                            const struct sched_page *page, json_t **families_out,
                            char **next_out, struct sched_error *err);
@@ -254,5 +262,25 @@ int sched_service_describe(struct sched *s, const char *cluster, const json_t *s
  * call at any time and after a restart: it counts the tasks in the store, so
  * it never starts a task twice. Call sched_tick first to see dead tasks. */
 int sched_reconcile(struct sched *s, struct sched_error *err);
+
+/* --- tags ----------------------------------------------------------------
+ * On any object by its ARN: a cluster, task definition (family:revision),
+ * container instance, task or service. ECS's rules: at most 50 tags on a
+ * resource, keys of 1-128 and values of 0-256 characters (letters, digits,
+ * spaces and + - = . _ : / @), unique keys, and no key or value starting with
+ * "aws:" in any case (reserved). A malformed ARN, or a rule broken, is
+ * InvalidParameterException and nothing changes; an unknown (or INACTIVE)
+ * cluster is ClusterNotFoundException, any other unknown object
+ * ResourceNotFoundException. */
+/* tags: [{"key","value"}]; a key already there gets the new value. */
+int sched_tag_resource(struct sched *s, const char *resource_arn, const json_t *tags,
+                       struct sched_error *err);
+/* tag_keys: an array of keys; keys the resource does not have are ignored. */
+int sched_untag_resource(struct sched *s, const char *resource_arn, const json_t *tag_keys,
+                         struct sched_error *err);
+/* *tags_out: the resource's tags, [{"key","value"}] in the order they were
+ * added (new reference). This is also what aws:ResourceTag/<key> reads. */
+int sched_list_tags(struct sched *s, const char *resource_arn, json_t **tags_out,
+                    struct sched_error *err);
 
 #endif

@@ -191,8 +191,9 @@ int store_sched_put(struct store *s, const struct store_sched_obj *o, int64_t ex
 	return code;
 }
 
-int store_sched_put_many(struct store *s, const struct store_sched_obj *objs,
-                         const int64_t *expect_versions, size_t n, struct store_error *err)
+int store_sched_put_batch(struct store *s, const struct store_sched_obj *objs,
+                          const int64_t *expect_versions, size_t n, int64_t *seqs_out,
+                          int64_t *versions_out, struct store_error *err)
 {
 	store_clear_error(err);
 	if (!s || (n > 0 && !objs))
@@ -207,14 +208,21 @@ int store_sched_put_many(struct store *s, const struct store_sched_obj *objs,
 	store_lock(s);
 	int code = exec_sql(s, "BEGIN IMMEDIATE", "starting a scheduler change", err);
 	for (size_t i = 0; code == STORE_OK && i < n; i++)
-		code = put_locked(s, &objs[i], expect_versions ? expect_versions[i] : 0, NULL, NULL,
-		                  err);
+		code = put_locked(s, &objs[i], expect_versions ? expect_versions[i] : 0,
+		                  seqs_out ? &seqs_out[i] : NULL,
+		                  versions_out ? &versions_out[i] : NULL, err);
 	if (code == STORE_OK)
 		code = exec_sql(s, "COMMIT", "committing a scheduler change", err);
 	if (code != STORE_OK && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	store_unlock(s);
 	return code;
+}
+
+int store_sched_put_many(struct store *s, const struct store_sched_obj *objs,
+                         const int64_t *expect_versions, size_t n, struct store_error *err)
+{
+	return store_sched_put_batch(s, objs, expect_versions, n, NULL, NULL, err);
 }
 
 static char *dup_col(sqlite3_stmt *st, int i, bool *oom)
@@ -379,6 +387,52 @@ int store_sched_query(struct store *s, const struct store_sched_filter *f,
 	store_unlock(s);
 	if (code != STORE_OK)
 		store_sched_list_free(out);
+	return code;
+}
+
+int store_sched_count(struct store *s, const struct store_sched_filter *f, int64_t *out,
+                      struct store_error *err)
+{
+	store_clear_error(err);
+	*out = 0;
+	if (!s || !f || !store_sched_kind_name(f->kind))
+		return store_fail(err, STORE_ERR_INVALID, "scheduler count: no database or kind");
+	store_lock(s);
+	sqlite3_stmt *st = NULL;
+	int rc =
+	    sqlite3_prepare_v2(s->db,
+	                       "SELECT count(*) FROM sched_objects WHERE kind = ?1"
+	                       " AND (?2 IS NULL OR cluster = ?2) AND (?3 IS NULL OR name = ?3)"
+	                       " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
+	                       " AND (?5 IS NULL OR status = ?5)"
+	                       " AND (?6 IS NULL OR status != ?6)"
+	                       " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)",
+	                       -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 1, store_sched_kind_name(f->kind));
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 2, f->cluster);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 3, f->name);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 4, f->name_prefix);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 5, f->status);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 6, f->not_status);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 7, f->grp);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 8, f->parent);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	int code = STORE_OK;
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		code = store_fail_sqlite(err, s->db, rc, s->path, "counting scheduler objects");
+	sqlite3_finalize(st);
+	store_unlock(s);
 	return code;
 }
 

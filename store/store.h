@@ -536,12 +536,20 @@ int store_sched_put(struct store *s, const struct store_sched_obj *o, int64_t ex
 /* Several puts in one transaction: all of them or none. */
 int store_sched_put_many(struct store *s, const struct store_sched_obj *objs,
                          const int64_t *expect_versions, size_t n, struct store_error *err);
+/* The same, giving back each row's seq and new version (arrays of n, or NULL);
+ * on failure nothing was written and the arrays are not meaningful. */
+int store_sched_put_batch(struct store *s, const struct store_sched_obj *objs,
+                          const int64_t *expect_versions, size_t n, int64_t *seqs_out,
+                          int64_t *versions_out, struct store_error *err);
 /* The object with this ARN, or STORE_ERR_NOT_FOUND. */
 int store_sched_get(struct store *s, const char *arn, struct store_sched_obj *out,
                     struct store_error *err);
 /* Objects matching f, ordered by seq. */
 int store_sched_query(struct store *s, const struct store_sched_filter *f,
                       struct store_sched_list *out, struct store_error *err);
+/* How many objects match f (after_seq, limit and newest_first ignored). */
+int store_sched_count(struct store *s, const struct store_sched_filter *f, int64_t *out,
+                      struct store_error *err);
 /* The highest revision of a family ever registered (0 if none). */
 int store_sched_max_revision(struct store *s, const char *family, int64_t *out,
                              struct store_error *err);

@@ -143,4 +143,59 @@ static inline const char *sfx_str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* A row written behind the scheduler's back (a task or instance made by
+ * another part of the scheduler), for counting and refusal tests. */
+static inline int sfx_put_raw(struct sfx *f, enum store_sched_kind kind, const char *arn,
+                              const char *cluster, const char *name, const char *status,
+                              const char *parent, const char *doc)
+{
+	struct store_sched_obj o = {
+	    .kind = kind,
+	    .arn = (char *)arn,
+	    .cluster = (char *)cluster,
+	    .name = (char *)name,
+	    .status = (char *)status,
+	    .grp = (char *)"",
+	    .parent = (char *)(parent ? parent : ""),
+	    .doc = (char *)(doc ? doc : "{}"),
+	};
+	struct store_error se;
+	int rc = store_sched_put(f->store, &o, 0, NULL, NULL, &se);
+	if (rc != STORE_OK)
+		fprintf(stdout, "    store_sched_put(%s): %s\n", arn, se.message);
+	return rc;
+}
+
+/* Follows nextToken through every page of a list call made by fn; returns
+ * all ARNs, or NULL when a call failed or a token repeated. */
+typedef int (*sfx_list_fn)(struct sfx *f, const struct sched_page *p, json_t **arns, char **next);
+static inline json_t *sfx_list_all(struct sfx *f, int page_size, sfx_list_fn fn, int *pages)
+{
+	json_t *all = json_array();
+	char *token = NULL;
+	*pages = 0;
+	for (;;) {
+		struct sched_page p = {.max_results = page_size, .next_token = token};
+		json_t *arns = NULL;
+		char *next = NULL;
+		int rc = fn(f, &p, &arns, &next);
+		(*pages)++;
+		if (rc != SCHED_OK || (token && next && strcmp(token, next) == 0) ||
+		    *pages > 1000) {
+			fprintf(stdout, "    list page %d: %s\n", *pages, f->err.message);
+			json_decref(arns);
+			free(next);
+			free(token);
+			json_decref(all);
+			return NULL;
+		}
+		json_array_extend(all, arns);
+		json_decref(arns);
+		free(token);
+		token = next;
+		if (!token)
+			return all;
+	}
+}
+
 #endif

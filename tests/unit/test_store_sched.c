@@ -114,8 +114,9 @@ static void test_query_filters_and_pages(void)
 	struct store_error err;
 	const char *arns[] = {"arn:t/1", "arn:t/2", "arn:t/3", "arn:t/4"};
 	for (int i = 0; i < 4; i++) {
-		struct store_sched_obj o = obj(STORE_SCHED_TASK, arns[i], i < 3 ? "arn:c/a" : "arn:c/b",
-		                               arns[i] + 6, i == 1 ? "STOPPED" : "RUNNING");
+		struct store_sched_obj o =
+		    obj(STORE_SCHED_TASK, arns[i], i < 3 ? "arn:c/a" : "arn:c/b", arns[i] + 6,
+		        i == 1 ? "STOPPED" : "RUNNING");
 		CHECK_INT(store_sched_put(s, &o, 0, NULL, NULL, &err), STORE_OK);
 	}
 	struct store_sched_list l;
@@ -155,8 +156,8 @@ static void test_max_revision_counts_every_revision(void)
 	int64_t rev = -1;
 	CHECK_INT(store_sched_max_revision(s, "web", &rev, &err), STORE_OK);
 	CHECK_INT(rev, 0);
-	struct store_sched_obj o = obj(STORE_SCHED_TASK_DEFINITION, "arn:td/web:7", "", "web",
-	                               "INACTIVE");
+	struct store_sched_obj o =
+	    obj(STORE_SCHED_TASK_DEFINITION, "arn:td/web:7", "", "web", "INACTIVE");
 	o.revision = 7;
 	CHECK_INT(store_sched_put(s, &o, 0, NULL, NULL, &err), STORE_OK);
 	CHECK_INT(store_sched_max_revision(s, "web", &rev, &err), STORE_OK);
@@ -190,12 +191,83 @@ static void test_refuses_bad_objects(void)
 	fx_done(&f);
 }
 
+static void test_put_batch_gives_seqs_and_versions(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store *s = fx_open(f.db, NULL);
+	struct store_error err;
+	struct store_sched_obj inst =
+	    obj(STORE_SCHED_CONTAINER_INSTANCE, "arn:i/1", "arn:c/a", "i1", "ACTIVE");
+	int64_t iseq = 0;
+	CHECK_INT(store_sched_put(s, &inst, 0, &iseq, NULL, &err), STORE_OK);
+	/* a new task and its instance's new version, together */
+	struct store_sched_obj two[2] = {
+	    obj(STORE_SCHED_TASK, "arn:t/1", "arn:c/a", "1", "PENDING"),
+	    inst,
+	};
+	int64_t expect[2] = {0, 1}, seqs[2] = {0, 0}, vers[2] = {0, 0};
+	CHECK_INT(store_sched_put_batch(s, two, expect, 2, seqs, vers, &err), STORE_OK);
+	CHECK(seqs[0] > iseq);
+	CHECK_INT(seqs[1], iseq);
+	CHECK_INT(vers[0], 1);
+	CHECK_INT(vers[1], 2);
+	/* a stale instance version refuses the task as well */
+	two[0].arn = (char *)"arn:t/2";
+	CHECK_INT(store_sched_put_batch(s, two, expect, 2, seqs, vers, &err), STORE_ERR_CONFLICT);
+	struct store_sched_obj got;
+	CHECK_INT(store_sched_get(s, "arn:t/2", &got, &err), STORE_ERR_NOT_FOUND);
+	CHECK_INT(store_sched_get(s, "arn:i/1", &got, &err), STORE_OK);
+	CHECK_INT(got.version, 2);
+	store_sched_obj_free(&got);
+	store_close(s);
+	fx_done(&f);
+}
+
+static void test_count_uses_the_query_filters(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store *s = fx_open(f.db, NULL);
+	struct store_error err;
+	const char *st[] = {"RUNNING", "RUNNING", "PENDING", "STOPPED"};
+	for (int i = 0; i < 4; i++) {
+		char arn[16], name[8];
+		snprintf(arn, sizeof(arn), "arn:t/%d", i);
+		snprintf(name, sizeof(name), "%d", i);
+		struct store_sched_obj o =
+		    obj(STORE_SCHED_TASK, arn, i < 3 ? "arn:c/a" : "arn:c/b", name, st[i]);
+		CHECK_INT(store_sched_put(s, &o, 0, NULL, NULL, &err), STORE_OK);
+	}
+	int64_t n = -1;
+	struct store_sched_filter f1 = {.kind = STORE_SCHED_TASK};
+	CHECK_INT(store_sched_count(s, &f1, &n, &err), STORE_OK);
+	CHECK_INT(n, 4);
+	struct store_sched_filter f2 = {
+	    .kind = STORE_SCHED_TASK, .cluster = "arn:c/a", .status = "RUNNING"};
+	CHECK_INT(store_sched_count(s, &f2, &n, &err), STORE_OK);
+	CHECK_INT(n, 2);
+	struct store_sched_filter f3 = {.kind = STORE_SCHED_TASK, .not_status = "STOPPED"};
+	CHECK_INT(store_sched_count(s, &f3, &n, &err), STORE_OK);
+	CHECK_INT(n, 3);
+	struct store_sched_filter f4 = {.kind = STORE_SCHED_CLUSTER};
+	CHECK_INT(store_sched_count(s, &f4, &n, &err), STORE_OK);
+	CHECK_INT(n, 0);
+	struct store_sched_filter bad = {.kind = (enum store_sched_kind)9};
+	CHECK_INT(store_sched_count(s, &bad, &n, &err), STORE_ERR_INVALID);
+	store_close(s);
+	fx_done(&f);
+}
+
 static const struct check_case cases[] = {
     {"an inserted object reads back whole after reopening the file", test_insert_get_and_reopen},
     {"inserting an ARN that exists is a conflict", test_insert_twice_conflicts},
     {"a replace succeeds with the current version and conflicts with a stale one",
      test_replace_needs_current_version},
     {"put_many writes all objects or none", test_put_many_is_all_or_nothing},
+    {"put_batch gives back seqs and versions; a stale version refuses the whole batch",
+     test_put_batch_gives_seqs_and_versions},
+    {"count takes the query's filters", test_count_uses_the_query_filters},
     {"queries filter by cluster and status and page by seq", test_query_filters_and_pages},
     {"the max revision of a family counts inactive revisions and only that family",
      test_max_revision_counts_every_revision},
