@@ -27,8 +27,19 @@ enum sched_driver_state {
 	SCHED_DRIVER_STOPPED = 3, /* all containers gone or exited */
 };
 
+/* The health of a RUNNING task, from its essential containers' healthCheck
+ * (Docker's HEALTHCHECK): UNHEALTHY as soon as one of them is unhealthy,
+ * HEALTHY when all that have a check pass, UNKNOWN without any check or
+ * before the first verdict. A service replaces an UNHEALTHY task. */
+enum sched_driver_health {
+	SCHED_HEALTH_UNKNOWN = 0,
+	SCHED_HEALTH_HEALTHY = 1,
+	SCHED_HEALTH_UNHEALTHY = 2,
+};
+
 struct sched_driver_status {
 	enum sched_driver_state state;
+	enum sched_driver_health health;
 	bool failed_to_start; /* STOPPED because starting failed (image, resources...) */
 	int exit_code;        /* of the essential container that stopped the task */
 	char reason[256];     /* for a person: "Essential container in task exited" */
@@ -158,6 +169,9 @@ void sched_fake_start_pending(struct sched_fake *f, bool on);
 void sched_fake_fail_starts(struct sched_fake *f, int n, const char *reason);
 /* The task's essential container exits with code: an event, then STOPPED. */
 int sched_fake_kill(struct sched_fake *f, const char *task_arn, int exit_code);
+/* The task's health from now on (an event, and what inspect reports). */
+int sched_fake_set_health(struct sched_fake *f, const char *task_arn,
+                          enum sched_driver_health health);
 /* Forgets every task, as a host that lost its containers. */
 void sched_fake_forget_all(struct sched_fake *f);
 /* Tasks the fake holds RUNNING or PENDING, and how many starts succeeded. */

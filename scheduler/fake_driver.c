@@ -268,6 +268,20 @@ int sched_fake_kill(struct sched_fake *f, const char *task_arn, int exit_code)
 	return rc;
 }
 
+int sched_fake_set_health(struct sched_fake *f, const char *task_arn,
+                          enum sched_driver_health health)
+{
+	pthread_mutex_lock(&f->lock);
+	int rc = -1;
+	struct fake_task *t = find(f, task_arn);
+	if (t && t->st.state == SCHED_DRIVER_RUNNING) {
+		t->st.health = health;
+		rc = push_event(f, t);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
 void sched_fake_forget_all(struct sched_fake *f)
 {
 	pthread_mutex_lock(&f->lock);

@@ -283,14 +283,11 @@ static int start_task(struct sched *s, struct sched_obj *task, const struct sche
 			         "The container host could not start the task");
 		struct sched_driver_status st = {.state = SCHED_DRIVER_STOPPED,
 		                                 .failed_to_start = true};
-		snprintf(st.reason, sizeof(st.reason), "%s", reason);
+		clip_reason(st.reason, sizeof(st.reason), reason);
 		return finish_stopped(s, task, "TaskFailedToStart", reason, &st, err);
 	}
-	struct sched_driver_status st;
-	memset(&st, 0, sizeof(st));
-	if (s->driver.inspect(s->driver.handle, task->row.arn, &st) == 0 &&
-	    st.state == SCHED_DRIVER_RUNNING)
-		mark_running(s, task->doc);
+	/* PENDING until sched_tick hears from the driver that every essential
+	 * container runs, as ECS answers RunTask before the containers run */
 	return task_commit(s, task, err);
 }
 
@@ -314,9 +311,18 @@ static int apply_status(struct sched *s, struct sched_obj *task,
 			s->driver.stop(s->driver.handle, task->row.arn, reason, sizeof(reason));
 			return SCHED_OK;
 		}
-		if (strcmp(last, "RUNNING") == 0)
-			return SCHED_OK;
-		mark_running(s, task->doc);
+		{
+			const char *h = st->health == SCHED_HEALTH_HEALTHY     ? "HEALTHY"
+			                : st->health == SCHED_HEALTH_UNHEALTHY ? "UNHEALTHY"
+			                                                       : "UNKNOWN";
+			const char *had = jstr(task->doc, "healthStatus");
+			bool health_changed = !had || strcmp(had, h) != 0;
+			if (strcmp(last, "RUNNING") == 0 && !health_changed)
+				return SCHED_OK;
+			if (strcmp(last, "RUNNING") != 0)
+				mark_running(s, task->doc);
+			json_object_set_new(task->doc, "healthStatus", json_string(h));
+		}
 		*changed = true;
 		return task_commit(s, task, err);
 	case SCHED_DRIVER_PENDING:
@@ -794,8 +800,7 @@ static int run_common(struct sched *s, const struct sched_run_request *req, cons
 	if (rc == SCHED_OK && any.n == 0 && !instances)
 		rc = sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
 		                "No Container Instances were found in your cluster.");
-	if (rc == SCHED_OK)
-		sched_objs_free(&any);
+	sched_objs_free(&any);
 	if (rc == SCHED_OK && instances) {
 		/* StartTask: every named instance must be in the cluster */
 		size_t i;
@@ -825,8 +830,17 @@ static int run_common(struct sched *s, const struct sched_run_request *req, cons
 			}
 		}
 	}
-	if (rc == SCHED_OK)
-		rc = sched_run_on(s, req, &cl, &td, instances, started, failures, err);
+	if (rc == SCHED_OK && !instances)
+		rc = sched_run_on(s, req, &cl, &td, NULL, started, failures, err);
+	/* StartTask: one task on each instance named */
+	for (size_t i = 0; rc == SCHED_OK && instances && i < json_array_size(instances); i++) {
+		json_t *one = json_pack("[O]", json_array_get(instances, i));
+		struct sched_run_request r1 = *req;
+		r1.count = 1;
+		rc = one ? sched_run_on(s, &r1, &cl, &td, one, started, failures, err)
+		         : sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+		json_decref(one);
+	}
 	sched_obj_free(&cl);
 	sched_obj_free(&td);
 done:

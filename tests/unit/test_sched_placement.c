@@ -16,6 +16,7 @@ struct world {
 	struct sched_objs insts;
 	struct sched_objs tasks;
 	struct sched_usage *u;
+	size_t n_u;
 	const char *reasons[16];
 };
 
@@ -94,7 +95,10 @@ static void world_init(struct world *w)
 
 static void usages(struct world *w)
 {
+	for (size_t i = 0; w->u && i < w->n_u; i++)
+		sched_usage_free(&w->u[i]);
 	free(w->u);
+	w->n_u = w->insts.n;
 	w->u = calloc(w->insts.n + 1, sizeof(*w->u));
 	for (size_t i = 0; i < w->insts.n; i++)
 		CHECK_INT(sched_usage_of(w->f.s, &w->insts.v[i], &w->tasks, &w->u[i], &w->f.err),
@@ -103,7 +107,7 @@ static void usages(struct world *w)
 
 static void world_done(struct world *w)
 {
-	for (size_t i = 0; w->u && i < w->insts.n; i++)
+	for (size_t i = 0; w->u && i < w->n_u; i++)
 		sched_usage_free(&w->u[i]);
 	free(w->u);
 	sched_objs_free(&w->insts);
