@@ -771,6 +771,47 @@ static const char *field_value(const struct sched_obj *inst, const char *field)
 	return "";
 }
 
+/* For each candidate, the tasks of the group on every instance that has the
+ * same value of field: values summed once through a hash table. */
+static int spread_counts(const struct sched_objs *insts, const size_t *on, const char *field,
+                         const int *cand, size_t nc, size_t *count)
+{
+	size_t n = insts->n, cap = 16;
+	while (cap < n * 2)
+		cap *= 2;
+	const char **vals = malloc(n * sizeof(*vals));
+	int *slot = malloc(cap * sizeof(*slot)); /* an instance index with that value */
+	size_t *sum = calloc(cap, sizeof(*sum));
+	if (!vals || !slot || !sum) {
+		free(vals);
+		free(slot);
+		free(sum);
+		return -1;
+	}
+	for (size_t i = 0; i < cap; i++)
+		slot[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		vals[i] = field_value(&insts->v[i], field);
+		size_t h = (size_t)fnv1a(vals[i]) & (cap - 1);
+		while (slot[h] >= 0 && strcmp(vals[slot[h]], vals[i]) != 0)
+			h = (h + 1) & (cap - 1);
+		if (slot[h] < 0)
+			slot[h] = (int)i;
+		sum[h] += on[i];
+	}
+	for (size_t j = 0; j < nc; j++) {
+		const char *v = vals[cand[j]];
+		size_t h = (size_t)fnv1a(v) & (cap - 1);
+		while (slot[h] >= 0 && strcmp(vals[slot[h]], v) != 0)
+			h = (h + 1) & (cap - 1);
+		count[j] = sum[h];
+	}
+	free(vals);
+	free(slot);
+	free(sum);
+	return 0;
+}
+
 int sched_place(struct sched *s, const struct sched_objs *insts, struct sched_usage *usages,
                 const struct sched_objs *tasks, const char *group, const struct sched_need *need,
                 const json_t *strategy, const json_t *constraints, int *chosen,
@@ -870,12 +911,11 @@ int sched_place(struct sched *s, const struct sched_objs *insts, struct sched_us
 					count[j] = on[cand[j]];
 					continue;
 				}
-				count[j] = 0;
-				const char *v = field_value(&insts->v[cand[j]], field);
-				for (size_t i = 0; i < n; i++)
-					if (on[i] &&
-					    strcmp(field_value(&insts->v[i], field), v) == 0)
-						count[j] += on[i];
+			}
+			if (!per_instance &&
+			    spread_counts(insts, on, field, cand, nc, count) != 0) {
+				rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+				goto out;
 			}
 			size_t best = 0, m = 0;
 			for (size_t j = 0; j < nc; j++)

@@ -147,6 +147,7 @@ struct svc_task {
 	bool running;  /* lastStatus RUNNING */
 	bool stopping; /* desiredStatus STOPPED already */
 	bool unhealthy;
+	bool moving; /* on a DRAINING instance: replaced like an old deployment's */
 };
 
 struct svc_state {
@@ -186,6 +187,15 @@ static int svc_state_load(struct sched *s, const struct sched_obj *svc, struct s
 		svc_state_free(st);
 		return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
 	}
+	struct store_sched_filter fd = {.kind = STORE_SCHED_CONTAINER_INSTANCE,
+	                                .cluster = svc->row.cluster,
+	                                .status = "DRAINING"};
+	struct sched_objs draining;
+	rc = sched_objs_query(s, &fd, &draining, err);
+	if (rc != SCHED_OK) {
+		svc_state_free(st);
+		return rc;
+	}
 	char group[300];
 	snprintf(group, sizeof(group), "service:%s", svc->row.name);
 	const json_t *deps = json_object_get(svc->doc, "deployments");
@@ -202,7 +212,11 @@ static int svc_state_load(struct sched *s, const struct sched_obj *svc, struct s
 		x->stopping = t->row.grp && strcmp(t->row.grp, "STOPPED") == 0;
 		const char *h = jstr(t->doc, "healthStatus");
 		x->unhealthy = h && strcmp(h, "UNHEALTHY") == 0;
+		for (size_t k = 0; k < draining.n && !x->moving; k++)
+			x->moving =
+			    t->row.parent && strcmp(t->row.parent, draining.v[k].row.arn) == 0;
 	}
+	sched_objs_free(&draining);
 	return SCHED_OK;
 }
 
@@ -275,12 +289,12 @@ static int reconcile_one(struct sched *s, struct sched_obj *svc, struct sched_er
 	/* 2. surplus primary tasks: pending first, then the newest */
 	int primary = 0;
 	for (size_t i = 0; i < st.n; i++)
-		if (!st.v[i].stopping && st.v[i].dep == 0)
+		if (!st.v[i].stopping && st.v[i].dep == 0 && !st.v[i].moving)
 			primary++;
 	for (int pass = 0; pass < 2 && rc == SCHED_OK; pass++) {
 		for (size_t k = st.n; k-- > 0 && primary > D && rc == SCHED_OK;) {
 			struct svc_task *x = &st.v[k];
-			if (x->stopping || x->dep != 0 || (pass == 0 && x->running))
+			if (x->stopping || x->dep != 0 || x->moving || (pass == 0 && x->running))
 				continue;
 			rc = svc_stop(s, x, reason, list, sizeof(list), &n_stopped, err);
 			primary--;
@@ -294,7 +308,7 @@ static int reconcile_one(struct sched *s, struct sched_obj *svc, struct sched_er
 	for (int pass = 0; pass < 2 && rc == SCHED_OK; pass++) {
 		for (size_t i = 0; i < st.n && rc == SCHED_OK; i++) {
 			struct svc_task *x = &st.v[i];
-			if (x->stopping || x->dep == 0 || (pass == 0) == x->running)
+			if (x->stopping || (x->dep == 0 && !x->moving) || (pass == 0) == x->running)
 				continue;
 			if (x->running && healthy - 1 < min_healthy)
 				break;

@@ -470,6 +470,42 @@ static void test_placement_failure_event(void)
 	sfx_done(&f);
 }
 
+static void test_draining_instance_tasks_move(void)
+{
+	struct sfx f;
+	world(&f, 2);
+	char *td = w_taskdef(&f, TD("web", "a"));
+	json_decref(create(&f, "web", "web", 2, 50, 200));
+	step(&f);
+	struct sched_obj o;
+	CHECK_INT(sched_obj_load(f.s, W_ARN_PREFIX "container-instance/c/i0", &o, SCHED_ERR_SERVER,
+	                         &f.err),
+	          SCHED_OK);
+	json_object_set_new(o.doc, "status", json_string("DRAINING"));
+	sched_obj_set_str(&o, &o.row.status, "DRAINING", &f.err);
+	CHECK_INT(sched_obj_save(f.s, &o, &f.err), SCHED_OK);
+	sched_obj_free(&o);
+	for (int i = 0; i < 4; i++) {
+		step(&f);
+		struct counts c = count_service(&f, "web", NULL);
+		CHECK(c.running >= 1);
+		CHECK(c.alive <= 4);
+	}
+	struct sched_task_filter flt = {.cluster = "c", .container_instance = "i0"};
+	json_t *arns = NULL;
+	char *next = NULL;
+	CHECK_INT(sched_task_list(f.s, &flt, NULL, &arns, &next, &f.err), SCHED_OK);
+	CHECK_INT(json_array_size(arns), 0);
+	json_decref(arns);
+	flt.container_instance = "i1";
+	CHECK_INT(sched_task_list(f.s, &flt, NULL, &arns, &next, &f.err), SCHED_OK);
+	CHECK_INT(json_array_size(arns), 2);
+	json_decref(arns);
+	CHECK_INT(count_service(&f, "web", NULL).running, 2);
+	free(td);
+	sfx_done(&f);
+}
+
 static void test_refusals(void)
 {
 	struct sfx f;
@@ -572,6 +608,8 @@ int main(int argc, char **argv)
 	    {"service events are capped at the 100 newest", test_events_capped},
 	    {"a task that fits nowhere is a service event, not repeated each pass",
 	     test_placement_failure_event},
+	    {"a service's tasks on a DRAINING instance move to ACTIVE ones within the limits",
+	     test_draining_instance_tasks_move},
 	    {"services refuse bad names, percentages, counts, duplicates and unknowns",
 	     test_refusals},
 	    {"ListServices pages", test_list_pages},
