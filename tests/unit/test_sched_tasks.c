@@ -429,7 +429,7 @@ static void test_list_filters_and_pages(void)
 	w_instance(&f, "c", 1, 8192, 8192, "a", NULL);
 	char *td1 = w_taskdef(&f, TD_WEB);
 	char *td2 = w_taskdef(&f, "{\"family\":\"worker\",\"containerDefinitions\":[{\"name\":"
-	                          "\"w\",\"image\":\"x\",\"cpu\":1,\"memory\":1}]}");
+	                          "\"w\",\"image\":\"x\",\"cpu\":1,\"memory\":8}]}");
 	json_t *st = sfx_json("[{\"type\":\"spread\",\"field\":\"instanceId\"}]");
 	struct sched_run_request req = {.cluster = "c",
 	                                .task_definition = "web",
