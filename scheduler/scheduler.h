@@ -215,6 +215,14 @@ int sched_task_list(struct sched *s, const struct sched_task_filter *f,
 int sched_task_describe(struct sched *s, const char *cluster, const json_t *tasks,
                         json_t **tasks_out, json_t **failures_out, struct sched_error *err);
 
+/* What the container host knows of a task (the driver's optional containers
+ * and stats calls, driver.h): *containers_out an object container name ->
+ * facts, *stats_out an object Docker id -> Docker stats; either may be NULL
+ * (not wanted) and is left NULL when the driver cannot say. The caller owns
+ * the references. */
+int sched_task_host(struct sched *s, const char *task_arn, json_t **containers_out,
+                    json_t **stats_out, struct sched_error *err);
+
 /* Moves tasks along their lifecycle from what the driver reports: PENDING to
  * RUNNING, dead ones to STOPPED with stopCode and stoppedReason, stopping
  * ones to STOPPED once their containers are gone. *changed_out (may be NULL)
