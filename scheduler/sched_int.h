@@ -190,10 +190,6 @@ int sched_stop_locked(struct sched *s, struct sched_obj *task, const char *stop_
 int sched_tick_locked(struct sched *s, int *changed, struct sched_error *err);
 /* Appends a copy of o (doc shared) to l. */
 int sched_objs_put(struct sched_objs *l, const struct sched_obj *o, struct sched_error *err);
-/* Writes up to 4 objects in one store transaction (insert when version 0);
- * their versions follow on success. */
-int sched_objs_save_many(struct sched *s, struct sched_obj **objs, size_t n,
-                         struct sched_error *err);
 /* The non-STOPPED tasks of a cluster. */
 int sched_live_tasks(struct sched *s, const char *cluster_arn, struct sched_objs *out,
                      struct sched_error *err);

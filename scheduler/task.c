@@ -91,35 +91,6 @@ static int sync_row(struct sched_obj *t, struct sched_error *err)
 	return rc;
 }
 
-/* Several objects in one transaction; versions follow on success. */
-int sched_objs_save_many(struct sched *s, struct sched_obj **objs, size_t n,
-                         struct sched_error *err)
-{
-	struct store_sched_obj rows[4];
-	int64_t expect[4];
-	if (n > 4)
-		return sched_fail(err, SCHED_ERR_SERVER, "too many objects in one write");
-	for (size_t i = 0; i < n; i++) {
-		char *text = json_dumps(objs[i]->doc, JSON_COMPACT | JSON_SORT_KEYS);
-		if (!text)
-			return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-		free(objs[i]->row.doc);
-		objs[i]->row.doc = text;
-		rows[i] = objs[i]->row;
-		expect[i] = objs[i]->row.version;
-	}
-	struct store_error se;
-	int rc = store_sched_put_many(s->store, rows, expect, n, &se);
-	if (rc == STORE_ERR_CONFLICT)
-		return sched_fail(err, SCHED_ERR_SERVER,
-		                  "another scheduler changed %s meanwhile; try again", rows[0].arn);
-	if (rc != STORE_OK)
-		return sched_fail_store(err, &se, "writing the store");
-	for (size_t i = 0; i < n; i++)
-		objs[i]->row.version = objs[i]->row.version > 0 ? objs[i]->row.version + 1 : 1;
-	return SCHED_OK;
-}
-
 /* Saves the task and its instance (remainingResources and task counts
  * refreshed with the task as it is now) in one transaction. */
 static int task_commit(struct sched *s, struct sched_obj *task, struct sched_error *err)
@@ -130,7 +101,7 @@ static int task_commit(struct sched *s, struct sched_obj *task, struct sched_err
 	const char *parent = task->row.parent;
 	if (!parent || !parent[0]) {
 		struct sched_obj *one[1] = {task};
-		return sched_objs_save_many(s, one, 1, err);
+		return sched_objs_save(s, one, 1, err);
 	}
 	struct sched_obj inst;
 	rc = sched_obj_load(s, parent, &inst, SCHED_ERR_RESOURCE_NOT_FOUND, err);
@@ -138,7 +109,7 @@ static int task_commit(struct sched *s, struct sched_obj *task, struct sched_err
 		/* the instance is gone (deregistered): the task alone */
 		sched_clear_error(err);
 		struct sched_obj *one[1] = {task};
-		return sched_objs_save_many(s, one, 1, err);
+		return sched_objs_save(s, one, 1, err);
 	}
 	if (rc != SCHED_OK)
 		return rc;
@@ -166,7 +137,7 @@ static int task_commit(struct sched *s, struct sched_obj *task, struct sched_err
 		rc = sched_instance_refresh(s, &inst, &live, err);
 	if (rc == SCHED_OK) {
 		struct sched_obj *two[2] = {task, &inst};
-		rc = sched_objs_save_many(s, two, 2, err);
+		rc = sched_objs_save(s, two, 2, err);
 	}
 	sched_objs_free(&live);
 	sched_obj_free(&inst);
