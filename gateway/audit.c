@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -191,7 +192,8 @@ int gw_audit_key_create(const char *path, struct gw_audit_error *err)
 {
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (!key)
-		return fail(err, GW_AUDIT_ERR_CRYPTO, "%s: could not generate an Ed25519 key", path);
+		return fail(err, GW_AUDIT_ERR_CRYPTO, "%s: could not generate an Ed25519 key",
+		            path);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
@@ -319,8 +321,8 @@ int gw_audit_checkpoint_message(const struct store_audit_checkpoint *cp, char *b
 	char head[GW_AUDIT_HEX_LEN + 1];
 	gw_audit_hex(cp->head, STORE_AUDIT_HASH_LEN, head);
 	int n = snprintf(buf, cap,
-	                 CHECKPOINT_MAGIC "id %" PRId64 "\nseq %" PRId64 "\nhead %s\ntime_us %" PRId64
-	                                  "\nkey_id %s\n",
+	                 CHECKPOINT_MAGIC "id %" PRId64 "\nseq %" PRId64
+	                                  "\nhead %s\ntime_us %" PRId64 "\nkey_id %s\n",
 	                 cp->id, cp->seq, head, cp->time_us, cp->key_id);
 	if (n < 0 || (size_t)n >= cap)
 		return -1;
@@ -364,15 +366,37 @@ static int sign_fn(void *ctx, struct store_audit_checkpoint *cp)
 
 /* ---- the writer ---- */
 
+/* One caller waiting for its record: on the caller's stack, linked into the
+ * queue under a->lock, completed by the committer. */
+struct pending {
+	const struct store_audit_event *ev;
+	struct pending *next;
+	int64_t seq;
+	int code;
+	struct store_error err;
+	bool done;
+};
+
 struct gw_audit {
 	struct store *store; /* borrowed */
 	EVP_PKEY *key;       /* owned; NULL: no checkpoints */
 	char key_id[GW_AUDIT_KEY_ID_LEN + 1];
 	int64_t every, interval_us;
-	pthread_mutex_t lock; /* guards the fields below */
-	int64_t head_seq;     /* last record appended */
-	int64_t cp_seq;       /* last checkpointed record */
-	int64_t cp_time_us;   /* when it was written (monotonic-free: wall clock) */
+	unsigned batch_max;
+	pthread_t thread;
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t work;  /* the committer waits here for records or stop */
+	pthread_cond_t done;  /* callers wait here for their batch */
+	struct pending *head, *tail;
+	bool stop;
+	int64_t head_seq;   /* last record appended */
+	int64_t cp_seq;     /* last checkpointed record */
+	int64_t cp_time_us; /* when it was written or last tried (wall clock) */
+	struct gw_audit_stats stats;
+	/* The committer's batch buffers, batch_max long. */
+	struct store_audit_event *evs;
+	int64_t *seqs;
+	struct pending **batch;
 };
 
 static int64_t now_us(void)
@@ -382,11 +406,129 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* With a->lock held; the store call runs with it held too, which is fine:
+ * only the committer thread and gw_audit_checkpoint_now get here. */
+static int checkpoint_locked(struct gw_audit *a, int64_t t, struct store_error *err)
+{
+	if (!a->key || a->head_seq <= a->cp_seq)
+		return STORE_OK;
+	struct store_audit_signer signer = {sign_fn, a->key};
+	int code =
+	    store_audit_checkpoint_add(a->store, a->head_seq, t, a->key_id, &signer, NULL, err);
+	if (code == STORE_OK) {
+		a->cp_seq = a->head_seq;
+		a->cp_time_us = t;
+		a->stats.checkpoints++;
+	}
+	return code;
+}
+
+static bool checkpoint_due(const struct gw_audit *a, int64_t t)
+{
+	if (!a->key || a->head_seq <= a->cp_seq)
+		return false;
+	return (a->every > 0 && a->head_seq - a->cp_seq >= a->every) ||
+	       (a->interval_us > 0 && t - a->cp_time_us >= a->interval_us);
+}
+
+/* Commits n queued records (a->lock not held); fills each pending. */
+static void commit_batch(struct gw_audit *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		a->evs[i] = *a->batch[i]->ev;
+	struct store_error err = {0};
+	int code =
+	    store_audit_append_chained(a->store, a->evs, n, &gw_audit_hasher, a->seqs, NULL, &err);
+	if (code == STORE_OK) {
+		for (size_t i = 0; i < n; i++) {
+			a->batch[i]->code = STORE_OK;
+			a->batch[i]->seq = a->seqs[i];
+		}
+		return;
+	}
+	if (n > 1 && code == STORE_ERR_INVALID) {
+		/* One bad event refuses the whole transaction; the others
+		 * deserve their own chance. */
+		for (size_t i = 0; i < n; i++) {
+			struct pending *p = a->batch[i];
+			p->code = store_audit_append_chained(a->store, p->ev, 1, &gw_audit_hasher,
+			                                     &p->seq, NULL, &p->err);
+		}
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		a->batch[i]->code = code;
+		a->batch[i]->err = err;
+	}
+}
+
+static void *committer(void *arg)
+{
+	struct gw_audit *a = arg;
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		while (!a->head && !a->stop) {
+			if (a->key && a->interval_us > 0 && a->head_seq > a->cp_seq) {
+				/* Idle with records not yet checkpointed: wake when
+				 * the interval is up. */
+				int64_t due = a->cp_time_us + a->interval_us;
+				struct timespec ts = {(time_t)(due / 1000000),
+				                      (long)(due % 1000000) * 1000};
+				int rc = pthread_cond_timedwait(&a->work, &a->lock, &ts);
+				if (rc == ETIMEDOUT) {
+					struct store_error ce = {0};
+					int64_t t = now_us();
+					/* A failed one is tried again an interval later,
+					 * not in a busy loop. */
+					if (checkpoint_locked(a, t, &ce) != STORE_OK)
+						a->cp_time_us = t;
+				}
+			} else {
+				pthread_cond_wait(&a->work, &a->lock);
+			}
+		}
+		if (!a->head && a->stop)
+			break;
+		size_t n = 0;
+		while (a->head && n < a->batch_max) {
+			a->batch[n++] = a->head;
+			a->head = a->head->next;
+		}
+		if (!a->head)
+			a->tail = NULL;
+		pthread_mutex_unlock(&a->lock);
+		commit_batch(a, n);
+		pthread_mutex_lock(&a->lock);
+		a->stats.transactions++;
+		for (size_t i = 0; i < n; i++) {
+			struct pending *p = a->batch[i];
+			if (p->code == STORE_OK) {
+				a->stats.records++;
+				if (p->seq > a->head_seq)
+					a->head_seq = p->seq;
+			} else {
+				a->stats.failures++;
+			}
+			p->done = true;
+		}
+		pthread_cond_broadcast(&a->done);
+		int64_t t = now_us();
+		if (checkpoint_due(a, t)) {
+			/* The records are durable already; a checkpoint that fails
+			 * now is due again after the next batch. */
+			struct store_error ce = {0};
+			(void)checkpoint_locked(a, t, &ce);
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
 int gw_audit_open(struct store *store, const struct gw_audit_options *opts, struct gw_audit **out,
                   struct gw_audit_error *err)
 {
 	*out = NULL;
-	if (!store || !opts || opts->every < 0 || opts->interval_us < 0)
+	if (!store || !opts || opts->every < 0 || opts->interval_us < 0 || opts->batch_max > 1000)
 		return fail(err, GW_AUDIT_ERR_ARG, "audit: invalid writer options");
 	struct gw_audit *a = calloc(1, sizeof(*a));
 	if (!a)
@@ -394,6 +536,7 @@ int gw_audit_open(struct store *store, const struct gw_audit_options *opts, stru
 	a->store = store;
 	a->every = opts->every;
 	a->interval_us = opts->interval_us;
+	a->batch_max = opts->batch_max ? opts->batch_max : 256;
 	if (opts->key && gw_audit_key_id(opts->key, a->key_id) != 0) {
 		free(a);
 		return fail(err, GW_AUDIT_ERR_KEY, "audit: the key is not an Ed25519 key");
@@ -407,49 +550,68 @@ int gw_audit_open(struct store *store, const struct gw_audit_options *opts, stru
 	}
 	if (a->cp_time_us == 0)
 		a->cp_time_us = now_us();
+	a->evs = calloc(a->batch_max, sizeof(*a->evs));
+	a->seqs = calloc(a->batch_max, sizeof(*a->seqs));
+	a->batch = calloc(a->batch_max, sizeof(*a->batch));
+	if (!a->evs || !a->seqs || !a->batch) {
+		free(a->evs);
+		free(a->seqs);
+		free(a->batch);
+		free(a);
+		return fail(err, GW_AUDIT_ERR_NOMEM, "audit: out of memory");
+	}
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->work, &ca); /* CLOCK_REALTIME: deadlines are wall-clock times */
+	pthread_cond_init(&a->done, NULL);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&a->thread, NULL, committer, a) != 0) {
+		pthread_cond_destroy(&a->work);
+		pthread_cond_destroy(&a->done);
+		pthread_mutex_destroy(&a->lock);
+		free(a->evs);
+		free(a->seqs);
+		free(a->batch);
+		free(a);
+		return fail(err, GW_AUDIT_ERR_NOMEM, "audit: cannot start the committer thread");
+	}
 	a->key = opts->key;
 	*out = a;
 	return GW_AUDIT_OK;
 }
 
-/* With a->lock held. */
-static int checkpoint_locked(struct gw_audit *a, int64_t t, struct store_error *err)
-{
-	if (!a->key || a->head_seq <= a->cp_seq)
-		return STORE_OK;
-	struct store_audit_signer signer = {sign_fn, a->key};
-	int code = store_audit_checkpoint_add(a->store, a->head_seq, t, a->key_id, &signer, NULL, err);
-	if (code == STORE_OK) {
-		a->cp_seq = a->head_seq;
-		a->cp_time_us = t;
-	}
-	return code;
-}
-
 int gw_audit_append(struct gw_audit *a, const struct store_audit_event *ev, int64_t *seq_out,
                     struct store_error *err)
 {
-	int64_t seq = 0;
-	int code = store_audit_append_chained(a->store, ev, 1, &gw_audit_hasher, &seq, NULL, err);
-	if (code != STORE_OK)
-		return code;
 	if (seq_out)
-		*seq_out = seq;
+		*seq_out = 0;
+	struct pending p = {.ev = ev};
 	pthread_mutex_lock(&a->lock);
-	if (seq > a->head_seq)
-		a->head_seq = seq;
-	int64_t t = now_us();
-	bool due = a->key && ((a->every > 0 && a->head_seq - a->cp_seq >= a->every) ||
-	                      (a->interval_us > 0 && t - a->cp_time_us >= a->interval_us));
-	if (due) {
-		/* The record is durable already; a checkpoint that fails now is
-		 * due again on the next append. */
-		struct store_error ce = {0};
-		(void)checkpoint_locked(a, t, &ce);
+	if (a->stop) {
+		pthread_mutex_unlock(&a->lock);
+		if (err) {
+			err->code = STORE_ERR_INVALID;
+			snprintf(err->message, sizeof(err->message), "audit: the writer is closed");
+		}
+		return STORE_ERR_INVALID;
 	}
+	if (a->tail)
+		a->tail->next = &p;
+	else
+		a->head = &p;
+	a->tail = &p;
+	pthread_cond_signal(&a->work);
+	while (!p.done)
+		pthread_cond_wait(&a->done, &a->lock);
 	pthread_mutex_unlock(&a->lock);
-	return STORE_OK;
+	if (p.code == STORE_OK) {
+		if (seq_out)
+			*seq_out = p.seq;
+	} else if (err) {
+		*err = p.err;
+	}
+	return p.code;
 }
 
 int gw_audit_checkpoint_now(struct gw_audit *a, struct store_error *err)
@@ -460,14 +622,31 @@ int gw_audit_checkpoint_now(struct gw_audit *a, struct store_error *err)
 	return code;
 }
 
+void gw_audit_get_stats(struct gw_audit *a, struct gw_audit_stats *out)
+{
+	pthread_mutex_lock(&a->lock);
+	*out = a->stats;
+	pthread_mutex_unlock(&a->lock);
+}
+
 void gw_audit_close(struct gw_audit *a)
 {
 	if (!a)
 		return;
+	pthread_mutex_lock(&a->lock);
+	a->stop = true;
+	pthread_cond_signal(&a->work);
+	pthread_mutex_unlock(&a->lock);
+	pthread_join(a->thread, NULL);
 	struct store_error se = {0};
 	(void)gw_audit_checkpoint_now(a, &se);
+	pthread_cond_destroy(&a->work);
+	pthread_cond_destroy(&a->done);
 	pthread_mutex_destroy(&a->lock);
 	EVP_PKEY_free(a->key);
+	free(a->evs);
+	free(a->seqs);
+	free(a->batch);
 	free(a);
 }
 
@@ -503,6 +682,92 @@ static int hash_at(const struct store_audit_row *r, int64_t seq, bool *match)
 	return 0;
 }
 
+/* A record's columns are copies of fields of its JSON record. After a hash
+ * mismatch, the first column that disagrees with the record names the field
+ * that was edited (an edit of the column alone, or of the record alone). */
+static bool same_str(const char *col, json_t *v)
+{
+	if (!col)
+		return !v || json_is_null(v);
+	return json_is_string(v) && strcmp(col, json_string_value(v)) == 0;
+}
+
+static void describe_change(const struct store_audit_row *r, char *out, size_t cap)
+{
+	const struct store_audit_event *ev = &r->ev;
+	json_t *j = json_loads(ev->record ? ev->record : "", 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		snprintf(out, cap, "the record text is no longer a JSON object");
+		return;
+	}
+	const char *field = NULL;
+	char col[96] = "", rec[96] = "";
+	json_t *v;
+	json_t *acts = json_object_get(j, "iamActions");
+	/* The action column is iamActions[0], or an event's name; an outcome
+	 * record repeats no actions, so its column is compared with nothing. */
+	json_t *type = json_object_get(j, "recordType");
+	bool is_event = json_is_string(type) && strcmp(json_string_value(type), "event") == 0;
+	json_t *act = json_array_size(acts) > 0 ? json_array_get(acts, 0)
+	              : is_event                ? json_object_get(j, "eventName")
+	                                        : NULL;
+	bool check_action = json_array_size(acts) > 0 || is_event || ev->action == NULL;
+	json_t *ts = json_object_get(j, "eventTime");
+	char when[40] = "";
+	if (ev->time_us >= 0) {
+		time_t sec = (time_t)(ev->time_us / 1000000);
+		struct tm tm;
+		if (gmtime_r(&sec, &tm)) {
+			size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+			snprintf(when + n, sizeof(when) - n, ".%06lldZ",
+			         (long long)(ev->time_us % 1000000));
+		}
+	}
+#define STRCOL(name, c, jv)                                                                        \
+	if (!field && !same_str((c), (v = (jv)))) {                                                \
+		field = name;                                                                      \
+		snprintf(col, sizeof(col), "%s", (c) ? (c) : "(none)");                            \
+		snprintf(rec, sizeof(rec), "%s",                                                   \
+		         json_is_string(v) ? json_string_value(v) : "(none)");                     \
+	}
+	const char *when_p = when;
+	STRCOL("time_us/eventTime", when_p, ts)
+	STRCOL("request_id/requestID", ev->request_id, json_object_get(j, "requestID"))
+	STRCOL("source_ip/sourceIPAddress", ev->source_ip, json_object_get(j, "sourceIPAddress"))
+	STRCOL("principal/userIdentity.arn", ev->principal,
+	       json_object_get(json_object_get(j, "userIdentity"), "arn"))
+	if (check_action) {
+		STRCOL("action/iamActions", ev->action, act)
+	}
+	STRCOL("decision", ev->decision, json_object_get(j, "decision"))
+	STRCOL("error_code/errorCode", ev->error_code, json_object_get(j, "errorCode"))
+#undef STRCOL
+	v = json_object_get(j, "httpStatus");
+	if (!field &&
+	    (ev->has_status != (v != NULL) || (v && json_integer_value(v) != ev->status))) {
+		field = "status/httpStatus";
+		snprintf(col, sizeof(col), ev->has_status ? "%d" : "(none)", ev->status);
+		snprintf(rec, sizeof(rec), v ? "%lld" : "(none)", (long long)json_integer_value(v));
+	}
+	v = json_object_get(j, "latencyUs");
+	if (!field &&
+	    (ev->has_latency != (v != NULL) || (v && json_integer_value(v) != ev->latency_us))) {
+		field = "latency_us/latencyUs";
+		snprintf(col, sizeof(col), ev->has_latency ? "%lld" : "(none)",
+		         (long long)ev->latency_us);
+		snprintf(rec, sizeof(rec), v ? "%lld" : "(none)", (long long)json_integer_value(v));
+	}
+	json_decref(j);
+	if (field)
+		snprintf(out, cap, "field %s changed: the column says \"%s\", the record \"%s\"",
+		         field, col, rec);
+	else
+		snprintf(out, cap,
+		         "the columns agree with the record, so both (or a field only "
+		         "the record holds) were edited");
+}
+
 struct walk {
 	struct gw_audit_report *rep;
 	int64_t from, to, chain_from;
@@ -524,11 +789,13 @@ static int check_row(struct walk *w, const struct store_audit_row *r)
 	}
 	/* The record before the range is read only for its hash. */
 	bool in_range = seq >= w->from;
-	int64_t expect = w->have_prev ? w->prev_seq + 1 : (w->from > w->chain_from ? w->from : w->chain_from);
+	int64_t expect =
+	    w->have_prev ? w->prev_seq + 1 : (w->from > w->chain_from ? w->from : w->chain_from);
 	if (in_range && seq > expect) {
 		if (seq == expect + 1)
-			return tampered(rep, "record %" PRId64 " missing: seq gap %" PRId64 " -> %" PRId64,
-			                expect, expect - 1, seq);
+			return tampered(
+			    rep, "record %" PRId64 " missing: seq gap %" PRId64 " -> %" PRId64,
+			    expect, expect - 1, seq);
 		return tampered(rep,
 		                "records %" PRId64 "..%" PRId64 " missing: seq gap %" PRId64
 		                " -> %" PRId64,
@@ -537,7 +804,8 @@ static int check_row(struct walk *w, const struct store_audit_row *r)
 	if (!r->chained) {
 		if (!in_range)
 			return GW_AUDIT_OK;
-		return tampered(rep, "record %" PRId64 ": no hash (written outside the chain)", seq);
+		return tampered(rep, "record %" PRId64 ": no hash (written outside the chain)",
+		                seq);
 	}
 	if (in_range) {
 		bool ok = false;
@@ -548,19 +816,24 @@ static int check_row(struct walk *w, const struct store_audit_row *r)
 			if (hash_at(r, seq + 1, &after) != 0 || hash_at(r, seq - 1, &before) != 0)
 				return GW_AUDIT_ERR_NOMEM;
 			if (after)
-				return tampered(rep, "records %" PRId64 "/%" PRId64 " out of order", seq,
-				                seq + 1);
+				return tampered(rep, "records %" PRId64 "/%" PRId64 " out of order",
+				                seq, seq + 1);
 			if (before)
 				return tampered(rep, "records %" PRId64 "/%" PRId64 " out of order",
 				                seq - 1, seq);
-			return tampered(rep, "record %" PRId64 ": field changed (hash mismatch)", seq);
+			char what[384];
+			describe_change(r, what, sizeof(what));
+			return tampered(rep,
+			                "record %" PRId64 ": content changed (hash mismatch); %s",
+			                seq, what);
 		}
 		const unsigned char zero[STORE_AUDIT_HASH_LEN] = {0};
 		const unsigned char *want = w->have_prev ? w->prev_hash : zero;
 		if ((w->have_prev || seq == w->chain_from) &&
 		    CRYPTO_memcmp(r->prev_hash, want, STORE_AUDIT_HASH_LEN) != 0)
 			return tampered(rep,
-			                "record %" PRId64 ": prev_hash does not match record %" PRId64
+			                "record %" PRId64
+			                ": prev_hash does not match record %" PRId64
 			                " (record %" PRId64 " or its hash was changed)",
 			                seq, seq - 1, seq - 1);
 		rep->records++;
@@ -571,10 +844,12 @@ static int check_row(struct walk *w, const struct store_audit_row *r)
 		while (w->next_cp < w->ncps && w->cps[w->next_cp].seq <= seq) {
 			const struct store_audit_checkpoint *cp = &w->cps[w->next_cp++];
 			if (cp->seq < seq || cp->seq < w->from)
-				continue; /* before the range, or a seq already gone (reported as a gap) */
+				continue; /* before the range, or a seq already gone (reported as a
+				             gap) */
 			if (CRYPTO_memcmp(cp->head, r->hash, STORE_AUDIT_HASH_LEN) != 0)
 				return tampered(rep,
-				                "checkpoint %" PRId64 ": chain head does not match record %" PRId64
+				                "checkpoint %" PRId64
+				                ": chain head does not match record %" PRId64
 				                " (records up to %" PRId64 " were rewritten)",
 				                cp->id, seq, seq);
 			rep->checkpoints++;
@@ -593,15 +868,16 @@ static int check_signatures(struct walk *w, EVP_PKEY *key)
 	for (size_t i = 0; i < w->ncps; i++) {
 		const struct store_audit_checkpoint *cp = &w->cps[i];
 		if (cp->id != (int64_t)i + 1)
-			return tampered(w->rep, "checkpoint %zu missing: id gap %zu -> %" PRId64, i + 1, i,
-			                cp->id);
+			return tampered(w->rep, "checkpoint %zu missing: id gap %zu -> %" PRId64,
+			                i + 1, i, cp->id);
 		if (w->to > 0 && cp->seq > w->to)
 			continue;
 		if (cp->seq < w->from)
 			continue;
 		if (key && !gw_audit_checkpoint_valid(cp, key))
-			return tampered(w->rep, "checkpoint %" PRId64 ": bad signature (record %" PRId64
-			                        ", key %s)",
+			return tampered(w->rep,
+			                "checkpoint %" PRId64 ": bad signature (record %" PRId64
+			                ", key %s)",
 			                cp->id, cp->seq, cp->key_id[0] ? cp->key_id : "-");
 	}
 	return GW_AUDIT_OK;
@@ -646,6 +922,14 @@ int gw_audit_verify(struct store *s, EVP_PKEY *key, int64_t from, int64_t to,
 	}
 	/* Checkpoints beyond the last record: the tail was cut off. */
 	if (code == GW_AUDIT_OK) {
+		int64_t last_cp = 0;
+		for (size_t i = 0; i < w.ncps; i++)
+			if (w.cps[i].seq > last_cp && (to <= 0 || w.cps[i].seq <= to))
+				last_cp = w.cps[i].seq;
+		if (rep->last_seq > last_cp)
+			rep->unchecked_tail =
+			    rep->last_seq -
+			    (last_cp >= rep->first_seq ? last_cp : rep->first_seq - 1);
 		for (size_t i = w.next_cp; i < w.ncps; i++) {
 			const struct store_audit_checkpoint *cp = &w.cps[i];
 			if (cp->seq < w.from || (to > 0 && cp->seq > to))

@@ -79,38 +79,112 @@ int gw_audit_checkpoint_message(const struct store_audit_checkpoint *cp, char *b
 /* Signature checks out under key (and the key id matches). */
 bool gw_audit_checkpoint_valid(const struct store_audit_checkpoint *cp, EVP_PKEY *key);
 
-/* --- the writer: chained appends and checkpoints ------------------------ */
+/* --- the writer: group commit, chained appends and checkpoints ---------
+ *
+ * One committer thread owns the writes. A caller of gw_audit_append queues its
+ * event and sleeps; the committer takes everything queued (up to batch_max),
+ * appends it in ONE transaction (store_audit_append_chained), and wakes each
+ * caller with its own result. So a record is never reported durable before
+ * its transaction committed, and under load many requests share one fsync:
+ * that is where the throughput comes from, not from a weaker guarantee. The
+ * committer also writes checkpoints when due (by count after a batch, by time
+ * even when idle), off every caller's path. */
 
 struct gw_audit; /* thread-safe; one per server */
 
 struct gw_audit_options {
-	EVP_PKEY *key;        /* the signing key, or NULL: no checkpoints; owned by
-	                       * the writer on success */
-	int64_t every;        /* checkpoint after this many records (0: never by count) */
-	int64_t interval_us;  /* ... or when this long passed since the last (0: never by time) */
+	EVP_PKEY *key;       /* the signing key, or NULL: no checkpoints; owned by
+	                      * the writer on success */
+	int64_t every;       /* checkpoint after this many records (0: never by count) */
+	int64_t interval_us; /* ... or when this long passed since the last (0: never by time) */
+	unsigned batch_max;  /* most records per transaction; 0: 256; 1: no grouping */
 };
 
+/* Opens the writer and starts its committer thread. */
 int gw_audit_open(struct store *store, const struct gw_audit_options *opts, struct gw_audit **out,
                   struct gw_audit_error *err);
-/* Writes a final checkpoint when records came after the last one; NULL-safe. */
+/* Commits what is queued, stops the committer, writes a final checkpoint
+ * when records came after the last one; NULL-safe. No append may be running. */
 void gw_audit_close(struct gw_audit *a);
 
-/* Appends ev to the chain. On STORE_OK the record is durable and *seq_out is
- * its seq; a checkpoint falls due is written after it (a failed checkpoint is
- * retried on the next append and does not fail this record). */
+/* Appends ev to the chain and waits for its transaction. On STORE_OK the
+ * record is durable and *seq_out is its seq. On an error nothing of ev was
+ * written. ev's strings are only read while this call runs. */
 int gw_audit_append(struct gw_audit *a, const struct store_audit_event *ev, int64_t *seq_out,
                     struct store_error *err);
-/* A checkpoint of the current head now (no-op without a key or records). */
+/* A checkpoint of the current head now (no-op without a key or new records). */
 int gw_audit_checkpoint_now(struct gw_audit *a, struct store_error *err);
+
+struct gw_audit_stats {
+	uint64_t records;      /* committed by this writer */
+	uint64_t transactions; /* batches committed */
+	uint64_t failures;     /* records refused (the callers got an error) */
+	uint64_t checkpoints;  /* written by this writer */
+};
+void gw_audit_get_stats(struct gw_audit *a, struct gw_audit_stats *out);
+
+/* --- the records of a request (gateway/audit_record.c) ----------------- */
+struct gw_request;
+
+enum gw_audit_record_type {
+	GW_AUDIT_RECORD_REQUEST = 0, /* stopped before execute: decision and answer */
+	GW_AUDIT_RECORD_DECISION,    /* allowed: committed before execute runs */
+	GW_AUDIT_RECORD_OUTCOME,     /* after execute: status, error, latency */
+};
+
+/* The record's JSON text (sorted keys, no white space), malloc'd; NULL when
+ * out of memory. latency_us is what the record reports as latencyUs. */
+char *gw_audit_request_record(const struct gw_request *r, enum gw_audit_record_type type,
+                              int64_t latency_us);
+
+/* --- records that do not come from an HTTP request ----------------------
+ *
+ * Credential issuance, a task fetching its credentials, a revocation: each
+ * leaves one record in the same chain, CloudTrail-shaped like a request's
+ * (eventType "AwsServiceEvent"). Strings may be NULL unless said otherwise;
+ * nothing here may hold a secret or a token: the caller passes identifiers
+ * (access key ids, task ARNs), never secret keys or session tokens. */
+struct gw_server;
+struct gw_principal;
+
+struct gw_audit_event {
+	const char *event_source; /* required: "ecs-tasks.amazonaws.com", "sts.amazonaws.com" */
+	const char *event_name;   /* required: "IssueTaskCredentials", "GetTaskCredentials",
+	                           * "RevokeTaskCredentials" */
+	const char *request_id;   /* NULL: a fresh random one */
+	const struct gw_principal *principal; /* who acted, or NULL */
+	const char *principal_arn;            /* when principal is NULL: the ARN the event is about
+	                                       * (the task role session); NULL: none */
+	const char *access_key_id;            /* the credentials' key id (never the secret) */
+	const char *source_ip;
+	const char *user_agent;
+	const char *iam_action; /* "sts:AssumeRole", or NULL */
+	const char *resource;   /* an ARN (task, role), or NULL */
+	const char *decision;   /* "Allow", "ExplicitDeny", "ImplicitDeny", or NULL */
+	unsigned status;        /* HTTP status of the answer given, 0: none */
+	const char *error_code; /* NULL: success */
+	const char *error_message;
+	const char *request_parameters; /* a compact JSON object, secrets removed, or NULL */
+	const char *response_elements;  /* a compact JSON object, secrets removed, or NULL */
+	int64_t latency_us;             /* < 0: none */
+};
+
+/* Builds the record and appends it through srv's writer (or, without one,
+ * straight to srv->store in its own transaction). STORE_OK: durable; any
+ * other code: nothing written, and the caller must fail closed (not hand out
+ * the credentials). *seq_out (if not NULL) gets the record's seq. */
+int gw_audit_record_event(struct gw_server *srv, const struct gw_audit_event *ev, int64_t *seq_out,
+                          struct store_error *err);
 
 /* --- verification ------------------------------------------------------- */
 
 struct gw_audit_report {
-	int64_t records;     /* chained records checked */
-	int64_t unchained;   /* rows from before the chain existed (not verifiable) */
-	int64_t first_seq;   /* first and last record seen in range (0 when none) */
+	int64_t records;   /* chained records checked */
+	int64_t unchained; /* rows from before the chain existed (not verifiable) */
+	int64_t first_seq; /* first and last record seen in range (0 when none) */
 	int64_t last_seq;
-	int64_t checkpoints; /* checkpoints whose signature and head were checked */
+	int64_t checkpoints;     /* checkpoints whose signature and head were checked */
+	int64_t unchecked_tail;  /* chained records after the last checkpoint in range */
 	bool signatures_checked; /* false: no public key was given */
 	char problem[512];       /* GW_AUDIT_TAMPERED: the first broken thing, named */
 };

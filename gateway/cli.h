@@ -18,5 +18,6 @@ int gw_cmd_serve(int argc, char **argv);
 int gw_cmd_version(int argc, char **argv);
 int gw_cmd_policy(int argc, char **argv);
 int gw_cmd_iam(int argc, char **argv);
+int gw_cmd_audit(int argc, char **argv);
 
 #endif

@@ -115,6 +115,9 @@ void gw_config_defaults(struct gw_config *cfg)
 	copy_str(cfg->scheduler.docker_network_mode, sizeof(cfg->scheduler.docker_network_mode),
 	         "bridge");
 	cfg->scheduler.docker_timeout_ms = 30000;
+	cfg->audit.checkpoint_every = 1000;
+	cfg->audit.checkpoint_interval_s = 60;
+	cfg->audit.batch_max = 256;
 }
 
 /* ---- listen addresses ---- */
@@ -259,8 +262,7 @@ static int want_string(struct walk *w, const char *path, json_t *v, size_t max, 
 }
 
 /* A string where "" means "not set" (optional files). */
-static int want_optional_string(struct walk *w, const char *path, json_t *v, char *dst,
-                                size_t max)
+static int want_optional_string(struct walk *w, const char *path, json_t *v, char *dst, size_t max)
 {
 	if (json_is_string(v) && json_string_length(v) == 0) {
 		dst[0] = '\0';
@@ -876,11 +878,62 @@ static int p_scheduler(struct walk *w, const char *path, json_t *v)
 	                   sizeof(scheduler_keys) / sizeof(scheduler_keys[0]));
 }
 
+/* ---- audit ---- */
+
+static int p_audit_key_file(struct walk *w, const char *path, json_t *v)
+{
+	return want_optional_string(w, path, v, w->cfg->audit.key_file,
+	                            sizeof(w->cfg->audit.key_file));
+}
+
+static int p_audit_every(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 0, 1000000000, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->audit.checkpoint_every = (unsigned)x;
+	return rc;
+}
+
+static int p_audit_interval(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 0, 86400, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->audit.checkpoint_interval_s = (unsigned)x;
+	return rc;
+}
+
+static int p_audit_batch(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 1, 1000, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->audit.batch_max = (unsigned)x;
+	return rc;
+}
+
+static const struct key audit_keys[] = {
+    {"key_file", p_audit_key_file},
+    {"checkpoint_every", p_audit_every},
+    {"checkpoint_interval_s", p_audit_interval},
+    {"batch_max", p_audit_batch},
+};
+
+static int p_audit(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	return walk_object(w, path, v, audit_keys, sizeof(audit_keys) / sizeof(audit_keys[0]));
+}
+
 static const struct key top_keys[] = {
     {"listen", p_listen},         {"tls", p_tls},       {"store", p_store},
     {"account_id", p_account_id}, {"region", p_region}, {"log", p_log},
     {"limits", p_limits},         {"server", p_server}, {"master_key", p_master_key},
     {"iam", p_iam},               {"sts", p_sts},       {"scheduler", p_scheduler},
+    {"audit", p_audit},
 };
 
 /* Cross-key checks, once every key is read. */

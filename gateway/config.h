@@ -116,6 +116,15 @@ struct gw_config_scheduler {
 	char docker_port_bind_ip[64];  /* HostIp of published ports */
 	char docker_network_mode[16];  /* when a task definition names none */
 	unsigned docker_timeout_ms;    /* per engine request */
+/* The decision log (docs/audit.md). */
+struct gw_config_audit {
+	/* PEM Ed25519 private key (mode 0600) that signs checkpoints; "" = no
+	 * checkpoints: the chain is still written and checked, but nothing
+	 * proves that its tail was not rewritten. */
+	char key_file[GW_CONFIG_PATH_MAX];
+	unsigned checkpoint_every;      /* records between checkpoints; 0: not by count */
+	unsigned checkpoint_interval_s; /* seconds between checkpoints; 0: not by time */
+	unsigned batch_max;             /* most records committed in one transaction */
 };
 
 struct gw_config {
@@ -133,6 +142,7 @@ struct gw_config {
 	struct gw_config_iam iam;
 	struct gw_config_sts sts;
 	struct gw_config_scheduler scheduler;
+	struct gw_config_audit audit;
 };
 
 /* The recommended priority string: TLS 1.3 and 1.2, ECDHE, AEAD ciphers only. */

@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{"serve", gw_cmd_serve, "run the gateway (API listener and task endpoint)"},
 	{"policy", gw_cmd_policy, "validate, simulate and test IAM policies"},
 	{"iam", gw_cmd_iam, "validate, apply and export the IAM file (roles, users, keys)"},
+	{"audit", gw_cmd_audit, "verify, query and export the decision log; its signing key"},
 	{"version", gw_cmd_version, "print the version"},
 };
 

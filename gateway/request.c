@@ -284,106 +284,6 @@ int gw_step_authorize(struct gw_request *r)
 	                       "This request is not authorized.");
 }
 
-/*
- * A JSON string of bytes from the network. jansson accepts only valid UTF-8;
- * anything else is kept with each byte above 0x7f replaced by '?', so the
- * record still shows what was asked and a bad byte cannot fail the audit.
- */
-static json_t *lossy_string(const char *p, size_t n)
-{
-	json_t *s = json_stringn(p, n);
-	if (s)
-		return s;
-	char *copy = malloc(n + 1);
-	if (!copy)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		copy[i] = (unsigned char)p[i] >= 0x80 ? '?' : p[i];
-	s = json_stringn(copy, n);
-	free(copy);
-	return s;
-}
-
-/* The canonical JSON record of the request: sorted keys, no white space. */
-static char *audit_record(const struct gw_request *r, bool stopped)
-{
-	const struct gw_config *cfg = r->srv->cfg;
-	char when[GW_LOG_TIME_LEN];
-	if (gw_log_time_format(r->start_us, when) != 0)
-		return NULL;
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	const char *decision = gw_decision_name(r->decision);
-	int bad = 0;
-	bad |= json_object_set_new(o, "version", json_integer(1));
-	bad |= json_object_set_new(o, "time", json_string(when));
-	bad |= json_object_set_new(o, "request_id", json_string(r->id));
-	bad |= json_object_set_new(o, "source_ip", json_string(r->remote_addr));
-	bad |= json_object_set_new(o, "account_id", json_string(cfg->account_id));
-	bad |= json_object_set_new(o, "region", json_string(cfg->region));
-	bad |= json_object_set_new(o, "method", lossy_string(r->method, strlen(r->method)));
-	bad |= json_object_set_new(o, "path", lossy_string(r->path, r->path_n));
-	bad |= json_object_set_new(o, "user_agent", lossy_string(r->user_agent, r->user_agent_n));
-	bad |= json_object_set_new(o, "principal", json_null());
-	bad |= json_object_set_new(o, "action",
-	                           r->action_name ? json_string(r->action_name) : json_null());
-	bad |= json_object_set_new(o, "decision", decision ? json_string(decision) : json_null());
-	bad |= json_object_set_new(o, "authorization",
-	                           json_string(r->decision == GW_DECISION_PUBLIC ? "public"
-	                                       : r->decision == GW_DECISION_NONE ? "none"
-	                                                                         : "policy"));
-	if (stopped) {
-		bad |= json_object_set_new(o, "status", json_integer(r->status));
-		bad |= json_object_set_new(o, "error_code", json_string(r->error_code));
-	}
-	char *s = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return s;
-}
-
-int gw_step_audit(struct gw_request *r)
-{
-	/* A request stopped earlier has its status and error; one going on to
-	 * execute does not yet, and its record says so by leaving them out. */
-	bool stopped = r->status != 0;
-	struct store_error se = {0};
-	int rc = STORE_ERR_NOMEM;
-	char *record = audit_record(r, stopped);
-	if (record) {
-		struct store_audit_event ev = {
-		    .time_us = r->start_us,
-		    .request_id = r->id,
-		    .source_ip = r->remote_addr,
-		    .principal = NULL,
-		    .action = r->action_name,
-		    .decision = gw_decision_name(r->decision),
-		    .has_status = stopped,
-		    .status = (int)r->status,
-		    .error_code = stopped ? r->error_code : NULL,
-		    .record = record,
-		};
-		rc = store_audit_append(r->srv->store, &ev, &r->audit_seq, &se);
-		free(record);
-	} else {
-		static const char oom[] = "out of memory building the record";
-		memcpy(se.message, oom, sizeof(oom));
-	}
-	if (rc == STORE_OK) {
-		r->audited = true;
-		return GW_STEP_OK;
-	}
-	struct gw_log_line l;
-	gw_log_begin(&l, r->srv->log, GW_LOG_ERROR, "audit append failed");
-	gw_log_str(&l, "request_id", r->id);
-	gw_log_str(&l, "error", se.message);
-	gw_log_end(&l);
-	r->allow = NULL;
-	return gw_request_fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "ServiceUnavailable",
-	                       "The audit log could not record this request; it was not "
-	                       "carried out.");
-}
-
 int gw_step_execute(struct gw_request *r)
 {
 	switch (r->route) {
@@ -440,10 +340,17 @@ void gw_request_run(struct gw_request *r)
 	if (st == GW_STEP_OK)
 		st = gw_step_authorize(r);
 	/* Every request is recorded, stopped or not; without a record it ends
-	 * here with the 503 audit has set. */
+	 * here with the 503 audit has set. A request going on to execute has
+	 * its decision committed first and its outcome after, before the
+	 * answer leaves (gateway/audit_record.c). */
 	int audited = gw_step_audit(r);
-	if (audited == GW_STEP_OK && st == GW_STEP_OK)
+	if (audited == GW_STEP_OK && st == GW_STEP_OK) {
 		(void)gw_step_execute(r);
+		if (r->status == 0)
+			(void)gw_request_fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "InternalFailure",
+			                      "The request produced no response.");
+		(void)gw_step_audit_outcome(r);
+	}
 	if (r->status == 0)
 		(void)gw_request_fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "InternalFailure",
 		                      "The request produced no response.");

@@ -189,6 +189,10 @@ int gw_step_authenticate(struct gw_request *r);
 int gw_step_decode(struct gw_request *r);
 int gw_step_authorize(struct gw_request *r);
 int gw_step_audit(struct gw_request *r);
+/* After execute: the outcome record (status, error, latency), linked to the
+ * decision record by the request id. A failure turns the answer into a 503
+ * although the action ran (docs/audit.md says so). gateway/audit_record.c. */
+int gw_step_audit_outcome(struct gw_request *r);
 int gw_step_execute(struct gw_request *r);
 int gw_step_respond(struct gw_request *r);
 

@@ -41,7 +41,8 @@ setup_config() {
   "store": {"path": "$VAR/taskgate.db", "synchronous": "FULL"},
   "account_id": "$DEMO_ACCOUNT_ID",
   "region": "$DEMO_REGION",
-  "log": {"level": "info", "format": "json"}
+  "log": {"level": "info", "format": "json"},
+  "audit": {"key_file": "$VAR/audit.key"}
 }
 JSON
 	mv "$tmp" "$CONFIG"
@@ -61,8 +62,17 @@ setup_demo_account() {
 	echo "run: demo account $DEMO_ACCOUNT_ID in $DEMO_REGION (IAM: gateway/demo-iam.json)"
 }
 
+# The audit key that signs checkpoints of the decision log: made once, mode
+# 0600, never overwritten (its public half: taskgate audit public-key).
+setup_audit_key() {
+	if [ ! -e "$VAR/audit.key" ]; then
+		"$TASKGATE" audit keygen "$VAR/audit.key"
+	fi
+}
+
 setup_certs
 setup_var
+setup_audit_key
 setup_config
 setup_demo_account
 

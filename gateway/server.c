@@ -57,6 +57,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "gateway/audit.h"
 #include "gateway/keybox.h"
 #include "gateway/request.h"
 #include "gateway/secret.h"
@@ -369,8 +370,8 @@ static void *iam_poller(void *arg)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		while (!srv->iam_stop &&
-		       pthread_cond_timedwait(&srv->iam_stop_cond, &srv->iam_stop_lock, &until) == 0)
+		while (!srv->iam_stop && pthread_cond_timedwait(&srv->iam_stop_cond,
+		                                                &srv->iam_stop_lock, &until) == 0)
 			;
 		if (srv->iam_stop)
 			break;
@@ -380,8 +381,8 @@ static void *iam_poller(void *arg)
 		int rc = gw_iam_live_refresh(&srv->iam, srv->store, &changed, &ie);
 		if (rc != GW_IAM_OK && !failing) {
 			/* Logged once per failing spell: the old snapshot stays. */
-			gw_log_msg(srv->log, GW_LOG_WARN, "iam refresh failed; keeping the current state",
-			           ie.message);
+			gw_log_msg(srv->log, GW_LOG_WARN,
+			           "iam refresh failed; keeping the current state", ie.message);
 			failing = true;
 		} else if (rc == GW_IAM_OK) {
 			failing = false;
@@ -459,6 +460,31 @@ static int identity_start(struct gw_server *srv, struct gw_server_error *err)
 	return GW_SERVER_OK;
 }
 
+/* The audit writer: the checkpoint key (if configured) and the committer. */
+static int audit_start(struct gw_server *srv, struct gw_server_error *err)
+{
+	const struct gw_config_audit *ac = &srv->cfg->audit;
+	struct gw_audit_error ae = {0};
+	EVP_PKEY *key = NULL;
+	if (ac->key_file[0] && gw_audit_key_load(ac->key_file, &key, &ae) != GW_AUDIT_OK)
+		return set_error(err, GW_SERVER_ERR_AUDIT, "audit.key_file: %s", ae.message);
+	struct gw_audit_options o = {
+	    .key = key,
+	    .every = ac->checkpoint_every,
+	    .interval_us = (int64_t)ac->checkpoint_interval_s * 1000000,
+	    .batch_max = ac->batch_max,
+	};
+	if (gw_audit_open(srv->store, &o, &srv->audit, &ae) != GW_AUDIT_OK) {
+		EVP_PKEY_free(key);
+		return set_error(err, GW_SERVER_ERR_AUDIT, "%s", ae.message);
+	}
+	if (!key)
+		gw_log_msg(srv->log, GW_LOG_WARN, "audit checkpoints off",
+		           "audit.key_file is not set: the log is hash-chained but its head is "
+		           "never signed");
+	return GW_SERVER_OK;
+}
+
 static unsigned pool_size(const struct gw_config *cfg)
 {
 	if (cfg->server.threads > 0)
@@ -511,6 +537,15 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct g
 		srv->mtls = true;
 	}
 
+	rc = audit_start(srv, err);
+	if (rc != GW_SERVER_OK) {
+		gw_secret_free(&key);
+		gw_secret_free(&cert);
+		gw_secret_free(&ca);
+		identity_stop(srv);
+		return rc;
+	}
+
 	unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (cfg->listen.family == AF_INET6)
@@ -532,6 +567,8 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct g
 	gw_secret_free(&cert);
 	gw_secret_free(&ca);
 	if (!d) {
+		gw_audit_close(srv->audit);
+		srv->audit = NULL;
 		identity_stop(srv);
 		char where[80];
 		if (gw_listen_format(&cfg->listen, cfg->listen.port, where, sizeof(where)) != 0)
@@ -597,4 +634,7 @@ void gw_server_stop(struct gw_server *srv)
 		srv->quiesced_fd = -1;
 	}
 	identity_stop(srv);
+	/* After the daemon: no request can be waiting for a commit now. */
+	gw_audit_close(srv->audit);
+	srv->audit = NULL;
 }

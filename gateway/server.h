@@ -23,12 +23,14 @@
 struct MHD_Daemon;
 struct store;
 struct sched;
+struct gw_audit;
 
 enum gw_server_status {
 	GW_SERVER_OK = 0,
 	GW_SERVER_ERR_TLS = -1,    /* certificate or key unreadable or unusable */
 	GW_SERVER_ERR_LISTEN = -2, /* the daemon would not start (address in use, ...) */
 	GW_SERVER_ERR_NOMEM = -3,
+	GW_SERVER_ERR_AUDIT = -4,  /* the audit key or writer could not be set up */
 };
 
 struct gw_server_error {
@@ -40,6 +42,11 @@ struct gw_server {
 	const struct gw_config *cfg; /* borrowed, immutable while the server runs */
 	struct gw_log *log;          /* borrowed */
 	struct store *store;         /* borrowed; thread-safe per store.h */
+	/* The audit writer (group commit, chain, checkpoints): opened by
+	 * gw_server_start from cfg->audit, closed by gw_server_stop after the
+	 * daemon. NULL only where a test builds a server by hand: records are
+	 * then appended straight to the store, one transaction each. */
+	struct gw_audit *audit;
 	struct MHD_Daemon *daemon;   /* owned */
 	int quiesced_fd;             /* listen socket after quiesce, closed at stop; -1 */
 	uint16_t port;               /* the bound port (the kernel's pick for port 0) */

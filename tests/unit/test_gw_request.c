@@ -199,16 +199,27 @@ static void audit_appends_a_canonical_record_with_the_request_id(void)
 		CHECK(ev->principal == NULL);
 		CHECK(!ev->has_status);
 		CHECK_INT(ev->time_us, r->start_us);
+		CHECK(list.rows[0].chained);
 		/* Sorted keys, no white space: the same request gives the same bytes. */
-		CHECK(strncmp(ev->record, "{\"account_id\":\"111122223333\",\"action\":", 38) == 0);
+		static const char head[] = "{\"authorization\":\"public\",\"awsRegion\":";
+		CHECK(strncmp(ev->record, head, sizeof(head) - 1) == 0);
 		json_t *j = json_loads(ev->record, 0, NULL);
 		CHECK(j != NULL);
-		CHECK_STR(json_string_value(json_object_get(j, "time")),
+		CHECK_STR(json_string_value(json_object_get(j, "eventTime")),
 		          "2026-11-25T08:44:39.899720Z");
-		CHECK_STR(json_string_value(json_object_get(j, "region")), "us-east-1");
+		CHECK_STR(json_string_value(json_object_get(j, "awsRegion")), "us-east-1");
+		CHECK_STR(json_string_value(json_object_get(j, "recipientAccountId")),
+		          "111122223333");
 		CHECK_STR(json_string_value(json_object_get(j, "authorization")), "public");
-		CHECK_STR(json_string_value(json_object_get(j, "user_agent")), "unit/1");
-		CHECK(json_is_null(json_object_get(j, "principal")));
+		CHECK_STR(json_string_value(json_object_get(j, "userAgent")), "unit/1");
+		CHECK_STR(json_string_value(json_object_get(j, "recordType")), "decision");
+		CHECK_STR(json_string_value(json_object_get(j, "eventName")), "GetHealth");
+		CHECK_STR(json_string_value(json_object_get(j, "eventSource")), "taskgate");
+		CHECK_STR(json_string_value(json_object_get(j, "requestID")), r->id);
+		CHECK_STR(
+		    json_string_value(json_object_get(json_object_get(j, "userIdentity"), "type")),
+		    "Anonymous");
+		CHECK(json_object_get(j, "httpStatus") == NULL);
 		json_decref(j);
 	}
 	store_audit_list_free(&list);
