@@ -116,6 +116,8 @@ struct gw_config_scheduler {
 	char docker_port_bind_ip[64];  /* HostIp of published ports */
 	char docker_network_mode[16];  /* when a task definition names none */
 	unsigned docker_timeout_ms;    /* per engine request */
+};
+
 /* The decision log (docs/audit.md). */
 struct gw_config_audit {
 	/* PEM Ed25519 private key (mode 0600) that signs checkpoints; "" = no
