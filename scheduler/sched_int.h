@@ -190,6 +190,18 @@ int sched_stop_locked(struct sched *s, struct sched_obj *task, const char *stop_
 int sched_tick_locked(struct sched *s, int *changed, struct sched_error *err);
 /* Appends a copy of o (doc shared) to l. */
 int sched_objs_put(struct sched_objs *l, const struct sched_obj *o, struct sched_error *err);
+/* Lifecycle (lifecycle.c). Writes the task with its instance's refreshed
+ * remainingResources and task counts in one transaction (the row's status
+ * and grp follow the document's lastStatus and desiredStatus). */
+int sched_task_commit(struct sched *s, struct sched_obj *task, struct sched_error *err);
+/* Starts a task saved PROVISIONING: the starting hook, then the driver;
+ * PENDING when started, else STOPPED with TaskFailedToStart. */
+int sched_task_start(struct sched *s, struct sched_obj *task, const struct sched_obj *td,
+                     struct sched_error *err);
+/* reason cut to ECS's 255 characters into buf. */
+void sched_clip_reason(char *buf, size_t cap, const char *reason);
+/* One reconcile pass over one service (reconcile.c); saves it. */
+int sched_service_reconcile(struct sched *s, struct sched_obj *svc, struct sched_error *err);
 /* The non-STOPPED tasks of a cluster. */
 int sched_live_tasks(struct sched *s, const char *cluster_arn, struct sched_objs *out,
                      struct sched_error *err);
