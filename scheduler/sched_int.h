@@ -99,6 +99,10 @@ int sched_cluster_ensure(struct sched *s, const char *name, const json_t *tags,
 /* The cluster named by ref (NULL/"" -> "default"), ACTIVE unless any_status. */
 int sched_cluster_load(struct sched *s, const char *ref, bool any_status, struct sched_obj *o,
                        struct sched_error *err);
+/* The container instance of cluster cl named by ref (id or ARN), any
+ * status; InvalidParameterException when it is not there. */
+int sched_instance_load(struct sched *s, const struct sched_obj *cl, const char *ref,
+                        struct sched_obj *o, struct sched_error *err);
 /* The task definition named by ref (family, family:revision, ARN). */
 int sched_taskdef_load(struct sched *s, const char *ref, struct sched_obj *o,
                        struct sched_error *err);

@@ -155,9 +155,19 @@ struct sched_instance_spec {
 	const json_t *reserved_ports; /* array of host ports already taken, or NULL */
 	const json_t *attributes;     /* [{"name":..., "value":...}], or NULL */
 	const json_t *tags;
+	/* EC2's instance identity document (JSON text), or NULL: its instanceId,
+	 * availabilityZone, instanceType and imageId become defaults (unsigned:
+	 * trusted no more than the caller). */
+	const char *identity_document;
+	const json_t *version_info; /* {agentVersion, agentHash, dockerVersion}, or NULL */
 };
 int sched_instance_register(struct sched *s, const struct sched_instance_spec *spec,
                             json_t **instance_out, struct sched_error *err);
+/* A cluster NULL, "" or "default" is made when missing (as the ECS agent
+ * does); another unknown cluster is ClusterNotFoundException. A host whose
+ * ec2InstanceId is already ACTIVE or DRAINING in the cluster is updated in
+ * place (resources, attributes, version info; tags added), not registered
+ * twice. reserved_ports NULL: the ECS agent's 22, 2375, 2376, 51678, 51679. */
 /* Refused with tasks still on it unless force (then they are stopped). */
 int sched_instance_deregister(struct sched *s, const char *cluster, const char *instance,
                               bool force, json_t **instance_out, struct sched_error *err);
@@ -165,9 +175,16 @@ int sched_instance_deregister(struct sched *s, const char *cluster, const char *
 int sched_instance_set_status(struct sched *s, const char *cluster, const char *instance,
                               const char *status, json_t **instance_out,
                               struct sched_error *err);
+/* status NULL: every instance but INACTIVE ones (ECS's default). */
 int sched_instance_list(struct sched *s, const char *cluster, const char *status,
                         const struct sched_page *page, json_t **arns_out, char **next_out,
                         struct sched_error *err);
+/* The same with ListContainerInstances' filter, a cluster query language
+ * expression (NULL or "": none) such as "attribute:ecs.instance-type ==
+ * t3.micro"; a malformed one is InvalidParameterException. */
+int sched_instance_list_filtered(struct sched *s, const char *cluster, const char *status,
+                                 const char *filter, const struct sched_page *page,
+                                 json_t **arns_out, char **next_out, struct sched_error *err);
 /* remainingResources are worked out from the tasks on each instance. */
 int sched_instance_describe(struct sched *s, const char *cluster, const json_t *instances,
                             json_t **instances_out, json_t **failures_out,
