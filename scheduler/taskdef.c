@@ -883,7 +883,7 @@ int sched_taskdef_register(struct sched *s, const json_t *input, json_t **taskde
 	pthread_mutex_lock(&s->lock);
 	struct sched_obj o;
 	memset(&o, 0, sizeof(o));
-	for (int attempt = 0; attempt < 5; attempt++) {
+	for (int attempt = 0; attempt < 64; attempt++) {
 		int64_t rev = 0;
 		struct store_error se;
 		if (store_sched_max_revision(s->store, family, &rev, &se) != STORE_OK) {

@@ -4,6 +4,8 @@
  * document, revisions, deregistration, lookups, the two lists and their
  * pages, and a restart.
  */
+#include <pthread.h>
+
 #include "tests/unit/check.h"
 #include "tests/unit/test_sched_fixture.h"
 
@@ -589,6 +591,72 @@ static void test_a_restart_sees_every_definition(void)
 	sfx_done(&f);
 }
 
+/* Two schedulers on one store file (two gateways on one database), each
+ * registering revisions of one family from its own thread. */
+struct racer {
+	const char *db;
+	struct store *store;
+	struct sched *s;
+	struct sched_fake *fake;
+	int ok;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	for (int i = 0; i < 25; i++) {
+		json_t *in = sfx_json("{\"family\":\"web\"," WEB "}");
+		json_t *td = NULL;
+		struct sched_error e;
+		if (sched_taskdef_register(r->s, in, &td, &e) == SCHED_OK)
+			r->ok++;
+		else
+			printf("    racer: %s\n", e.message);
+		json_decref(td);
+		json_decref(in);
+	}
+	return NULL;
+}
+
+static void test_two_schedulers_never_share_a_revision(void)
+{
+	struct sfx f;
+	sfx_init(&f);
+	struct racer r[2];
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < 2; i++) {
+		struct store_error se;
+		CHECK_INT(store_open(f.db, NULL, &r[i].store, &se), STORE_OK);
+		r[i].fake = f.fake;
+		struct sched_config cfg = {.store = r[i].store,
+		                           .region = SFX_REGION,
+		                           .account_id = SFX_ACCOUNT,
+		                           .driver = sched_fake_driver(f.fake)};
+		CHECK_INT(sched_open(&cfg, &r[i].s, &f.err), SCHED_OK);
+	}
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, race, &r[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	CHECK_INT(r[0].ok + r[1].ok, 50);
+	g_list = (struct list_args){0};
+	int pages;
+	json_t *all = sfx_list_all(&f, 100, list_defs, &pages);
+	CHECK_INT(json_array_size(all), 50);
+	for (int rev = 1; rev <= 50; rev++) {
+		char want[128];
+		snprintf(want, sizeof(want), TD_ARN("web:%d"), rev);
+		CHECK_STR(json_string_value(json_array_get(all, (size_t)rev - 1)), want);
+	}
+	json_decref(all);
+	for (int i = 0; i < 2; i++) {
+		sched_close(r[i].s);
+		store_close(r[i].store);
+	}
+	sfx_done(&f);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
@@ -609,6 +677,8 @@ int main(int argc, char **argv)
 	     test_list_sorts_by_family_then_revision_in_pages},
 	    {"families by status and prefix", test_families_by_status_and_prefix},
 	    {"a restart sees every definition as it was", test_a_restart_sees_every_definition},
+	    {"two schedulers on one store never give the same revision twice",
+	     test_two_schedulers_never_share_a_revision},
 	};
 	return check_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }
