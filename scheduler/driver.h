@@ -141,6 +141,8 @@ struct sched_docker_opts {
 	const char *port_bind_ip;  /* HostIp of published ports; NULL: "127.0.0.1" */
 	const char *network_mode;  /* when the task definition has none; NULL: "bridge" */
 	int stop_timeout;          /* seconds, as for the process driver; 0: 30 */
+	int retain_seconds;        /* a STOPPED task's containers are removed this
+	                            * long after it stopped; 0: 10800 (3 h) */
 	int timeout_ms;            /* per engine request; 0: 30000 */
 	void (*notify)(void *ctx); /* as for the process driver */
 	void *notify_ctx;

@@ -1,0 +1,1213 @@
+/*
+ * driver_docker.c - the `docker` driver: a task's containers as Docker
+ * containers, through the Docker Engine API (docker_http.c).
+ *
+ * start creates every container of the task (pulling a missing image once),
+ * then starts them in definition order; if any step fails, what was created
+ * is removed and the task fails to start with the ECS error name
+ * (CannotPullContainerError, CannotCreateContainerError,
+ * CannotStartContainerError). The driver remembers each task's containers
+ * (Docker id, essential, stop timeout) and rebuilds that memory from the
+ * engine's labels when it opens, so a restarted gateway carries on.
+ *
+ * A thread follows GET /events for taskgate's containers (die, oom,
+ * destroy). A container that dies is therefore seen at once: if it was
+ * essential the task's other containers are stopped, and once all have
+ * ended the task is STOPPED and an event is queued for the scheduler. The
+ * stream resumes with `since` after a broken connection, so no death is
+ * missed; inspect also asks the engine, so the scheduler's view never rests
+ * on the stream alone.
+ *
+ * docker stop blocks until the container is gone (up to its timeout), so
+ * stop hands each container to a short-lived thread and returns at once;
+ * close waits for those threads. STOPPED tasks' containers are removed after
+ * the retention time, as the ECS agent's cleanup does.
+ */
+#include "scheduler/docker_http.h"
+#include "scheduler/docker_int.h"
+#include "scheduler/driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define API "/v1.41"
+
+struct dcont {
+	char *name;
+	char *id;
+	bool essential;
+	int stop_timeout;
+	int index;
+	bool ended;
+	bool has_code;
+	int exit_code;
+	bool oom;
+};
+
+struct dtask {
+	char *arn;
+	struct dcont *c;
+	size_t n;
+	bool stopping, stopped, failed, cause_set;
+	int exit_code;
+	char reason[256];
+	long long stopped_ms;
+};
+
+struct ddrv {
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	struct dhttp_target tgt;
+	char *sock, *host;
+	void *tls;
+	struct dk_create_opts co;
+	char *bind_ip, *net_mode;
+	int retain_s;
+	void (*notify)(void *);
+	void *notify_ctx;
+	struct dtask **t;
+	size_t n, cap;
+	struct sched_driver_event *ev;
+	size_t n_ev, cap_ev;
+	int cancel[2];
+	bool quit;
+	bool thread_started;
+	pthread_t thread;
+	int stoppers;
+	long long since_ns; /* of the last event seen */
+	long long last_cleanup_ms;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(char *dst, size_t cap, const char *fmt, ...)
+{
+	if (dst && cap) {
+		va_list ap;
+		va_start(ap, fmt);
+		if (vsnprintf(dst, cap, fmt, ap) < 0)
+			dst[0] = '\0';
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* The engine's own words from an error body {"message": ...}. */
+static const char *engine_message(const json_t *body)
+{
+	const char *m = json_string_value(json_object_get(body, "message"));
+	return m ? m : "no message";
+}
+
+static void task_free(struct dtask *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->c[i].name);
+		free(t->c[i].id);
+	}
+	free(t->c);
+	free(t->arn);
+	free(t);
+}
+
+static struct dtask *find_task(struct ddrv *d, const char *arn)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->t[i]->arn, arn) == 0)
+			return d->t[i];
+	return NULL;
+}
+
+static int add_task(struct ddrv *d, struct dtask *t)
+{
+	if (d->n == d->cap) {
+		size_t nc = d->cap ? d->cap * 2 : 16;
+		struct dtask **nv = realloc(d->t, nc * sizeof(*nv));
+		if (!nv)
+			return -1;
+		d->t = nv;
+		d->cap = nc;
+	}
+	d->t[d->n++] = t;
+	return 0;
+}
+
+static void queue_event(struct ddrv *d, const struct dtask *t)
+{
+	if (d->n_ev == d->cap_ev) {
+		size_t nc = d->cap_ev ? d->cap_ev * 2 : 16;
+		struct sched_driver_event *nv = realloc(d->ev, nc * sizeof(*nv));
+		if (!nv)
+			return;
+		d->ev = nv;
+		d->cap_ev = nc;
+	}
+	struct sched_driver_event *e = &d->ev[d->n_ev++];
+	memset(e, 0, sizeof(*e));
+	if (snprintf(e->task_arn, sizeof(e->task_arn), "%s", t->arn) < 0)
+		e->task_arn[0] = '\0';
+	e->status.state = SCHED_DRIVER_STOPPED;
+	e->status.failed_to_start = t->failed;
+	e->status.exit_code = t->exit_code;
+	memcpy(e->status.reason, t->reason, sizeof(e->status.reason));
+}
+
+/* --- stopping: one detached thread per container --------------------------- */
+
+struct stop_job {
+	struct ddrv *d;
+	char *id;
+	int timeout;
+};
+
+static void *stop_main(void *arg)
+{
+	struct stop_job *j = arg;
+	struct ddrv *d = j->d;
+	char path[256], err[256];
+	struct dhttp_target t = d->tgt;
+	t.timeout_ms = (j->timeout + 30) * 1000;
+	int status;
+	if (snprintf(path, sizeof(path), API "/containers/%s/stop?t=%d", j->id, j->timeout) > 0)
+		dhttp_request(&t, "POST", path, NULL, &status, NULL, NULL, err, sizeof(err));
+	free(j->id);
+	free(j);
+	pthread_mutex_lock(&d->lock);
+	d->stoppers--;
+	pthread_cond_broadcast(&d->idle);
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+/* Under the lock. */
+static void stop_container(struct ddrv *d, struct dcont *c)
+{
+	if (c->ended || !c->id)
+		return;
+	struct stop_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	j->d = d;
+	j->id = strdup(c->id);
+	j->timeout = c->stop_timeout;
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_t th;
+	if (!j->id || pthread_create(&th, &at, stop_main, j) != 0) {
+		free(j->id);
+		free(j);
+	} else {
+		d->stoppers++;
+	}
+	pthread_attr_destroy(&at);
+}
+
+static void stop_task_locked(struct ddrv *d, struct dtask *t)
+{
+	t->stopping = true;
+	for (size_t i = 0; i < t->n; i++)
+		stop_container(d, &t->c[i]);
+}
+
+/* A container ended (died, or is gone): what it means for the task. */
+static void container_ended(struct ddrv *d, struct dtask *t, struct dcont *c, bool has_code,
+                            int code, bool oom)
+{
+	if (c->ended)
+		return;
+	c->ended = true;
+	c->has_code = has_code;
+	c->exit_code = has_code ? code : -1;
+	c->oom = c->oom || oom;
+	if (t->stopped)
+		return;
+	if (c->essential && !t->cause_set) {
+		t->cause_set = true;
+		t->exit_code = c->exit_code;
+		if (!t->reason[0]) {
+			const char *why = c->oom
+			                      ? "OutOfMemoryError: Container killed due to memory "
+			                        "usage"
+			                      : "Essential container in task exited";
+			if (snprintf(t->reason, sizeof(t->reason), "%s", why) < 0)
+				t->reason[0] = '\0';
+		}
+		stop_task_locked(d, t);
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->c[i].ended)
+			return;
+	t->stopped = true;
+	t->stopped_ms = now_ms();
+	if (!t->cause_set) {
+		t->exit_code = -1;
+		for (size_t i = 0; i < t->n; i++)
+			if (t->c[i].essential) {
+				t->exit_code = t->c[i].exit_code;
+				break;
+			}
+	}
+	if (!t->reason[0] && snprintf(t->reason, sizeof(t->reason), "Task stopped") < 0)
+		t->reason[0] = '\0';
+	queue_event(d, t);
+}
+
+static struct dcont *find_container(struct ddrv *d, const char *id, struct dtask **task)
+{
+	for (size_t i = 0; i < d->n; i++)
+		for (size_t j = 0; j < d->t[i]->n; j++)
+			if (d->t[i]->c[j].id && strcmp(d->t[i]->c[j].id, id) == 0) {
+				*task = d->t[i];
+				return &d->t[i]->c[j];
+			}
+	return NULL;
+}
+
+/* Asks the engine about one container (lock held). 0 with the container
+ * updated, -1 when the engine cannot be asked. */
+static int refresh_container(struct ddrv *d, struct dtask *t, struct dcont *c)
+{
+	if (c->ended)
+		return 0;
+	char path[256], err[256];
+	if (snprintf(path, sizeof(path), API "/containers/%s/json", c->id) < 0)
+		return -1;
+	int status;
+	json_t *j = NULL;
+	if (dhttp_request_json(&d->tgt, "GET", path, NULL, &status, &j, err, sizeof(err)) < 0)
+		return -1;
+	if (status == 404) {
+		if (!t->reason[0] &&
+		    snprintf(t->reason, sizeof(t->reason), "Container %s was removed from the host",
+		             c->name) < 0)
+			t->reason[0] = '\0';
+		container_ended(d, t, c, false, -1, false);
+	} else if (status == 200) {
+		const json_t *st = json_object_get(j, "State");
+		const char *s = json_string_value(json_object_get(st, "Status"));
+		if (s && (strcmp(s, "exited") == 0 || strcmp(s, "dead") == 0))
+			container_ended(d, t, c, true,
+			                (int)json_integer_value(json_object_get(st, "ExitCode")),
+			                json_is_true(json_object_get(st, "OOMKilled")));
+	} else {
+		json_decref(j);
+		return -1;
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* --- adopting what the engine has (open, and unknown ARNs) ------------------ */
+
+static const char *label(const json_t *labels, const char *k)
+{
+	return json_string_value(json_object_get(labels, k));
+}
+
+static int by_index(const void *a, const void *b)
+{
+	const struct dcont *x = a, *y = b;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Lists taskgate's containers (of one task when arn is not NULL) and adds
+ * the tasks not known yet. -1 when the engine cannot be asked. */
+static int adopt(struct ddrv *d, const char *arn)
+{
+	json_t *f = json_pack("{s:[s]}", "label", DK_LABEL_MANAGED "=true");
+	if (!f)
+		return -1;
+	if (arn) {
+		size_t n = strlen(DK_LABEL_TASK) + strlen(arn) + 2;
+		char *l = malloc(n);
+		if (!l || snprintf(l, n, "%s=%s", DK_LABEL_TASK, arn) < 0) {
+			free(l);
+			json_decref(f);
+			return -1;
+		}
+		json_array_append_new(json_object_get(f, "label"), json_string(l));
+		free(l);
+	}
+	char *fs = json_dumps(f, JSON_COMPACT);
+	json_decref(f);
+	char *q = fs ? dhttp_query_escape(fs) : NULL;
+	free(fs);
+	if (!q)
+		return -1;
+	size_t pn = strlen(q) + 64;
+	char *path = malloc(pn);
+	if (!path || snprintf(path, pn, API "/containers/json?all=1&filters=%s", q) < 0) {
+		free(q);
+		free(path);
+		return -1;
+	}
+	free(q);
+	int status;
+	json_t *list = NULL;
+	char err[256];
+	int rc = dhttp_request_json(&d->tgt, "GET", path, NULL, &status, &list, err, sizeof(err));
+	free(path);
+	if (rc < 0 || status != 200 || !json_is_array(list)) {
+		json_decref(list);
+		return -1;
+	}
+	size_t i;
+	json_t *e;
+	struct dtask **fresh = NULL;
+	size_t n_fresh = 0;
+	json_array_foreach(list, i, e)
+	{
+		const json_t *labels = json_object_get(e, "Labels");
+		const char *tarn = label(labels, DK_LABEL_TASK);
+		const char *cname = label(labels, DK_LABEL_CONTAINER);
+		const char *id = json_string_value(json_object_get(e, "Id"));
+		if (!tarn || !cname || !id)
+			continue;
+		struct dtask *t = find_task(d, tarn);
+		bool is_fresh = false;
+		for (size_t k = 0; t && k < n_fresh; k++)
+			is_fresh |= fresh[k] == t;
+		if (t && !is_fresh)
+			continue; /* already known */
+		if (!t) {
+			t = calloc(1, sizeof(*t));
+			struct dtask **nf = realloc(fresh, (n_fresh + 1) * sizeof(*nf));
+			if (!t || !nf || !(t->arn = strdup(tarn)) || add_task(d, t) < 0) {
+				if (nf)
+					fresh = nf;
+				task_free(t);
+				continue;
+			}
+			fresh = nf;
+			fresh[n_fresh++] = t;
+		}
+		struct dcont *nc = realloc(t->c, (t->n + 1) * sizeof(*nc));
+		if (!nc)
+			continue;
+		t->c = nc;
+		struct dcont *c = &t->c[t->n];
+		memset(c, 0, sizeof(*c));
+		c->name = strdup(cname);
+		c->id = strdup(id);
+		if (!c->name || !c->id) {
+			free(c->name);
+			free(c->id);
+			continue;
+		}
+		const char *es = label(labels, DK_LABEL_ESSENTIAL);
+		c->essential = !es || strcmp(es, "false") != 0;
+		const char *sts = label(labels, DK_LABEL_STOP_TIMEOUT);
+		c->stop_timeout = sts ? atoi(sts) : d->co.stop_timeout;
+		if (c->stop_timeout <= 0)
+			c->stop_timeout = d->co.stop_timeout;
+		const char *ix = label(labels, DK_LABEL_INDEX);
+		c->index = ix ? atoi(ix) : 0;
+		t->n++;
+	}
+	json_decref(list);
+	/* Order containers as defined, then learn how each one is doing. */
+	for (size_t k = 0; k < n_fresh; k++) {
+		struct dtask *t = fresh[k];
+		qsort(t->c, t->n, sizeof(*t->c), by_index);
+		size_t before = d->n_ev;
+		for (size_t j = 0; j < t->n; j++)
+			refresh_container(d, t, &t->c[j]);
+		/* What ended while no gateway ran is for inspect, not an event. */
+		d->n_ev = before;
+	}
+	free(fresh);
+	return 0;
+}
+
+/* --- the event stream ----------------------------------------------------- */
+
+struct evbuf {
+	struct ddrv *d;
+	char *buf;
+	size_t len, cap;
+	bool told;
+};
+
+static void handle_event(struct ddrv *d, const json_t *ev, bool *told)
+{
+	const char *type = json_string_value(json_object_get(ev, "Type"));
+	const char *action = json_string_value(json_object_get(ev, "Action"));
+	const json_t *actor = json_object_get(ev, "Actor");
+	const char *id = json_string_value(json_object_get(actor, "ID"));
+	const json_t *attrs = json_object_get(actor, "Attributes");
+	json_int_t tn = json_integer_value(json_object_get(ev, "timeNano"));
+	if (!type || strcmp(type, "container") != 0 || !action || !id)
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (tn > d->since_ns)
+		d->since_ns = tn;
+	struct dtask *t = NULL;
+	struct dcont *c = find_container(d, id, &t);
+	if (!c) {
+		/* A container of a task this driver has not seen (started by an
+		 * earlier gateway after our scan): learn it. */
+		const char *tarn = json_string_value(json_object_get(attrs, DK_LABEL_TASK));
+		if (tarn && !find_task(d, tarn)) {
+			size_t before = d->n_ev;
+			adopt(d, tarn);
+			*told |= d->n_ev > before;
+		}
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	size_t before = d->n_ev;
+	if (strcmp(action, "oom") == 0) {
+		c->oom = true;
+	} else if (strcmp(action, "die") == 0) {
+		const char *code = json_string_value(json_object_get(attrs, "exitCode"));
+		container_ended(d, t, c, code != NULL, code ? atoi(code) : -1, false);
+	} else if (strcmp(action, "destroy") == 0) {
+		container_ended(d, t, c, false, -1, false);
+	}
+	*told |= d->n_ev > before;
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int on_stream(void *ctx, const char *p, size_t n)
+{
+	struct evbuf *b = ctx;
+	if (b->len + n > (1u << 20))
+		return -1; /* one event never gets this large */
+	if (b->len + n + 1 > b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 8192;
+		while (nc < b->len + n + 1)
+			nc *= 2;
+		char *nb = realloc(b->buf, nc);
+		if (!nb)
+			return -1;
+		b->buf = nb;
+		b->cap = nc;
+	}
+	memcpy(b->buf + b->len, p, n);
+	b->len += n;
+	/* Events are JSON objects, one per line. */
+	size_t start = 0;
+	for (size_t i = 0; i < b->len; i++) {
+		if (b->buf[i] != '\n')
+			continue;
+		if (i > start) {
+			json_t *ev = json_loadb(b->buf + start, i - start, 0, NULL);
+			if (ev)
+				handle_event(b->d, ev, &b->told);
+			json_decref(ev);
+		}
+		start = i + 1;
+	}
+	memmove(b->buf, b->buf + start, b->len - start);
+	b->len -= start;
+	if (b->told && b->d->notify) {
+		b->told = false;
+		b->d->notify(b->d->notify_ctx);
+	}
+	return 0;
+}
+
+static bool wait_cancel(struct ddrv *d, int ms)
+{
+	struct pollfd p = {.fd = d->cancel[0], .events = POLLIN};
+	return poll(&p, 1, ms) > 0;
+}
+
+static void *events_main(void *arg)
+{
+	struct ddrv *d = arg;
+	int backoff = 100;
+	char *q = NULL;
+	{
+		json_t *f = json_pack("{s:[s], s:[s], s:[s,s,s]}", "type", "container", "label",
+		                      DK_LABEL_MANAGED "=true", "event", "die", "oom", "destroy");
+		char *fs = f ? json_dumps(f, JSON_COMPACT) : NULL;
+		json_decref(f);
+		q = fs ? dhttp_query_escape(fs) : NULL;
+		free(fs);
+	}
+	while (q) {
+		pthread_mutex_lock(&d->lock);
+		bool quit = d->quit;
+		long long since = d->since_ns;
+		pthread_mutex_unlock(&d->lock);
+		if (quit)
+			break;
+		char path[1024], err[256];
+		struct dhttp_conn c;
+		struct evbuf b = {.d = d};
+		struct dhttp_parser *p = malloc(sizeof(*p));
+		struct dhttp_target t = d->tgt;
+		t.timeout_ms = d->tgt.timeout_ms;
+		int rc = -1;
+		if (p &&
+		    snprintf(path, sizeof(path), API "/events?since=%lld.%09lld&filters=%s",
+		             since / 1000000000LL, since % 1000000000LL, q) > 0 &&
+		    dhttp_connect(&t, &c, err, sizeof(err)) == 0) {
+			dhttp_parser_init(p, false, on_stream, &b);
+			if (dhttp_send(&t, &c, "GET", path, NULL, err, sizeof(err)) == 0) {
+				backoff = 100;
+				rc = dhttp_recv(&c, p, d->cancel[0], -1, err, sizeof(err));
+			}
+			dhttp_close(&c);
+		}
+		(void)rc;
+		free(p);
+		free(b.buf);
+		if (wait_cancel(d, backoff))
+			break;
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+	}
+	free(q);
+	return NULL;
+}
+
+/* --- the driver calls ---------------------------------------------------------- */
+
+static int remove_container(struct ddrv *d, const char *id)
+{
+	char path[256], err[256];
+	int status;
+	if (snprintf(path, sizeof(path), API "/containers/%s?force=1&v=1", id) < 0)
+		return -1;
+	if (dhttp_request(&d->tgt, "DELETE", path, NULL, &status, NULL, NULL, err, sizeof(err)) < 0)
+		return -1;
+	return status == 204 || status == 404 ? 0 : -1;
+}
+
+static int pull(struct ddrv *d, const char *image, char *reason, size_t cap)
+{
+	char *from, *tag;
+	if (dk_image_ref(image, &from, &tag) < 0)
+		return fail(reason, cap, "out of memory");
+	char *qf = dhttp_query_escape(from), *qt = dhttp_query_escape(tag);
+	free(from);
+	free(tag);
+	size_t n = (qf ? strlen(qf) : 0) + (qt ? strlen(qt) : 0) + 64;
+	char *path = malloc(n);
+	int rc = -1;
+	if (!qf || !qt || !path ||
+	    snprintf(path, n, API "/images/create?fromImage=%s%s%s", qf, *qt ? "&tag=" : "", qt) <
+	        0) {
+		fail(reason, cap, "out of memory");
+		goto out;
+	}
+	struct dhttp_target t = d->tgt;
+	t.timeout_ms = 600000;
+	int status;
+	char *body = NULL;
+	size_t len = 0;
+	char err[256];
+	if (dhttp_request(&t, "POST", path, NULL, &status, &body, &len, err, sizeof(err)) < 0) {
+		fail(reason, cap, "CannotPullContainerError: %s: %s", image, err);
+		goto out;
+	}
+	if (status != 200) {
+		json_t *j = json_loadb(body, len, 0, NULL);
+		fail(reason, cap, "CannotPullContainerError: %s: %s", image, engine_message(j));
+		json_decref(j);
+		free(body);
+		goto out;
+	}
+	/* A progress stream; a failed pull says so in an "error" field. */
+	rc = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+		const char *e = json_string_value(json_object_get(j, "error"));
+		if (e) {
+			fail(reason, cap, "CannotPullContainerError: %s: %s", image, e);
+			rc = -1;
+		}
+		json_decref(j);
+	}
+	free(body);
+out:
+	free(qf);
+	free(qt);
+	free(path);
+	return rc;
+}
+
+static int create_one(struct ddrv *d, const struct dk_create *s, char **id, char *reason,
+                      size_t cap)
+{
+	char *qn = dhttp_query_escape(s->docker_name);
+	if (!qn)
+		return fail(reason, cap, "out of memory");
+	size_t n = strlen(qn) + 64;
+	char *path = malloc(n);
+	if (!path || snprintf(path, n, API "/containers/create?name=%s", qn) < 0) {
+		free(qn);
+		free(path);
+		return fail(reason, cap, "out of memory");
+	}
+	free(qn);
+	int rc = -1;
+	bool pulled = false, cleared = false;
+	for (;;) {
+		int status;
+		json_t *j = NULL;
+		char err[256];
+		if (dhttp_request_json(&d->tgt, "POST", path, s->body, &status, &j, err,
+		                       sizeof(err)) < 0) {
+			fail(reason, cap, "CannotCreateContainerError: container %s: %s", s->name,
+			     err);
+			break;
+		}
+		if (status == 201) {
+			const char *cid = json_string_value(json_object_get(j, "Id"));
+			*id = cid ? strdup(cid) : NULL;
+			json_decref(j);
+			if (!*id)
+				fail(reason, cap, "CannotCreateContainerError: no container id");
+			else
+				rc = 0;
+			break;
+		}
+		if (status == 404 && !pulled) {
+			json_decref(j);
+			pulled = true;
+			if (pull(d, s->image, reason, cap) < 0)
+				break;
+			continue;
+		}
+		if (status == 409 && !cleared) {
+			/* A container of an earlier, interrupted start of the same
+			 * task holds the name. */
+			json_decref(j);
+			cleared = true;
+			remove_container(d, s->docker_name);
+			continue;
+		}
+		fail(reason, cap, "CannotCreateContainerError: container %s: %s", s->name,
+		     engine_message(j));
+		json_decref(j);
+		break;
+	}
+	free(path);
+	return rc;
+}
+
+static int drv_start(void *h, const json_t *task, const json_t *taskdef, const json_t *env,
+                     char *reason, size_t cap)
+{
+	struct ddrv *d = h;
+	const char *arn = json_string_value(json_object_get(task, "taskArn"));
+	if (!arn)
+		return fail(reason, cap, "the task has no taskArn");
+	pthread_mutex_lock(&d->lock);
+	struct dk_create *specs = NULL;
+	size_t n = 0;
+	struct dtask *t = find_task(d, arn);
+	int rc = -1;
+	if (!t && adopt(d, arn) < 0) {
+		fail(reason, cap, "the Docker engine cannot be reached");
+		goto out;
+	}
+	t = find_task(d, arn);
+	if (t) {
+		rc = t->stopped ? fail(reason, cap, "task %s already ran on this host", arn) : 0;
+		t = NULL;
+		goto out;
+	}
+	if (dk_create_build(task, taskdef, env, &d->co, &specs, &n, reason, cap) < 0)
+		goto out;
+	t = calloc(1, sizeof(*t));
+	if (!t || !(t->c = calloc(n, sizeof(*t->c))) || !(t->arn = strdup(arn))) {
+		fail(reason, cap, "out of memory");
+		goto out;
+	}
+	t->n = n;
+	for (size_t i = 0; i < n; i++) {
+		t->c[i].name = strdup(specs[i].name);
+		t->c[i].essential = specs[i].essential;
+		t->c[i].stop_timeout = specs[i].stop_timeout;
+		t->c[i].index = (int)i;
+		if (!t->c[i].name) {
+			fail(reason, cap, "out of memory");
+			goto out;
+		}
+	}
+	size_t made = 0;
+	for (; made < n; made++)
+		if (create_one(d, &specs[made], &t->c[made].id, reason, cap) < 0)
+			break;
+	size_t started = 0;
+	if (made == n) {
+		for (; started < n; started++) {
+			char path[256], err[256];
+			int status;
+			json_t *j = NULL;
+			if (snprintf(path, sizeof(path), API "/containers/%s/start",
+			             t->c[started].id) < 0 ||
+			    dhttp_request_json(&d->tgt, "POST", path, NULL, &status, &j, err,
+			                       sizeof(err)) < 0) {
+				fail(reason, cap, "CannotStartContainerError: container %s: %s",
+				     t->c[started].name, err);
+				break;
+			}
+			if (status != 204 && status != 304) {
+				fail(reason, cap, "CannotStartContainerError: container %s: %s",
+				     t->c[started].name, engine_message(j));
+				json_decref(j);
+				break;
+			}
+			json_decref(j);
+		}
+	}
+	if (made < n || started < n) {
+		for (size_t i = 0; i < made; i++)
+			remove_container(d, t->c[i].id);
+		goto out;
+	}
+	if (add_task(d, t) < 0) {
+		for (size_t i = 0; i < n; i++)
+			remove_container(d, t->c[i].id);
+		fail(reason, cap, "out of memory");
+		goto out;
+	}
+	t = NULL;
+	rc = 0;
+out:
+	task_free(t);
+	dk_create_free(specs, n);
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static int drv_stop(void *h, const char *arn, char *reason, size_t cap)
+{
+	struct ddrv *d = h;
+	pthread_mutex_lock(&d->lock);
+	struct dtask *t = find_task(d, arn);
+	if (!t && adopt(d, arn) < 0) {
+		pthread_mutex_unlock(&d->lock);
+		return fail(reason, cap, "the Docker engine cannot be reached");
+	}
+	t = find_task(d, arn);
+	if (t && !t->stopped) {
+		if (!t->stopping && !t->reason[0] &&
+		    snprintf(t->reason, sizeof(t->reason), "Task stopped on request") < 0)
+			t->reason[0] = '\0';
+		stop_task_locked(d, t);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static int drv_inspect(void *h, const char *arn, struct sched_driver_status *out)
+{
+	struct ddrv *d = h;
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&d->lock);
+	struct dtask *t = find_task(d, arn);
+	if (!t && adopt(d, arn) < 0) {
+		pthread_mutex_unlock(&d->lock);
+		return -1;
+	}
+	t = find_task(d, arn);
+	if (!t) {
+		out->state = SCHED_DRIVER_UNKNOWN;
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < t->n && !t->stopped; i++)
+		if (refresh_container(d, t, &t->c[i]) < 0)
+			rc = -1;
+	if (t->stopped) {
+		out->state = SCHED_DRIVER_STOPPED;
+		out->failed_to_start = t->failed;
+		out->exit_code = t->exit_code;
+		memcpy(out->reason, t->reason, sizeof(out->reason));
+	} else if (rc < 0) {
+		pthread_mutex_unlock(&d->lock);
+		return -1;
+	} else {
+		out->state = SCHED_DRIVER_RUNNING;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static void cleanup_locked(struct ddrv *d)
+{
+	long long now = now_ms();
+	if (now - d->last_cleanup_ms < 60000)
+		return;
+	d->last_cleanup_ms = now;
+	size_t w = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		struct dtask *t = d->t[i];
+		if (t->stopped && t->stopped_ms + (long long)d->retain_s * 1000 <= now) {
+			bool all = true;
+			for (size_t j = 0; j < t->n; j++)
+				if (t->c[j].id && remove_container(d, t->c[j].id) < 0)
+					all = false;
+			if (all) {
+				task_free(t);
+				continue;
+			}
+		}
+		d->t[w++] = t;
+	}
+	d->n = w;
+}
+
+static int drv_events(void *h, struct sched_driver_event *out, size_t cap)
+{
+	struct ddrv *d = h;
+	pthread_mutex_lock(&d->lock);
+	size_t n = d->n_ev < cap ? d->n_ev : cap;
+	memcpy(out, d->ev, n * sizeof(*out));
+	memmove(d->ev, d->ev + n, (d->n_ev - n) * sizeof(*out));
+	d->n_ev -= n;
+	cleanup_locked(d);
+	pthread_mutex_unlock(&d->lock);
+	return (int)n;
+}
+
+/* Copies the task's container ids (lock held) so engine calls for
+ * containers()/stats() run without the lock. */
+static int task_ids(struct ddrv *d, const char *arn, char ***names, char ***ids, size_t *n)
+{
+	*names = *ids = NULL;
+	*n = 0;
+	struct dtask *t = find_task(d, arn);
+	if (!t && adopt(d, arn) < 0)
+		return -1;
+	t = find_task(d, arn);
+	if (!t)
+		return -2;
+	*names = calloc(t->n, sizeof(char *));
+	*ids = calloc(t->n, sizeof(char *));
+	if (!*names || !*ids)
+		return -1;
+	for (size_t i = 0; i < t->n; i++) {
+		(*names)[i] = strdup(t->c[i].name);
+		(*ids)[i] = t->c[i].id ? strdup(t->c[i].id) : NULL;
+		(*n)++;
+	}
+	return 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void copy_field(json_t *dst, const char *to, const json_t *src)
+{
+	if (src && !json_is_null(src))
+		json_object_set(dst, to, (json_t *)src);
+}
+
+static int drv_containers(void *h, const char *arn, json_t **out, char *reason, size_t cap)
+{
+	struct ddrv *d = h;
+	*out = NULL;
+	char **names, **ids;
+	size_t n;
+	pthread_mutex_lock(&d->lock);
+	int r = task_ids(d, arn, &names, &ids, &n);
+	pthread_mutex_unlock(&d->lock);
+	if (r < 0) {
+		strv_free(names, n);
+		strv_free(ids, n);
+		return fail(reason, cap,
+		            r == -2 ? "no task %s on this host"
+		                    : "the Docker engine cannot be reached (%s)",
+		            arn);
+	}
+	json_t *all = json_object();
+	int rc = all ? 0 : -1;
+	for (size_t i = 0; all && i < n; i++) {
+		if (!ids[i] || !names[i])
+			continue;
+		char path[256], err[256];
+		int status;
+		json_t *j = NULL;
+		if (snprintf(path, sizeof(path), API "/containers/%s/json", ids[i]) < 0 ||
+		    dhttp_request_json(&d->tgt, "GET", path, NULL, &status, &j, err, sizeof(err)) <
+		        0) {
+			rc = fail(reason, cap, "the Docker engine cannot be reached: %s", err);
+			break;
+		}
+		json_t *o = json_object();
+		if (status == 200 && o) {
+			const json_t *st = json_object_get(j, "State");
+			const json_t *cfg = json_object_get(j, "Config");
+			json_object_set_new(o, "DockerId", json_string(ids[i]));
+			const char *nm = json_string_value(json_object_get(j, "Name"));
+			if (nm)
+				json_object_set_new(o, "DockerName",
+				                    json_string(nm[0] == '/' ? nm + 1 : nm));
+			copy_field(o, "Image", json_object_get(cfg, "Image"));
+			copy_field(o, "ImageID", json_object_get(j, "Image"));
+			copy_field(o, "Labels", json_object_get(cfg, "Labels"));
+			copy_field(o, "CreatedAt", json_object_get(j, "Created"));
+			const char *s = json_string_value(json_object_get(st, "Status"));
+			bool done = s && (!strcmp(s, "exited") || !strcmp(s, "dead"));
+			json_object_set_new(
+			    o, "KnownStatus",
+			    json_string(
+			        done ? "STOPPED"
+			             : (s && !strcmp(s, "running") ? "RUNNING" : "PENDING")));
+			copy_field(o, "StartedAt", json_object_get(st, "StartedAt"));
+			if (done) {
+				copy_field(o, "FinishedAt", json_object_get(st, "FinishedAt"));
+				copy_field(o, "ExitCode", json_object_get(st, "ExitCode"));
+			}
+			copy_field(o, "Pid", json_object_get(st, "Pid"));
+			json_object_set_new(all, names[i], o);
+		} else {
+			json_decref(o);
+		}
+		json_decref(j);
+	}
+	strv_free(names, n);
+	strv_free(ids, n);
+	if (rc < 0 || !all) {
+		json_decref(all);
+		return rc < 0 ? -1 : fail(reason, cap, "out of memory");
+	}
+	*out = all;
+	return 0;
+}
+
+static int drv_stats(void *h, const char *arn, json_t **out, char *reason, size_t cap)
+{
+	struct ddrv *d = h;
+	*out = NULL;
+	char **names, **ids;
+	size_t n;
+	pthread_mutex_lock(&d->lock);
+	int r = task_ids(d, arn, &names, &ids, &n);
+	pthread_mutex_unlock(&d->lock);
+	if (r < 0) {
+		strv_free(names, n);
+		strv_free(ids, n);
+		return fail(reason, cap,
+		            r == -2 ? "no task %s on this host"
+		                    : "the Docker engine cannot be reached (%s)",
+		            arn);
+	}
+	json_t *all = json_object();
+	int rc = all ? 0 : fail(reason, cap, "out of memory");
+	for (size_t i = 0; all && i < n; i++) {
+		if (!ids[i])
+			continue;
+		char path[256], err[256];
+		int status;
+		json_t *j = NULL;
+		if (snprintf(path, sizeof(path), API "/containers/%s/stats?stream=false", ids[i]) <
+		        0 ||
+		    dhttp_request_json(&d->tgt, "GET", path, NULL, &status, &j, err, sizeof(err)) <
+		        0) {
+			rc = fail(reason, cap, "the Docker engine cannot be reached: %s", err);
+			break;
+		}
+		if (status == 200 && json_is_object(j))
+			json_object_set(all, ids[i], j);
+		json_decref(j);
+	}
+	strv_free(names, n);
+	strv_free(ids, n);
+	if (rc < 0) {
+		json_decref(all);
+		return -1;
+	}
+	*out = all;
+	return 0;
+}
+
+/* --- open and close -------------------------------------------------------- */
+
+static void drv_free(struct ddrv *d)
+{
+	if (!d)
+		return;
+	if (d->thread_started) {
+		pthread_mutex_lock(&d->lock);
+		d->quit = true;
+		pthread_mutex_unlock(&d->lock);
+		ssize_t w = write(d->cancel[1], "x", 1);
+		(void)w;
+		pthread_join(d->thread, NULL);
+	}
+	pthread_mutex_lock(&d->lock);
+	while (d->stoppers > 0)
+		pthread_cond_wait(&d->idle, &d->lock);
+	pthread_mutex_unlock(&d->lock);
+	for (size_t i = 0; i < d->n; i++)
+		task_free(d->t[i]);
+	free(d->t);
+	free(d->ev);
+	if (d->cancel[0] >= 0)
+		close(d->cancel[0]);
+	if (d->cancel[1] >= 0)
+		close(d->cancel[1]);
+	if (d->tls)
+		dhttp_tls_free(d->tls);
+	free(d->sock);
+	free(d->host);
+	free(d->bind_ip);
+	free(d->net_mode);
+	pthread_cond_destroy(&d->idle);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+static int parse_hostport(const char *addr, char **host, int *port)
+{
+	const char *colon = strrchr(addr, ':');
+	if (!colon || colon == addr || !colon[1])
+		return -1;
+	const char *h = addr;
+	size_t hn = (size_t)(colon - addr);
+	if (h[0] == '[' && hn >= 2 && h[hn - 1] == ']') {
+		h++;
+		hn -= 2;
+	}
+	char *end;
+	long p = strtol(colon + 1, &end, 10);
+	if (*end || p <= 0 || p > 65535)
+		return -1;
+	*host = strndup(h, hn);
+	*port = (int)p;
+	return *host ? 0 : -1;
+}
+
+int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_driver *out,
+                             char *err, size_t err_cap)
+{
+	memset(out, 0, sizeof(*out));
+	if (!opts)
+		return fail(err, err_cap, "no options");
+	struct ddrv *d = calloc(1, sizeof(*d));
+	if (!d)
+		return fail(err, err_cap, "out of memory");
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->idle, NULL);
+	d->cancel[0] = d->cancel[1] = -1;
+	d->retain_s = opts->retain_seconds > 0 ? opts->retain_seconds : 10800;
+	d->notify = opts->notify;
+	d->notify_ctx = opts->notify_ctx;
+	d->bind_ip = strdup(opts->port_bind_ip ? opts->port_bind_ip : "127.0.0.1");
+	d->net_mode = strdup(opts->network_mode ? opts->network_mode : "bridge");
+	if (!d->bind_ip || !d->net_mode) {
+		drv_free(d);
+		return fail(err, err_cap, "out of memory");
+	}
+	if (strcmp(d->net_mode, "bridge") && strcmp(d->net_mode, "host") &&
+	    strcmp(d->net_mode, "none")) {
+		drv_free(d);
+		return fail(err, err_cap, "network mode must be bridge, host or none");
+	}
+	d->co.bind_ip = d->bind_ip;
+	d->co.network_mode = d->net_mode;
+	d->co.stop_timeout = opts->stop_timeout > 0 ? opts->stop_timeout : 30;
+	d->tgt.timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
+	if (opts->tcp_address) {
+		if (parse_hostport(opts->tcp_address, &d->host, &d->tgt.port) < 0) {
+			drv_free(d);
+			return fail(err, err_cap, "the engine address must be host:port");
+		}
+		d->tgt.host = d->host;
+		d->tls = dhttp_tls_new(opts->tls_ca, opts->tls_cert, opts->tls_key, err, err_cap);
+		if (!d->tls) {
+			drv_free(d);
+			return -1;
+		}
+		d->tgt.tls = d->tls;
+	} else {
+		d->sock = strdup(opts->socket_path ? opts->socket_path : "/var/run/docker.sock");
+		if (!d->sock) {
+			drv_free(d);
+			return fail(err, err_cap, "out of memory");
+		}
+		d->tgt.unix_path = d->sock;
+	}
+	int status;
+	char *body = NULL;
+	if (dhttp_request(&d->tgt, "GET", "/_ping", NULL, &status, &body, NULL, err, err_cap) < 0) {
+		drv_free(d);
+		return -1;
+	}
+	bool pong = status == 200 && body && strcmp(body, "OK") == 0;
+	free(body);
+	if (!pong) {
+		drv_free(d);
+		return fail(err, err_cap, "not a Docker engine (GET /_ping answered %d)", status);
+	}
+	json_t *v = NULL;
+	if (dhttp_request_json(&d->tgt, "GET", "/version", NULL, &status, &v, err, err_cap) < 0) {
+		drv_free(d);
+		return -1;
+	}
+	const char *api = json_string_value(json_object_get(v, "ApiVersion"));
+	const char *minapi = json_string_value(json_object_get(v, "MinAPIVersion"));
+	int amaj = 0, amin = 0, mmaj = 1, mmin = 12;
+	bool ok = api && sscanf(api, "%d.%d", &amaj, &amin) == 2 &&
+	          (amaj > 1 || (amaj == 1 && amin >= 41)) &&
+	          (!minapi || (sscanf(minapi, "%d.%d", &mmaj, &mmin) == 2 &&
+	                       (mmaj < 1 || (mmaj == 1 && mmin <= 41))));
+	json_decref(v);
+	if (!ok) {
+		drv_free(d);
+		return fail(err, err_cap, "the engine does not speak Engine API 1.41");
+	}
+	d->since_ns = (now_ms() - 1000) * 1000000LL;
+	if (adopt(d, NULL) < 0) {
+		drv_free(d);
+		return fail(err, err_cap, "cannot list the engine's containers");
+	}
+	d->n_ev = 0;
+	/* Tasks whose essential container ended while no gateway ran: stop
+	 * the rest now, as the agent would have. */
+	for (size_t i = 0; i < d->n; i++)
+		if (d->t[i]->cause_set && !d->t[i]->stopped)
+			stop_task_locked(d, d->t[i]);
+	if (pipe2(d->cancel, O_CLOEXEC) < 0 ||
+	    pthread_create(&d->thread, NULL, events_main, d) != 0) {
+		drv_free(d);
+		return fail(err, err_cap, "cannot start the event thread");
+	}
+	d->thread_started = true;
+	out->name = "docker";
+	out->handle = d;
+	out->start = drv_start;
+	out->stop = drv_stop;
+	out->inspect = drv_inspect;
+	out->events = drv_events;
+	out->containers = drv_containers;
+	out->stats = drv_stats;
+	return 0;
+}
+
+void sched_docker_driver_close(struct sched_driver *d)
+{
+	if (!d || !d->handle)
+		return;
+	drv_free(d->handle);
+	d->handle = NULL;
+}

@@ -1,0 +1,445 @@
+/*
+ * test_sched_driver_docker.c - the docker driver.
+ *
+ * Always: how a container definition becomes an Engine API create body
+ * (labels, environment precedence, limits, ports, network modes), and that
+ * open refuses an address where no engine answers.
+ *
+ * With TASKGATE_TEST_DOCKER_SOCK (a dockerd's socket) and
+ * TASKGATE_TEST_DOCKER_IMAGE (a local image with /bin/sh), as
+ * tests/integration/test_docker.sh runs it: real containers, host
+ * networking, their exits noticed through the event stream, stop, a
+ * reopened driver finding its tasks by label, metadata and stats.
+ */
+#include "scheduler/docker_http.h"
+#include "scheduler/docker_int.h"
+#include "scheduler/driver.h"
+#include "tests/unit/check.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *sock, *image;
+static atomic_int notified;
+
+static void on_event(void *ctx)
+{
+	(void)ctx;
+	atomic_fetch_add(&notified, 1);
+}
+
+static json_t *env_of(const json_t *body)
+{
+	json_t *o = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(body, "Env"), i, e)
+	{
+		const char *s = json_string_value(e);
+		const char *eq = strchr(s, '=');
+		char k[128];
+		snprintf(k, sizeof(k), "%.*s", (int)(eq - s), s);
+		json_object_set_new(o, k, json_string(eq + 1));
+	}
+	return o;
+}
+
+static void test_create_body(void)
+{
+	json_t *task = json_pack(
+	    "{s:s, s:s, s:[{s:s, s:[{s:i, s:i, s:s}]}], s:{s:[{s:s, s:[s], s:[{s:s, s:s}], s:i}]}}",
+	    "taskArn", "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef",
+	    "clusterArn", "arn:aws:ecs:us-east-1:123456789012:cluster/prod", "containers", "name",
+	    "web", "networkBindings", "containerPort", 80, "hostPort", 49153, "protocol", "tcp",
+	    "overrides", "containerOverrides", "name", "web", "command", "serve", "environment",
+	    "name", "MODE", "value", "override", "memory", 256);
+	json_t *def =
+	    json_pack("{s:s, s:i, s:[{s:s, s:s, s:[s], s:[s,s], s:[{s:s,s:s},{s:s,s:s}], "
+	              "s:i, s:i, s:i, s:b, s:s, s:s, s:i}, {s:s, s:s, s:b}]}",
+	              "family", "shop", "revision", 3, "containerDefinitions", "name", "web",
+	              "image", "nginx:1.25", "entryPoint", "/entry", "command", "a", "b",
+	              "environment", "name", "MODE", "value", "def", "name", "AWS_REGION", "value",
+	              "eu-west-1", "memory", 512, "memoryReservation", 128, "cpu", 0,
+	              "readonlyRootFilesystem", 1, "workingDirectory", "/srv", "user", "1000:1000",
+	              "stopTimeout", 7, "name", "log", "image", "busybox", "essential", 0);
+	json_t *env = json_pack("{s:s, s:{s:s, s:s}}", "AWS_REGION", "us-east-1",
+	                        "ECS_CONTAINER_METADATA_URI_V4", "web", "http://x/v4/w", "log",
+	                        "http://x/v4/l");
+	struct dk_create_opts o = {
+	    .bind_ip = "127.0.0.1", .network_mode = "bridge", .stop_timeout = 30};
+	struct dk_create *v = NULL;
+	size_t n = 0;
+	char reason[256] = "";
+	CHECK_INT(dk_create_build(task, def, env, &o, &v, &n, reason, sizeof(reason)), 0);
+	CHECK_INT(n, 2);
+	if (n == 2) {
+		const json_t *b = v[0].body;
+		CHECK_STR(v[0].docker_name, "ecs-shop-3-web-0123456789abcdef");
+		CHECK_STR(json_string_value(json_object_get(b, "Image")), "nginx:1.25");
+		CHECK_STR(json_string_value(json_array_get(json_object_get(b, "Entrypoint"), 0)),
+		          "/entry");
+		/* The override's command replaces the definition's. */
+		CHECK_INT(json_array_size(json_object_get(b, "Cmd")), 1);
+		CHECK_STR(json_string_value(json_array_get(json_object_get(b, "Cmd"), 0)), "serve");
+		json_t *e = env_of(b);
+		CHECK_STR(json_string_value(json_object_get(e, "MODE")), "override");
+		CHECK_STR(json_string_value(json_object_get(e, "AWS_REGION")), "us-east-1");
+		CHECK_STR(json_string_value(json_object_get(e, "ECS_CONTAINER_METADATA_URI_V4")),
+		          "http://x/v4/w");
+		json_decref(e);
+		const json_t *l = json_object_get(b, "Labels");
+		CHECK_STR(json_string_value(json_object_get(l, DK_LABEL_TASK)),
+		          "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef");
+		CHECK_STR(json_string_value(json_object_get(l, DK_LABEL_CONTAINER)), "web");
+		CHECK_STR(json_string_value(json_object_get(l, DK_LABEL_FAMILY)), "shop");
+		CHECK_STR(json_string_value(json_object_get(l, DK_LABEL_VERSION)), "3");
+		CHECK_STR(json_string_value(json_object_get(l, DK_LABEL_CLUSTER)),
+		          "arn:aws:ecs:us-east-1:123456789012:cluster/prod");
+		CHECK_STR(json_string_value(json_object_get(l, DK_LABEL_ESSENTIAL)), "true");
+		CHECK_STR(json_string_value(json_object_get(b, "WorkingDir")), "/srv");
+		CHECK_STR(json_string_value(json_object_get(b, "User")), "1000:1000");
+		CHECK_INT(json_integer_value(json_object_get(b, "StopTimeout")), 7);
+		const json_t *hc = json_object_get(b, "HostConfig");
+		CHECK_STR(json_string_value(json_object_get(hc, "NetworkMode")), "bridge");
+		CHECK_INT(json_integer_value(json_object_get(hc, "Memory")), 256LL << 20);
+		CHECK_INT(json_integer_value(json_object_get(hc, "MemoryReservation")),
+		          128LL << 20);
+		CHECK_INT(json_integer_value(json_object_get(hc, "CpuShares")), 2);
+		CHECK(json_is_true(json_object_get(hc, "ReadonlyRootfs")));
+		CHECK(json_object_get(hc, "Privileged") == NULL);
+		const json_t *pb = json_object_get(json_object_get(hc, "PortBindings"), "80/tcp");
+		CHECK_STR(json_string_value(json_object_get(json_array_get(pb, 0), "HostIp")),
+		          "127.0.0.1");
+		CHECK_STR(json_string_value(json_object_get(json_array_get(pb, 0), "HostPort")),
+		          "49153");
+		CHECK(json_object_get(json_object_get(b, "ExposedPorts"), "80/tcp") != NULL);
+		CHECK(!v[1].essential);
+		CHECK_INT(v[1].stop_timeout, 30);
+		json_t *e2 = env_of(v[1].body);
+		CHECK_STR(json_string_value(json_object_get(e2, "ECS_CONTAINER_METADATA_URI_V4")),
+		          "http://x/v4/l");
+		json_decref(e2);
+	}
+	dk_create_free(v, n);
+
+	/* Host networking publishes nothing; awsvpc is refused. */
+	json_object_set_new(def, "networkMode", json_string("host"));
+	CHECK_INT(dk_create_build(task, def, env, &o, &v, &n, reason, sizeof(reason)), 0);
+	if (n)
+		CHECK(json_object_get(json_object_get(v[0].body, "HostConfig"), "PortBindings") ==
+		      NULL);
+	dk_create_free(v, n);
+	json_object_set_new(def, "networkMode", json_string("awsvpc"));
+	CHECK_INT(dk_create_build(task, def, env, &o, &v, &n, reason, sizeof(reason)), -1);
+	CHECK(strstr(reason, "awsvpc is not supported") != NULL);
+	json_object_del(def, "networkMode");
+	json_object_del(json_array_get(json_object_get(def, "containerDefinitions"), 1), "image");
+	CHECK_INT(dk_create_build(task, def, env, &o, &v, &n, reason, sizeof(reason)), -1);
+	CHECK(strstr(reason, "container log has no image") != NULL);
+	json_decref(task);
+	json_decref(def);
+	json_decref(env);
+}
+
+static void test_image_ref(void)
+{
+	char *f, *t;
+	CHECK_INT(dk_image_ref("busybox", &f, &t), 0);
+	CHECK_STR(f, "busybox");
+	CHECK_STR(t, "latest");
+	free(f), free(t);
+	CHECK_INT(dk_image_ref("localhost:5000/team/app:1.2", &f, &t), 0);
+	CHECK_STR(f, "localhost:5000/team/app");
+	CHECK_STR(t, "1.2");
+	free(f), free(t);
+	CHECK_INT(dk_image_ref("localhost:5000/app", &f, &t), 0);
+	CHECK_STR(f, "localhost:5000/app");
+	CHECK_STR(t, "latest");
+	free(f), free(t);
+	CHECK_INT(dk_image_ref("app@sha256:abcd", &f, &t), 0);
+	CHECK_STR(f, "app@sha256:abcd");
+	CHECK_STR(t, "");
+	free(f), free(t);
+}
+
+static void test_open_without_engine(void)
+{
+	struct sched_docker_opts o = {.socket_path = "/tmp/tg-no-engine-here.sock",
+	                              .timeout_ms = 500};
+	struct sched_driver d;
+	char err[256] = "";
+	CHECK_INT(sched_docker_driver_open(&o, &d, err, sizeof(err)), -1);
+	CHECK(strstr(err, "cannot connect") != NULL);
+	o.socket_path = NULL;
+	o.tcp_address = "127.0.0.1:1";
+	CHECK_INT(sched_docker_driver_open(&o, &d, err, sizeof(err)), -1);
+	CHECK(strstr(err, "CA") != NULL);
+	o.tcp_address = "no-port";
+	CHECK_INT(sched_docker_driver_open(&o, &d, err, sizeof(err)), -1);
+	CHECK(strstr(err, "host:port") != NULL);
+}
+
+/* --- against a real engine --------------------------------------------------- */
+
+static struct sched_driver open_engine(void)
+{
+	struct sched_docker_opts o = {
+	    .socket_path = sock, .network_mode = "host", .stop_timeout = 2, .notify = on_event};
+	struct sched_driver d;
+	char err[256] = "";
+	if (sched_docker_driver_open(&o, &d, err, sizeof(err)) != 0) {
+		printf("    open: %s\n", err);
+		memset(&d, 0, sizeof(d));
+	}
+	return d;
+}
+
+static char arns[8][128];
+static const char *arn_of(int i)
+{
+	snprintf(arns[i], sizeof(arns[i]),
+	         "arn:aws:ecs:us-east-1:123456789012:task/default/%08x%04d",
+	         (unsigned)getpid() ^ (unsigned)time(NULL), i);
+	return arns[i];
+}
+
+static json_t *task_of(const char *arn)
+{
+	return json_pack("{s:s, s:s}", "taskArn", arn, "clusterArn",
+	                 "arn:aws:ecs:us-east-1:123456789012:cluster/default");
+}
+
+static json_t *def_of(const char *script, int stop_timeout)
+{
+	return json_pack("{s:s, s:i, s:[{s:s, s:s, s:[s,s,s], s:[{s:s, s:s}], s:i}]}", "family",
+	                 "drvtest", "revision", 1, "containerDefinitions", "name", "app", "image",
+	                 image, "command", "/bin/sh", "-c", script, "environment", "name", "FOO",
+	                 "value", "bar", "stopTimeout", stop_timeout);
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for the driver's event for arn (not inspect: the event stream is
+ * what must notice a death by itself). */
+static bool wait_event(struct sched_driver *d, const char *arn, struct sched_driver_status *st)
+{
+	long long end = mono_ms() + 30000;
+	while (mono_ms() < end) {
+		struct sched_driver_event ev[8];
+		int n = d->events(d->handle, ev, 8);
+		for (int i = 0; i < n; i++)
+			if (strcmp(ev[i].task_arn, arn) == 0) {
+				*st = ev[i].status;
+				return true;
+			}
+		struct timespec t = {0, 20 * 1000000};
+		nanosleep(&t, NULL);
+	}
+	return false;
+}
+
+static void test_engine_exit_event(void)
+{
+	struct sched_driver d = open_engine();
+	CHECK(d.handle != NULL);
+	if (!d.handle)
+		return;
+	const char *arn = arn_of(0);
+	json_t *task = task_of(arn);
+	json_t *def = def_of("[ \"$FOO\" = bar ] && [ \"$AWS_REGION\" = us-east-1 ] && exit 3; "
+	                     "exit 1",
+	                     2);
+	json_t *env = json_pack("{s:s}", "AWS_REGION", "us-east-1");
+	char reason[256] = "";
+	int before = atomic_load(&notified);
+	CHECK_INT(d.start(d.handle, task, def, env, reason, sizeof(reason)), 0);
+	if (reason[0])
+		printf("    reason: %s\n", reason);
+	struct sched_driver_status st;
+	CHECK(wait_event(&d, arn, &st));
+	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
+	CHECK_INT(st.exit_code, 3); /* 3: the environment was as given */
+	CHECK_STR(st.reason, "Essential container in task exited");
+	CHECK(atomic_load(&notified) > before);
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
+	json_t *cs = NULL;
+	CHECK_INT(d.containers(d.handle, arn, &cs, reason, sizeof(reason)), 0);
+	json_t *app = json_object_get(cs, "app");
+	CHECK(json_string_length(json_object_get(app, "DockerId")) == 64);
+	CHECK(strncmp(json_string_value(json_object_get(app, "DockerName")), "ecs-drvtest-1-app-",
+	              18) == 0);
+	CHECK_INT(json_integer_value(json_object_get(app, "ExitCode")), 3);
+	CHECK_STR(json_string_value(json_object_get(app, "KnownStatus")), "STOPPED");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(app, "Labels"),
+	                                            "com.amazonaws.ecs.task-arn")),
+	          arn);
+	json_decref(cs);
+	/* A second start of the same task does not run it again. */
+	CHECK_INT(d.start(d.handle, task, def, env, reason, sizeof(reason)), -1);
+	CHECK(strstr(reason, "already ran") != NULL);
+	json_decref(task);
+	json_decref(def);
+	json_decref(env);
+	sched_docker_driver_close(&d);
+}
+
+static void test_engine_stop_and_restart(void)
+{
+	struct sched_driver d = open_engine();
+	CHECK(d.handle != NULL);
+	if (!d.handle)
+		return;
+	/* PID 1 in a container ignores SIGTERM unless it handles it: stop must
+	 * fall back to SIGKILL after the stop timeout (137). */
+	const char *a = arn_of(1), *b = arn_of(2);
+	json_t *ta = task_of(a), *tb = task_of(b);
+	json_t *da = def_of("while :; do sleep 1; done", 1);
+	json_t *db = def_of("trap 'exit 0' TERM; while :; do sleep 0.1; done", 5);
+	json_t *env = json_object();
+	char reason[256] = "";
+	CHECK_INT(d.start(d.handle, ta, da, env, reason, sizeof(reason)), 0);
+	CHECK_INT(d.start(d.handle, tb, db, env, reason, sizeof(reason)), 0);
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, a, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_RUNNING);
+	CHECK_INT(d.stop(d.handle, a, reason, sizeof(reason)), 0);
+	CHECK(wait_event(&d, a, &st));
+	CHECK_INT(st.exit_code, 137);
+
+	/* The gateway restarts: a new driver finds b by its labels, and its
+	 * event stream notices b's end. */
+	sched_docker_driver_close(&d);
+	d = open_engine();
+	CHECK(d.handle != NULL);
+	if (!d.handle)
+		goto out;
+	CHECK_INT(d.inspect(d.handle, b, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_RUNNING);
+	CHECK_INT(d.inspect(d.handle, a, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
+	CHECK_INT(st.exit_code, 137);
+	json_t *stats = NULL;
+	CHECK_INT(d.stats(d.handle, b, &stats, reason, sizeof(reason)), 0);
+	const char *k;
+	json_t *v;
+	int n = 0;
+	json_object_foreach(stats, k, v)
+	{
+		n++;
+		CHECK(json_object_get(v, "memory_stats") != NULL);
+		CHECK(json_object_get(v, "cpu_stats") != NULL);
+	}
+	CHECK_INT(n, 1);
+	json_decref(stats);
+	CHECK_INT(d.stop(d.handle, b, reason, sizeof(reason)), 0);
+	CHECK(wait_event(&d, b, &st));
+	CHECK_INT(st.exit_code, 0);
+	CHECK_INT(d.inspect(d.handle, arn_of(7), &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_UNKNOWN);
+	sched_docker_driver_close(&d);
+out:
+	json_decref(ta);
+	json_decref(tb);
+	json_decref(da);
+	json_decref(db);
+	json_decref(env);
+}
+
+static void test_engine_start_failures(void)
+{
+	struct sched_driver d = open_engine();
+	CHECK(d.handle != NULL);
+	if (!d.handle)
+		return;
+	const char *arn = arn_of(3);
+	json_t *task = task_of(arn);
+	json_t *def = json_pack("{s:s, s:i, s:[{s:s, s:s}]}", "family", "drvtest", "revision", 1,
+	                        "containerDefinitions", "name", "app", "image",
+	                        "127.0.0.1:1/taskgate/none:1");
+	json_t *env = json_object();
+	char reason[256] = "";
+	CHECK_INT(d.start(d.handle, task, def, env, reason, sizeof(reason)), -1);
+	CHECK(strstr(reason, "CannotPullContainerError") != NULL);
+	json_decref(def);
+	/* An executable the image does not have. */
+	def = json_pack("{s:s, s:i, s:[{s:s, s:s, s:[s]}]}", "family", "drvtest", "revision", 1,
+	                "containerDefinitions", "name", "app", "image", image, "entryPoint",
+	                "/no/such/program");
+	CHECK_INT(d.start(d.handle, task, def, env, reason, sizeof(reason)), -1);
+	CHECK(strstr(reason, "CannotStartContainerError") != NULL);
+	/* Nothing is left behind. */
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_UNKNOWN);
+	json_decref(task);
+	json_decref(def);
+	json_decref(env);
+	sched_docker_driver_close(&d);
+}
+
+static void test_engine_essential_stops_others(void)
+{
+	struct sched_driver d = open_engine();
+	CHECK(d.handle != NULL);
+	if (!d.handle)
+		return;
+	const char *arn = arn_of(4);
+	json_t *task = task_of(arn);
+	json_t *def = json_pack(
+	    "{s:s, s:i, s:[{s:s, s:s, s:[s,s,s], s:b}, {s:s, s:s, s:[s,s,s], "
+	    "s:b, s:i}]}",
+	    "family", "drvtest", "revision", 1, "containerDefinitions", "name", "main", "image",
+	    image, "command", "/bin/sh", "-c", "sleep 1; exit 4", "essential", 1, "name", "side",
+	    "image", image, "command", "/bin/sh", "-c",
+	    "trap 'exit 0' TERM; while :; do sleep 0.1; done", "essential", 0, "stopTimeout", 10);
+	json_t *env = json_object();
+	char reason[256] = "";
+	CHECK_INT(d.start(d.handle, task, def, env, reason, sizeof(reason)), 0);
+	struct sched_driver_status st;
+	CHECK(wait_event(&d, arn, &st));
+	CHECK_INT(st.exit_code, 4);
+	json_t *cs = NULL;
+	CHECK_INT(d.containers(d.handle, arn, &cs, reason, sizeof(reason)), 0);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(cs, "side"), "KnownStatus")),
+	          "STOPPED");
+	json_decref(cs);
+	json_decref(task);
+	json_decref(def);
+	json_decref(env);
+	sched_docker_driver_close(&d);
+}
+
+int main(int argc, char **argv)
+{
+	sock = getenv("TASKGATE_TEST_DOCKER_SOCK");
+	image = getenv("TASKGATE_TEST_DOCKER_IMAGE");
+	static const struct check_case always[] = {
+	    {"a container definition becomes a create body as the ECS agent maps it",
+	     test_create_body},
+	    {"an image without a tag is pulled as :latest, never every tag", test_image_ref},
+	    {"open refuses an address where no engine answers, and TCP without a CA",
+	     test_open_without_engine},
+	};
+	static const struct check_case engine[] = {
+	    {"a container's exit reaches the scheduler as an event with its exit code",
+	     test_engine_exit_event},
+	    {"stop ends a task (SIGKILL after the timeout), and a reopened driver finds tasks by "
+	     "label",
+	     test_engine_stop_and_restart},
+	    {"a missing image or executable fails the start and leaves nothing behind",
+	     test_engine_start_failures},
+	    {"an essential container's exit stops the task's other containers",
+	     test_engine_essential_stops_others},
+	};
+	if (sock && image)
+		return check_run(engine, sizeof(engine) / sizeof(engine[0]), argc, argv);
+	return check_run(always, sizeof(always) / sizeof(always[0]), argc, argv);
+}
