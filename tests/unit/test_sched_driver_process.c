@@ -117,6 +117,19 @@ static bool wait_state(struct sched_driver *d, const char *arn, enum sched_drive
 	return false;
 }
 
+/* The watcher thread tells after it released its lock, so a caller may see
+ * the new state a moment before the notification. */
+static bool wait_notified(int before)
+{
+	long long end = mono_ms() + 15000;
+	while (mono_ms() < end) {
+		if (atomic_load(&notified) > before)
+			return true;
+		nap();
+	}
+	return false;
+}
+
 static bool wait_file(const char *path)
 {
 	long long end = mono_ms() + 15000;
@@ -230,7 +243,7 @@ static void test_exit_event(void)
 		CHECK_INT(ev[0].status.exit_code, 7);
 	}
 	CHECK_INT(d.events(d.handle, ev, 4), 0);
-	CHECK(atomic_load(&notified) > before);
+	CHECK(wait_notified(before));
 	char p[512];
 	out_path(p, sizeof(p), arn, "app", "stderr");
 	char *err = slurp(p);
@@ -461,7 +474,7 @@ static void test_restart_finds_tasks(void)
 	CHECK_INT(d.stop(d.handle, live, reason, sizeof(reason)), 0);
 	CHECK(wait_state(&d, live, SCHED_DRIVER_STOPPED, &st));
 	CHECK_INT(st.exit_code, 143);
-	CHECK(atomic_load(&notified) > before);
+	CHECK(wait_notified(before));
 	CHECK(kill(pid, 0) < 0 && errno == ESRCH);
 	json_decref(tl);
 	json_decref(td);
