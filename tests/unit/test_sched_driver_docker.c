@@ -245,6 +245,19 @@ static bool wait_event(struct sched_driver *d, const char *arn, struct sched_dri
 	return false;
 }
 
+/* Told after the driver's lock is released: may come just after the event. */
+static bool wait_notified(int before)
+{
+	long long end = mono_ms() + 30000;
+	while (mono_ms() < end) {
+		if (atomic_load(&notified) > before)
+			return true;
+		struct timespec t = {0, 10 * 1000000};
+		nanosleep(&t, NULL);
+	}
+	return false;
+}
+
 static void test_engine_exit_event(void)
 {
 	struct sched_driver d = open_engine();
@@ -267,7 +280,7 @@ static void test_engine_exit_event(void)
 	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
 	CHECK_INT(st.exit_code, 3); /* 3: the environment was as given */
 	CHECK_STR(st.reason, "Essential container in task exited");
-	CHECK(atomic_load(&notified) > before);
+	CHECK(wait_notified(before));
 	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
 	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
 	json_t *cs = NULL;
