@@ -132,6 +132,7 @@ void sched_close(struct sched *s)
 	if (!s)
 		return;
 	pthread_mutex_destroy(&s->lock);
+	sched_throttle_free(s);
 	free(s);
 }
 

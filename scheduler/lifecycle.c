@@ -220,6 +220,10 @@ static int finish_stopped(struct sched *s, struct sched_obj *task, const char *s
 			json_object_set_new(c, "reason", json_string(st->reason));
 	}
 	int rc = sched_task_commit(s, task, err);
+	const char *code = jstr(doc, "stopCode");
+	if (rc == SCHED_OK && !json_object_get(doc, "startedAt") && code &&
+	    strcmp(code, "UserInitiated") != 0 && strcmp(code, "ServiceSchedulerInitiated") != 0)
+		sched_throttle_note(s, doc, false);
 	if (rc == SCHED_OK && s->hooks.stopped)
 		s->hooks.stopped(s->hooks.ctx, task->doc);
 	return rc;
@@ -287,8 +291,10 @@ static int apply_status(struct sched *s, struct sched_obj *task,
 			bool health_changed = !had || strcmp(had, h) != 0;
 			if (strcmp(last, "RUNNING") == 0 && !health_changed)
 				return SCHED_OK;
-			if (strcmp(last, "RUNNING") != 0)
+			if (strcmp(last, "RUNNING") != 0) {
 				mark_running(s, task->doc);
+				sched_throttle_note(s, task->doc, true);
+			}
 			json_object_set_new(task->doc, "healthStatus", json_string(h));
 		}
 		*changed = true;

@@ -86,6 +86,78 @@ static const char *newest_event(const json_t *doc)
 	return jstr(json_array_get(json_object_get(doc, "events"), 0), "message");
 }
 
+/* --- the start throttle --------------------------------------------------
+ * A service whose tasks stop before they ever run (a bad image, a command
+ * that exits at once, credentials the gateway refuses) would otherwise start
+ * a new task on every pass forever. After THROTTLE_FREE such tasks in a row,
+ * the next start waits THROTTLE_BASE_MS, doubling per failure up to
+ * THROTTLE_MAX_MS; a task of the service reaching RUNNING clears it. */
+#define THROTTLE_FREE    3
+#define THROTTLE_BASE_MS 5000
+#define THROTTLE_MAX_MS  300000
+
+static struct sched_throttle *throttle_find(struct sched *s, const char *arn)
+{
+	for (size_t i = 0; i < s->n_throttle; i++)
+		if (strcmp(s->throttle[i].service_arn, arn) == 0)
+			return &s->throttle[i];
+	return NULL;
+}
+
+void sched_throttle_note(struct sched *s, const json_t *task, bool ok)
+{
+	const char *group = jstr(task, "group");
+	const char *by = jstr(task, "startedBy");
+	const char *cl = jstr(task, "clusterArn");
+	if (!group || strncmp(group, "service:", 8) != 0 || !by ||
+	    strncmp(by, "ecs-svc/", 8) != 0 || !cl)
+		return;
+	char rest[1200];
+	int n = snprintf(rest, sizeof(rest), "%s/%s", sched_arn_tail(cl, "cluster"), group + 8);
+	if (n < 0 || (size_t)n >= sizeof(rest))
+		return;
+	char *arn = sched_arn(s, "service", rest);
+	if (!arn)
+		return;
+	struct sched_throttle *t = throttle_find(s, arn);
+	if (ok) {
+		if (t) {
+			free(t->service_arn);
+			*t = s->throttle[--s->n_throttle];
+		}
+		free(arn);
+		return;
+	}
+	if (!t) {
+		struct sched_throttle *v = realloc(s->throttle, (s->n_throttle + 1) * sizeof(*v));
+		if (!v) {
+			free(arn); /* no memory: no throttle, starts go on as before */
+			return;
+		}
+		s->throttle = v;
+		t = &s->throttle[s->n_throttle++];
+		memset(t, 0, sizeof(*t));
+		t->service_arn = arn;
+		arn = NULL;
+	}
+	free(arn);
+	t->failures++;
+	if (t->failures >= THROTTLE_FREE) {
+		int shift = t->failures - THROTTLE_FREE;
+		int64_t delay = THROTTLE_BASE_MS << (shift > 10 ? 10 : shift);
+		t->next_ms = sched_now_ms(s) + (delay > THROTTLE_MAX_MS ? THROTTLE_MAX_MS : delay);
+	}
+}
+
+void sched_throttle_free(struct sched *s)
+{
+	for (size_t i = 0; i < s->n_throttle; i++)
+		free(s->throttle[i].service_arn);
+	free(s->throttle);
+	s->throttle = NULL;
+	s->n_throttle = 0;
+}
+
 /* --- reconcile one service ---------------------------------------------- */
 
 struct svc_task {
@@ -276,6 +348,18 @@ int sched_service_reconcile(struct sched *s, struct sched_obj *svc, struct sched
 	}
 	int want = D - primary, room = max_total - alive;
 	int to_start = want < room ? want : room;
+	const struct sched_throttle *th = throttle_find(s, svc->row.arn);
+	if (to_start > 0 && th && th->next_ms > sched_now_ms(s)) {
+		to_start = 0;
+		char msg[400];
+		snprintf(msg, sizeof(msg),
+		         "(service %s) is unable to consistently start tasks successfully. For "
+		         "more information, see the Troubleshooting section.",
+		         name);
+		const char *last = newest_event(doc);
+		if (!last || strcmp(last, msg) != 0)
+			add_event(s, doc, msg);
+	}
 	int requested = to_start;
 	json_t *started = json_array(), *failures = json_array();
 	if (!started || !failures)

@@ -27,6 +27,16 @@ struct sched {
 	void *clock_ctx;
 	int port_min, port_max;
 	struct sched_task_hooks hooks;
+	/* services whose tasks keep failing to start (reconcile.c); in memory
+	 * only: a restart gives every service a fresh start */
+	struct sched_throttle *throttle;
+	size_t n_throttle;
+};
+
+struct sched_throttle {
+	char *service_arn;
+	int failures;    /* tasks in a row that stopped before RUNNING */
+	int64_t next_ms; /* no new task before this time */
 };
 
 struct sched_obj {
@@ -204,6 +214,10 @@ int sched_task_start(struct sched *s, struct sched_obj *task, const struct sched
                      struct sched_error *err);
 /* reason cut to ECS's 255 characters into buf. */
 void sched_clip_reason(char *buf, size_t cap, const char *reason);
+/* A service task reached RUNNING (ok) or STOPPED without ever running (not
+ * ok, and not stopped on purpose): the service's start throttle follows. */
+void sched_throttle_note(struct sched *s, const json_t *task, bool ok);
+void sched_throttle_free(struct sched *s);
 /* One reconcile pass over one service (reconcile.c); saves it. */
 int sched_service_reconcile(struct sched *s, struct sched_obj *svc, struct sched_error *err);
 /* The non-STOPPED tasks of a cluster. */

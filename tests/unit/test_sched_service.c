@@ -420,8 +420,9 @@ static void test_events_capped(void)
 	char *td = w_taskdef(&f, TD("web", "a"));
 	json_decref(create(&f, "web", "web", 1, -1, -1));
 	struct sched_task_filter flt = {.cluster = "c", .service_name = "web"};
-	for (int i = 0; i < 120; i++) {
-		step(&f);
+	for (int i = 0; i < 60; i++) {
+		step(&f); /* a replacement starts */
+		step(&f); /* it runs: the kill below is not a failed start */
 		json_t *arns = NULL;
 		char *next = NULL;
 		CHECK_INT(sched_task_list(f.s, &flt, NULL, &arns, &next, &f.err), SCHED_OK);
@@ -435,6 +436,53 @@ static void test_events_capped(void)
 	CHECK(json_real_value(json_object_get(json_array_get(ev, 0), "createdAt")) >=
 	      json_real_value(json_object_get(json_array_get(ev, 99), "createdAt")));
 	json_decref(svc);
+	free(td);
+	sfx_done(&f);
+}
+
+static void test_failing_starts_throttled(void)
+{
+	struct sfx f;
+	world(&f, 1);
+	char *td = w_taskdef(&f, TD("web", "a"));
+	sched_fake_fail_starts(f.fake, 1000, "CannotPullContainerError: no such image");
+	json_decref(create(&f, "web", "web", 1, -1, -1));
+	for (int i = 0; i < 5; i++)
+		step(&f);
+	/* three failed starts, then the service waits */
+	CHECK_INT(w_count(&f, "c", "STOPPED"), 3);
+	json_t *svc = describe(&f, "web");
+	CHECK_STR(sfx_str(json_array_get(json_object_get(svc, "events"), 0), "message"),
+	          "(service web) is unable to consistently start tasks successfully. For more "
+	          "information, see the Troubleshooting section.");
+	CHECK_INT(json_integer_value(json_object_get(
+	              json_array_get(json_object_get(svc, "deployments"), 0), "failedTasks")),
+	          3);
+	json_decref(svc);
+	/* after the wait (5 s) one more try; then 10 s */
+	f.now_ms += 5000;
+	step(&f);
+	CHECK_INT(w_count(&f, "c", "STOPPED"), 4);
+	step(&f);
+	f.now_ms += 5000;
+	step(&f);
+	CHECK_INT(w_count(&f, "c", "STOPPED"), 4);
+	/* the image is fixed: the next try runs, and the throttle is gone */
+	sched_fake_fail_starts(f.fake, 0, NULL);
+	f.now_ms += 10000;
+	step(&f);
+	step(&f);
+	CHECK_INT(count_service(&f, "web", NULL).running, 1);
+	/* a later death is replaced at once */
+	struct sched_task_filter flt = {.cluster = "c", .service_name = "web"};
+	json_t *arns = NULL;
+	char *next = NULL;
+	CHECK_INT(sched_task_list(f.s, &flt, NULL, &arns, &next, &f.err), SCHED_OK);
+	sched_fake_kill(f.fake, json_string_value(json_array_get(arns, 0)), 1);
+	json_decref(arns);
+	step(&f);
+	step(&f);
+	CHECK_INT(count_service(&f, "web", NULL).running, 1);
 	free(td);
 	sfx_done(&f);
 }
@@ -606,6 +654,8 @@ int main(int argc, char **argv)
 	     test_delete_drains_then_inactive},
 	    {"a restart mid-service neither loses nor duplicates tasks", test_restart_mid_service},
 	    {"service events are capped at the 100 newest", test_events_capped},
+	    {"a service whose tasks keep failing to start waits longer between tries",
+	     test_failing_starts_throttled},
 	    {"a task that fits nowhere is a service event, not repeated each pass",
 	     test_placement_failure_event},
 	    {"a service's tasks on a DRAINING instance move to ACTIVE ones within the limits",
