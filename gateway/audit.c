@@ -771,6 +771,8 @@ static void describe_change(const struct store_audit_row *r, char *out, size_t c
 struct walk {
 	struct gw_audit_report *rep;
 	int64_t from, to, chain_from;
+	bool has_anchor; /* pruned: the first record chains to a checkpoint's head */
+	unsigned char anchor_head[STORE_AUDIT_HASH_LEN];
 	bool have_prev;
 	int64_t prev_seq;
 	unsigned char prev_hash[STORE_AUDIT_HASH_LEN]; /* stored hash of prev */
@@ -784,6 +786,11 @@ static int check_row(struct walk *w, const struct store_audit_row *r)
 	struct gw_audit_report *rep = w->rep;
 	int64_t seq = r->seq;
 	if (seq < w->chain_from) {
+		if (w->has_anchor)
+			return tampered(rep,
+			                "record %" PRId64 ": below the prune anchor (records up to %" PRId64
+			                " were pruned; this one was added afterwards)",
+			                seq, w->chain_from - 1);
 		rep->unchained++;
 		return GW_AUDIT_OK;
 	}
@@ -828,7 +835,9 @@ static int check_row(struct walk *w, const struct store_audit_row *r)
 			                seq, what);
 		}
 		const unsigned char zero[STORE_AUDIT_HASH_LEN] = {0};
-		const unsigned char *want = w->have_prev ? w->prev_hash : zero;
+		const unsigned char *want = w->have_prev ? w->prev_hash
+		                            : w->has_anchor && seq == w->chain_from ? w->anchor_head
+		                                                                     : zero;
 		if ((w->have_prev || seq == w->chain_from) &&
 		    CRYPTO_memcmp(r->prev_hash, want, STORE_AUDIT_HASH_LEN) != 0)
 			return tampered(rep,
@@ -895,6 +904,37 @@ int gw_audit_verify(struct store *s, EVP_PKEY *key, int64_t from, int64_t to,
 	if (store_audit_checkpoints(s, &w.cps, &w.ncps, &se) != STORE_OK)
 		return fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
 	int code = check_signatures(&w, key);
+	int64_t anchor_seq = 0, anchor_cp = 0;
+	if (code == GW_AUDIT_OK && store_audit_anchor(s, &anchor_seq, &anchor_cp, &se) != STORE_OK) {
+		free(w.cps);
+		return fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
+	}
+	if (code == GW_AUDIT_OK && anchor_seq > 0) {
+		/* Pruned: records up to the anchor are gone, and the next one must
+		 * chain to the head the anchor checkpoint signed. */
+		const struct store_audit_checkpoint *a = NULL;
+		for (size_t i = 0; i < w.ncps; i++)
+			if (w.cps[i].id == anchor_cp)
+				a = &w.cps[i];
+		if (!a)
+			code = tampered(rep, "anchor checkpoint %" PRId64 " missing (records up to %" PRId64
+			                     " were pruned down to it)",
+			                anchor_cp, anchor_seq);
+		else if (a->seq != anchor_seq)
+			code = tampered(rep, "anchor checkpoint %" PRId64 " is for record %" PRId64
+			                     ", but the log says it anchors record %" PRId64,
+			                anchor_cp, a->seq, anchor_seq);
+		else {
+			w.has_anchor = true;
+			memcpy(w.anchor_head, a->head, STORE_AUDIT_HASH_LEN);
+			if (w.chain_from < anchor_seq + 1)
+				w.chain_from = anchor_seq + 1;
+			if (w.from < anchor_seq + 1)
+				w.from = anchor_seq + 1;
+			rep->anchor_seq = anchor_seq;
+			rep->anchor_checkpoint = anchor_cp;
+		}
+	}
 	if (code == GW_AUDIT_OK && w.ncps > 1)
 		qsort(w.cps, w.ncps, sizeof(*w.cps), cmp_cp_seq);
 

@@ -185,6 +185,8 @@ struct gw_audit_report {
 	int64_t last_seq;
 	int64_t checkpoints;     /* checkpoints whose signature and head were checked */
 	int64_t unchecked_tail;  /* chained records after the last checkpoint in range */
+	int64_t anchor_seq;      /* pruned up to this record (0: never pruned) */
+	int64_t anchor_checkpoint; /* ... down to this signed checkpoint */
 	bool signatures_checked; /* false: no public key was given */
 	char problem[512];       /* GW_AUDIT_TAMPERED: the first broken thing, named */
 };
@@ -195,5 +197,39 @@ struct gw_audit_report {
  * heads are checked but not their signatures. */
 int gw_audit_verify(struct store *s, EVP_PKEY *key, int64_t from, int64_t to,
                     struct gw_audit_report *rep, struct gw_audit_error *err);
+
+/* --- export with a signed digest (gateway/audit_export.c) ---------------
+ *
+ * An export is JSON lines: each record's JSON object with one more member,
+ * "taskgateIntegrity", holding its seq, the columns its canonical form
+ * covers, prevHash and hash, so that the chain can be recomputed from the
+ * export alone. The digest (a small JSON file) states the export file's
+ * SHA-256, its record range, the hash before the first and after the last
+ * record, and an Ed25519 signature over those by the audit key. */
+
+struct gw_audit_export_result {
+	int64_t records;
+	int64_t first_seq, last_seq;
+};
+
+/* Writes the records with since_us <= time_us < until_us (until_us 0: no end)
+ * as the contiguous seq range from the first such record to the last, to
+ * out_path, and the signed digest to digest_path. Both are written to a
+ * temporary name and renamed, so a failure leaves neither. */
+int gw_audit_export(struct store *s, EVP_PKEY *key, int64_t since_us, int64_t until_us,
+                    const char *out_path, const char *digest_path,
+                    struct gw_audit_export_result *res, struct gw_audit_error *err);
+
+/* Checks an export against its digest: the digest's signature (key required),
+ * the file's SHA-256, and every record's hash and link, in order.
+ * GW_AUDIT_OK, GW_AUDIT_TAMPERED (rep->problem names the line and record), or
+ * negative. */
+int gw_audit_verify_export(const char *export_path, const char *digest_path, EVP_PKEY *key,
+                           struct gw_audit_report *rep, struct gw_audit_error *err);
+
+/* The JSON object of one exported row (the record plus taskgateIntegrity);
+ * NULL when out of memory or when the record is not a JSON object. */
+struct json_t;
+struct json_t *gw_audit_export_line(const struct store_audit_row *row);
 
 #endif

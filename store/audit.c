@@ -211,7 +211,7 @@ void store_audit_list_free(struct store_audit_list *list)
 
 /* Columns: seq, time_us, request_id, source_ip, principal, action, decision,
  * status, error_code, latency_us, record, prev_hash, hash. */
-static int read_row(sqlite3_stmt *st, struct store_audit_row *r)
+int store_audit_row_read(sqlite3_stmt *st, struct store_audit_row *r)
 {
 	bool oom = false;
 	memset(r, 0, sizeof(*r));
@@ -282,7 +282,7 @@ static int read_rows(struct store *s, enum store_stmt_id id, const char *sql, bo
 				break;
 			if (n == limit)
 				continue; /* cannot happen with LIMIT bound; guards the array */
-			if (read_row(st, &rows[n]) != STORE_OK) {
+			if (store_audit_row_read(st, &rows[n]) != STORE_OK) {
 				code =
 				    store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
 				break;
@@ -366,6 +366,28 @@ static int read_head(struct store *s, int64_t *seq, unsigned char hash[STORE_AUD
 			memcpy(hash, sqlite3_column_blob(st, 1), STORE_AUDIT_HASH_LEN);
 	} else if (rc != SQLITE_DONE) {
 		code = store_fail_sqlite(err, s->db, rc, s->path, "reading the audit chain head");
+	}
+	sqlite3_finalize(st);
+	if (code != STORE_OK || rc == SQLITE_ROW)
+		return code;
+	/* No rows: a new log, or one pruned to its last record. After a prune
+	 * the chain goes on from the anchor: its seq and its signed head. */
+	code = prepare(s,
+	               "SELECT CAST(a.value AS INTEGER), c.head_hash FROM meta a"
+	               " JOIN meta k ON k.key = 'audit_anchor_checkpoint'"
+	               " JOIN audit_checkpoints c ON c.id = CAST(k.value AS INTEGER)"
+	               " WHERE a.key = 'audit_anchor_seq'",
+	               &st, err);
+	if (code != STORE_OK)
+		return code;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
+		    sqlite3_column_bytes(st, 1) == STORE_AUDIT_HASH_LEN)
+			memcpy(hash, sqlite3_column_blob(st, 1), STORE_AUDIT_HASH_LEN);
+	} else if (rc != SQLITE_DONE) {
+		code = store_fail_sqlite(err, s->db, rc, s->path, "reading the audit prune anchor");
 	}
 	sqlite3_finalize(st);
 	return code;

@@ -218,6 +218,52 @@ int store_audit_checkpoint_last(struct store *s, int64_t *seq_out, int64_t *time
 int store_audit_checkpoints(struct store *s, struct store_audit_checkpoint **out, size_t *n_out,
                             struct store_error *err);
 
+/* --- reading the log for auditors, retention (store/audit_query.c) ------ */
+
+/* Every field optional (NULL / 0: no condition); all given must hold. */
+struct store_audit_filter {
+	int64_t since_us;       /* time_us >= since_us */
+	int64_t until_us;       /* time_us < until_us (0: no end) */
+	const char *principal;  /* the principal ARN; a trailing '*' matches a prefix */
+	const char *action;     /* the action column (IAM action) or the record's eventName */
+	const char *resource;   /* an ARN among the record's resources */
+	const char *decision;   /* "Allow", "ExplicitDeny", "ImplicitDeny" */
+	const char *error_code; /* the error code; "-" : records without one */
+	const char *request_id;
+};
+
+/* Up to limit (1..1000) rows with seq > after_seq matching f, oldest first. */
+int store_audit_query(struct store *s, const struct store_audit_filter *f, int64_t after_seq,
+                      size_t limit, struct store_audit_list *out, struct store_error *err);
+
+/* One line of `audit stats`: requests (records that carry a decision: not
+ * the outcome half of an executed request) and errors per principal,
+ * action and decision. Strings owned by the result. */
+struct store_audit_stat {
+	char *principal; /* NULL: anonymous */
+	char *action;
+	char *decision;
+	int64_t requests;
+	int64_t errors; /* records with an error code */
+};
+int store_audit_stats(struct store *s, const struct store_audit_filter *f,
+                      struct store_audit_stat **out, size_t *n_out, struct store_error *err);
+void store_audit_stats_free(struct store_audit_stat *v, size_t n);
+
+/* The signed anchor left by the last prune: records up to seq are gone and
+ * checkpoint cp_id (at that seq) holds the hash the next record chains to.
+ * 0, 0 when the log was never pruned. */
+int store_audit_anchor(struct store *s, int64_t *seq_out, int64_t *cp_id_out,
+                       struct store_error *err);
+
+/* Removes the records before before_us down to a signed anchor: the newest
+ * checkpoint whose record and every record before it are older than
+ * before_us. In one transaction: the records up to the anchor go, the
+ * checkpoints stay, meta records the anchor. *anchor_seq_out 0 and
+ * *deleted_out 0: nothing could be pruned (no checkpoint old enough). */
+int store_audit_prune(struct store *s, int64_t before_us, int64_t *anchor_seq_out,
+                      int64_t *anchor_cp_out, int64_t *deleted_out, struct store_error *err);
+
 /* --- IAM entities (store/iam.c) ------------------------------------------
  *
  * The whole IAM state of the one account: managed policies and their

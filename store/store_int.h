@@ -72,6 +72,12 @@ int store_stmt(struct store *s, enum store_stmt_id id, const char *sql, sqlite3_
 /* Resets a statement after use so it holds no read transaction open. */
 void store_stmt_done(sqlite3_stmt *st);
 
+/* store/audit.c: one audit_events row (columns seq, time_us, request_id,
+ * source_ip, principal, action, decision, status, error_code, latency_us,
+ * record, prev_hash, hash) copied out of st; STORE_ERR_NOMEM or STORE_OK. */
+struct store_audit_row;
+int store_audit_row_read(sqlite3_stmt *st, struct store_audit_row *r);
+
 void store_lock(struct store *s);
 void store_unlock(struct store *s);
 

@@ -158,4 +158,95 @@ tamper "DELETE FROM audit_checkpoints WHERE id = 2"
 check "a deleted checkpoint is detected (checkpoint 2 missing)" \
 	sh -c "test $rc = 1 && grep -q '^TAMPERED: checkpoint 2 missing' '$T/out'"
 
+# ---------------------------------------------------------------- query, stats
+run audit query --store "$TG_DB"
+check "audit query prints a table with a header" sh -c "test $rc = 0 && head -n1 '$T/out' | grep -q '^SEQ .*PRINCIPAL.*ACTION.*DECISION.*STATUS.*ERROR'"
+check "audit query lists every record by default (up to 50)" test "$(($(wc -l <"$T/out") - 1))" = "$nrec"
+run audit query --store "$TG_DB" --error-code NotFound --json
+check "audit query --error-code selects the 404s, as JSON lines" \
+	sh -c "test $rc = 0 && test \$(wc -l <'$T/out') = 2 && '$PYTHON' -c 'import json,sys
+for l in open(sys.argv[1]):
+    j = json.loads(l); assert j[\"errorCode\"] == \"NotFound\" and j[\"taskgateIntegrity\"][\"seq\"] > 0' '$T/out'"
+run audit query --store "$TG_DB" --request-id "$rid" --json
+check "audit query --request-id gives the decision and outcome of one request" \
+	sh -c "test \$(wc -l <'$T/out') = 2"
+run audit query --store "$TG_DB" --action GetHealth --decision Allow --limit 3
+check "audit query pages: --limit 3 shows 3 records" test "$(($(wc -l <"$T/out") - 1))" = 3
+check "...and says which --after gives the next page" grep -q "next page with --after" "$T/err"
+next=$(grep -o -- '--after [0-9]*' "$T/err" | awk '{print $2}')
+run audit query --store "$TG_DB" --action GetHealth --decision Allow --limit 3 --after "$next"
+check "the next page starts after the last record shown" \
+	sh -c "test $rc = 0 && awk 'NR==2 {print \$1}' '$T/out' | { read s; [ \"\$s\" -gt $next ]; }"
+run audit query --store "$TG_DB" --since 2000-01-01 --until 2000-01-02
+check "a time range with nothing in it prints only the header" test "$(wc -l <"$T/out")" = 1
+run audit query --store "$TG_DB" --since yesterday
+check "audit query with a bad time is a usage error" test "$rc" = 2
+run audit query --store "$TG_DB" --decision Maybe
+check "audit query with an unknown decision is a usage error" test "$rc" = 2
+run audit stats --store "$TG_DB"
+check "audit stats counts requests by principal, action and decision" \
+	sh -c "test $rc = 0 && grep -q '^(anonymous) *taskgate:GetHealth *Allow *6 *0' '$T/out'"
+check "audit stats sums up" grep -q '^total: 8 requests, 6 allowed, 0 denied, 2 with an error' "$T/out"
+for sub in query stats export prune; do
+	run audit "$sub" --help
+	check "audit $sub --help exits 0 with a usage line" \
+		sh -c "test $rc = 0 && grep -q '^usage: taskgate audit $sub' '$T/out'"
+	run audit "$sub" --bogus
+	check "audit $sub with an unknown option exits 2" test "$rc" = 2
+done
+
+# ---------------------------------------------------------------- export
+run audit export --store "$TG_DB" --key "$T/audit.key" --since 2000-01-01 --until 2100-01-01 --output "$T/x.jsonl"
+check "audit export writes the records and a signed digest" \
+	sh -c "test $rc = 0 && test \$(wc -l <'$T/x.jsonl') = $nrec && test -s '$T/x.jsonl.digest'"
+check "exported lines are CloudTrail-like events with their integrity fields" \
+	sh -c "head -n1 '$T/x.jsonl' | '$PYTHON' -c 'import json,sys; j = json.loads(sys.stdin.read()); assert j[\"eventTime\"] and j[\"eventName\"] and len(j[\"taskgateIntegrity\"][\"hash\"]) == 64'"
+check_fails "the export holds no secret either" grep -q -e querysecret42 -e hunter2 -e "$secret_token" "$T/x.jsonl"
+run audit verify --export "$T/x.jsonl" --public-key "$T/audit.pub"
+check "audit verify --export passes on the untouched export" \
+	sh -c "test $rc = 0 && grep -q \"^OK: export holds records 1\\.\\.$nrec ($nrec records)\" '$T/out'"
+run audit verify --export "$T/x.jsonl"
+check "verify --export without --public-key fails (the digest is signed)" test "$rc" = 1
+run audit export --store "$TG_DB" --since 2000-01-01 --until 2100-01-01 --output "$T/y.jsonl"
+check "audit export without a key is a usage error" test "$rc" = 2
+sed '3s/"httpStatus":404/"httpStatus":200/' "$T/x.jsonl" >"$T/e1.jsonl"; cp "$T/x.jsonl.digest" "$T/e1.jsonl.digest"
+run audit verify --export "$T/e1.jsonl" --public-key "$T/audit.pub"
+check "an edited export line is named (line 3, record 3)" \
+	sh -c "test $rc = 1 && grep -q '^TAMPERED: line 3 (record 3): content changed' '$T/out'"
+sed '4d' "$T/x.jsonl" >"$T/e2.jsonl"; cp "$T/x.jsonl.digest" "$T/e2.jsonl.digest"
+run audit verify --export "$T/e2.jsonl" --public-key "$T/audit.pub"
+check "a line removed from an export is named (record 4 missing)" \
+	sh -c "test $rc = 1 && grep -q '^TAMPERED: line 4: record 4 missing' '$T/out'"
+head -n 5 "$T/x.jsonl" >"$T/e3.jsonl"; cp "$T/x.jsonl.digest" "$T/e3.jsonl.digest"
+run audit verify --export "$T/e3.jsonl" --public-key "$T/audit.pub"
+check "a cut-off export is detected against the digest" \
+	sh -c "test $rc = 1 && grep -q 'records removed from the end' '$T/out'"
+cp "$T/x.jsonl" "$T/e4.jsonl"
+sed 's/"records": [0-9]*/"records": 5/' "$T/x.jsonl.digest" >"$T/e4.jsonl.digest"
+run audit verify --export "$T/e4.jsonl" --public-key "$T/audit.pub"
+check "an edited digest fails its signature" \
+	sh -c "test $rc = 1 && grep -q '^TAMPERED: digest .*: bad signature' '$T/out'"
+
+# ---------------------------------------------------------------- prune
+cp "$TG_DB" "$T/p.db"
+run audit prune --store "$T/p.db" --before 2000-01-01
+check "prune before any record removes nothing" sh -c "test $rc = 0 && grep -q '^nothing pruned' '$T/out'"
+first_cp_seq=$(tg_sql 'SELECT seq FROM audit_checkpoints WHERE id = 2')
+run audit prune --store "$T/p.db" --before 2100-01-01 --public-key "$T/audit.pub"
+check "prune removes records down to the newest signed checkpoint" \
+	sh -c "test $rc = 0 && grep -q '^pruned [0-9]* records up to record $nrec; the log now starts from signed checkpoint $ncp' '$T/out'"
+check "the prune is itself recorded in the log" \
+	test "$("$SQLITE" -readonly "$T/p.db" "SELECT action FROM audit_events ORDER BY seq DESC LIMIT 1")" = PruneAuditLog
+run audit verify --store "$T/p.db" --public-key "$T/audit.pub"
+check "the pruned log still verifies, from its signed anchor" \
+	sh -c "test $rc = 0 && grep -q '^anchor: records up to $nrec were pruned; the chain starts from signed checkpoint $ncp' '$T/out'"
+check "the append-only triggers are back after a prune" \
+	test "$("$SQLITE" -readonly "$T/p.db" "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit_events_no_%'")" = 2
+"$SQLITE" "$T/p.db" "DROP TRIGGER audit_events_no_update; UPDATE audit_events SET prev_hash = zeroblob(32) WHERE seq = $((nrec + 1))"
+run audit verify --store "$T/p.db" --public-key "$T/audit.pub"
+check "a record that no longer chains to the anchor is detected" \
+	sh -c "test $rc = 1 && grep -q '^TAMPERED: record $((nrec + 1))' '$T/out'"
+run audit prune --store "$T/p.db" --before 2100-01-01
+check "prune refuses a log that does not verify" sh -c "test $rc = 1 && grep -q 'refusing to prune' '$T/err'"
+
 tg_done
