@@ -5,7 +5,7 @@
 # iptables or a bridge (tests use host networking and loopback only), builds
 # a tiny image offline (`docker import` of a busybox-static root), runs the
 # driver's engine tests (tests/unit/test_sched_driver_docker.c with
-# TASKGATE_TEST_DOCKER_SOCK set), checks what the engine holds with the
+# TASKGATE_TEST_DOCKER_SOCK set, and over TCP with mutual TLS), checks what the engine holds with the
 # docker CLI, and stops dockerd by its PID.
 #
 # When dockerd cannot run on this machine (not root, or the kernel refuses it
@@ -57,8 +57,13 @@ done
 [ "$(id -u)" = 0 ] || skip "dockerd needs root and the tests do not run as root"
 
 mkdir -p "$DK_DIR"
+# A second listener on loopback TCP with mutual TLS (the test PKI: the
+# server certificate names 127.0.0.1; host-1 is a client certificate).
+DK_TCP_PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$DOCKERD" --data-root "$DK_DIR/data" --exec-root "$DK_DIR/exec" --pidfile "$DK_PIDFILE" \
-	-H "unix://$DK_SOCK" --iptables=false --ip6tables=false --bridge=none \
+	-H "unix://$DK_SOCK" -H "tcp://127.0.0.1:$DK_TCP_PORT" --tlsverify \
+	--tlscacert "$TG_CERTS/ca.crt" --tlscert "$TG_CERTS/server.crt" --tlskey "$TG_CERTS/server.key" \
+	--iptables=false --ip6tables=false --bridge=none \
 	--containerd-namespace "taskgate-test-$$" --containerd-plugins-namespace "taskgate-test-p-$$" \
 	>"$DK_LOG" 2>&1 &
 DK_PID=$!
@@ -100,6 +105,7 @@ check "the imported image runs a shell" \
 
 # The driver's own tests against this engine; their ok/FAIL lines count here.
 TASKGATE_TEST_DOCKER_SOCK="$DK_SOCK" TASKGATE_TEST_DOCKER_IMAGE=taskgate-test/busybox:1 \
+	TASKGATE_TEST_DOCKER_TCP="127.0.0.1:$DK_TCP_PORT" TASKGATE_TEST_DOCKER_CERTS="$TG_CERTS" \
 	"$BUILD/tests/test_sched_driver_docker" >"$DK_DIR/driver.out" 2>&1
 drv_rc=$?
 grep -E '^(ok - |FAIL - |    )' "$DK_DIR/driver.out" | while IFS= read -r l; do echo "$l"; done

@@ -430,6 +430,54 @@ static void test_engine_essential_stops_others(void)
 	sched_docker_driver_close(&d);
 }
 
+static void test_engine_tcp_tls(void)
+{
+	const char *addr = getenv("TASKGATE_TEST_DOCKER_TCP");
+	const char *certs = getenv("TASKGATE_TEST_DOCKER_CERTS");
+	CHECK(addr && certs);
+	if (!addr || !certs)
+		return;
+	char ca[512], cert[512], key[512], wrong[512];
+	snprintf(ca, sizeof(ca), "%s/ca.crt", certs);
+	snprintf(cert, sizeof(cert), "%s/host-1.crt", certs);
+	snprintf(key, sizeof(key), "%s/host-1.key", certs);
+	snprintf(wrong, sizeof(wrong), "%s/wrong-ca.crt", certs);
+	struct sched_docker_opts o = {.tcp_address = addr,
+	                              .tls_ca = ca,
+	                              .tls_cert = cert,
+	                              .tls_key = key,
+	                              .network_mode = "host",
+	                              .notify = on_event};
+	struct sched_driver d;
+	char err[256] = "";
+	CHECK_INT(sched_docker_driver_open(&o, &d, err, sizeof(err)), 0);
+	if (err[0])
+		printf("    open: %s\n", err);
+	if (d.handle) {
+		const char *arn = arn_of(5);
+		json_t *task = task_of(arn);
+		json_t *def = def_of("exit 6", 1);
+		json_t *env = json_object();
+		char reason[256] = "";
+		CHECK_INT(d.start(d.handle, task, def, env, reason, sizeof(reason)), 0);
+		struct sched_driver_status st;
+		CHECK(wait_event(&d, arn, &st));
+		CHECK_INT(st.exit_code, 6);
+		json_decref(task);
+		json_decref(def);
+		json_decref(env);
+		sched_docker_driver_close(&d);
+	}
+	/* An engine whose certificate another CA signed is refused... */
+	o.tls_ca = wrong;
+	CHECK_INT(sched_docker_driver_open(&o, &d, err, sizeof(err)), -1);
+	CHECK(strstr(err, "certificate") != NULL);
+	/* ...and so is a client without a certificate, by the engine. */
+	o.tls_ca = ca;
+	o.tls_cert = o.tls_key = NULL;
+	CHECK_INT(sched_docker_driver_open(&o, &d, err, sizeof(err)), -1);
+}
+
 int main(int argc, char **argv)
 {
 	sock = getenv("TASKGATE_TEST_DOCKER_SOCK");
@@ -451,6 +499,9 @@ int main(int argc, char **argv)
 	     test_engine_start_failures},
 	    {"an essential container's exit stops the task's other containers",
 	     test_engine_essential_stops_others},
+	    {"the engine is reached over TCP with mutual TLS; a wrong CA or no client "
+	     "certificate is refused",
+	     test_engine_tcp_tls},
 	};
 	if (sock && image)
 		return check_run(engine, sizeof(engine) / sizeof(engine[0]), argc, argv);
