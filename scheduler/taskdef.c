@@ -18,9 +18,10 @@
  *
  * ListTaskDefinitions sorts by family, then revision (ECS's order), not by
  * age; its page token is still the store seq of the last definition shown,
- * and the next page starts after that definition's place in the sorted list
- * of every definition (ACTIVE or not), so a definition deregistered between
- * two pages does not lose the position.
+ * and the next page starts after that definition's (family, revision), a
+ * keyset the store reads from its index: a page costs a page, not the whole
+ * list, and a definition deregistered between two pages keeps its place.
+ * A family's token is the seq of its first revision.
  */
 #include "scheduler/sched_int.h"
 
@@ -1079,45 +1080,21 @@ int sched_taskdef_deregister(struct sched *s, const char *ref, json_t **taskdef_
 	return rc;
 }
 
-/* Every task definition (or every one of a family), whatever its status. */
-static int all_taskdefs(struct sched *s, const char *family, struct sched_objs *out,
-                        struct sched_error *err)
+/* The task definition at a page token's position; Invalid nextToken when
+ * the token does not point at one. */
+static int token_taskdef(struct sched *s, int64_t seq, struct store_sched_obj *row,
+                         struct sched_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	struct store_sched_filter f = {.kind = STORE_SCHED_TASK_DEFINITION, .name = family};
-	for (;;) {
-		struct sched_objs part;
-		int rc = sched_objs_query(s, &f, &part, err);
-		if (rc != SCHED_OK) {
-			sched_objs_free(out);
-			return rc;
-		}
-		if (part.n > 0) {
-			struct sched_obj *v = realloc(out->v, (out->n + part.n) * sizeof(*v));
-			if (!v) {
-				sched_objs_free(&part);
-				sched_objs_free(out);
-				return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-			}
-			out->v = v;
-			memcpy(out->v + out->n, part.v, part.n * sizeof(*v));
-			out->n += part.n;
-			f.after_seq = part.v[part.n - 1].row.seq;
-		}
-		size_t got = part.n;
-		free(part.v); /* the objects moved into out */
-		if (got < 10000)
-			return SCHED_OK;
+	struct store_error se;
+	int rc = store_sched_get_seq(s->store, seq, row, &se);
+	if (rc == STORE_ERR_NOT_FOUND ||
+	    (rc == STORE_OK && row->kind != STORE_SCHED_TASK_DEFINITION)) {
+		store_sched_obj_free(row);
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER, "Invalid nextToken");
 	}
-}
-
-static int by_family_rev(const void *a, const void *b)
-{
-	const struct sched_obj *x = a, *y = b;
-	int c = strcmp(x->row.name, y->row.name);
-	if (c)
-		return c;
-	return (x->row.revision > y->row.revision) - (x->row.revision < y->row.revision);
+	if (rc != STORE_OK)
+		return sched_fail_store(err, &se, "reading the store");
+	return SCHED_OK;
 }
 
 int sched_taskdef_list(struct sched *s, const char *family_prefix, const char *status,
@@ -1144,49 +1121,33 @@ int sched_taskdef_list(struct sched *s, const char *family_prefix, const char *s
 	if (!arns)
 		return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
 	pthread_mutex_lock(&s->lock);
-	struct sched_objs all;
-	rc = all_taskdefs(s, family_prefix && family_prefix[0] ? family_prefix : NULL, &all, err);
-	if (rc != SCHED_OK)
-		goto out;
-	if (all.n > 1)
-		qsort(all.v, all.n, sizeof(all.v[0]), by_family_rev);
-	size_t start = 0;
-	if (after > 0) {
-		size_t at = all.n;
-		for (size_t i = 0; i < all.n; i++)
-			if (all.v[newest_first ? all.n - 1 - i : i].row.seq == after) {
-				at = i;
-				break;
-			}
-		if (at == all.n) {
-			rc = sched_fail(err, SCHED_ERR_INVALID_PARAMETER, "Invalid nextToken");
-			goto out_free;
-		}
-		start = at + 1;
-	}
-	int64_t last_seq = 0;
-	size_t shown = 0;
-	bool more = false;
-	for (size_t i = start; i < all.n; i++) {
-		const struct sched_obj *o = &all.v[newest_first ? all.n - 1 - i : i];
-		if (strcmp(o->row.status, status) != 0)
-			continue;
-		if (shown == limit) {
-			more = true;
-			break;
-		}
-		if (json_array_append_new(arns, json_string(o->row.arn)) != 0) {
+	struct store_sched_obj at = {0};
+	struct store_sched_list l = {0};
+	if (after > 0)
+		rc = token_taskdef(s, after, &at, err);
+	/* ECS's order by family and revision, resumed after the token's
+	 * definition (which stays where it is whatever its status now) */
+	struct store_sched_filter f = {.kind = STORE_SCHED_TASK_DEFINITION,
+	                               .cluster = "",
+	                               .name =
+	                                   family_prefix && family_prefix[0] ? family_prefix : NULL,
+	                               .status = status,
+	                               .limit = limit + 1,
+	                               .newest_first = newest_first,
+	                               .by_name_revision = true,
+	                               .after_name = after > 0 ? at.name : NULL,
+	                               .after_revision = at.revision};
+	struct store_error se;
+	if (rc == SCHED_OK && store_sched_query(s->store, &f, &l, &se) != STORE_OK)
+		rc = sched_fail_store(err, &se, "listing task definitions");
+	size_t shown = l.n < limit ? l.n : limit;
+	for (size_t i = 0; rc == SCHED_OK && i < shown; i++)
+		if (json_array_append_new(arns, json_string(l.objs[i].arn)) != 0)
 			rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-			goto out_free;
-		}
-		shown++;
-		last_seq = o->row.seq;
-	}
-	if (more)
-		rc = sched_page_token(last_seq, next_out, err);
-out_free:
-	sched_objs_free(&all);
-out:
+	if (rc == SCHED_OK && l.n > limit)
+		rc = sched_page_token(l.objs[shown - 1].seq, next_out, err);
+	store_sched_list_free(&l);
+	store_sched_obj_free(&at);
 	pthread_mutex_unlock(&s->lock);
 	if (rc != SCHED_OK) {
 		json_decref(arns);
@@ -1205,12 +1166,19 @@ int sched_taskdef_families(struct sched *s, const char *family_prefix, const cha
 	sched_clear_error(err);
 	*families_out = NULL;
 	*next_out = NULL;
-	if (!status || !status[0])
-		status = "ALL";
-	if (strcmp(status, "ACTIVE") != 0 && strcmp(status, "INACTIVE") != 0 &&
-	    strcmp(status, "ALL") != 0)
+	enum store_sched_family_status fs;
+	if (!status || !status[0] || strcmp(status, "ALL") == 0)
+		fs = STORE_FAMILIES_ALL;
+	else if (strcmp(status, "ACTIVE") == 0)
+		fs = STORE_FAMILIES_ACTIVE;
+	else if (strcmp(status, "INACTIVE") == 0)
+		fs = STORE_FAMILIES_INACTIVE;
+	else
 		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
 		                  "status must be ACTIVE, INACTIVE or ALL");
+	if (family_prefix && strlen(family_prefix) > FAMILY_MAX)
+		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
+		                  "familyPrefix is longer than %d characters", FAMILY_MAX);
 	int64_t after = 0;
 	size_t limit;
 	int rc = sched_page_start(page, &after, &limit, err);
@@ -1220,57 +1188,24 @@ int sched_taskdef_families(struct sched *s, const char *family_prefix, const cha
 	if (!families)
 		return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
 	pthread_mutex_lock(&s->lock);
-	struct sched_objs all;
-	rc = all_taskdefs(s, NULL, &all, err);
-	if (rc != SCHED_OK)
-		goto out;
-	if (all.n > 1)
-		qsort(all.v, all.n, sizeof(all.v[0]), by_family_rev);
-	/* Walk family by family; a family's token is the seq of its first
-	 * revision, which never changes. */
-	bool resumed = after == 0, more = false;
-	size_t shown = 0;
-	int64_t last_seq = 0;
-	size_t prefix_n = family_prefix ? strlen(family_prefix) : 0;
-	for (size_t i = 0; i < all.n;) {
-		size_t j = i;
-		bool active = false;
-		int64_t first_seq = all.v[i].row.seq;
-		while (j < all.n && strcmp(all.v[j].row.name, all.v[i].row.name) == 0) {
-			if (strcmp(all.v[j].row.status, "ACTIVE") == 0)
-				active = true;
-			if (all.v[j].row.seq < first_seq)
-				first_seq = all.v[j].row.seq;
-			j++;
-		}
-		const char *name = all.v[i].row.name;
-		i = j;
-		if (!resumed) {
-			resumed = first_seq == after;
-			continue;
-		}
-		if (prefix_n && strncmp(name, family_prefix, prefix_n) != 0)
-			continue;
-		if ((strcmp(status, "ACTIVE") == 0 && !active) ||
-		    (strcmp(status, "INACTIVE") == 0 && active))
-			continue;
-		if (shown == limit) {
-			more = true;
-			break;
-		}
-		if (json_array_append_new(families, json_string(name)) != 0) {
+	/* a family's token is the seq of its first revision, which never moves */
+	struct store_sched_obj at = {0};
+	struct store_sched_families l = {0};
+	if (after > 0)
+		rc = token_taskdef(s, after, &at, err);
+	struct store_error se;
+	if (rc == SCHED_OK &&
+	    store_sched_families(s->store, family_prefix && family_prefix[0] ? family_prefix : NULL,
+	                         fs, after > 0 ? at.name : NULL, limit + 1, &l, &se) != STORE_OK)
+		rc = sched_fail_store(err, &se, "listing task definition families");
+	size_t shown = l.n < limit ? l.n : limit;
+	for (size_t i = 0; rc == SCHED_OK && i < shown; i++)
+		if (json_array_append_new(families, json_string(l.v[i].name)) != 0)
 			rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-			break;
-		}
-		shown++;
-		last_seq = first_seq;
-	}
-	if (rc == SCHED_OK && !resumed)
-		rc = sched_fail(err, SCHED_ERR_INVALID_PARAMETER, "Invalid nextToken");
-	if (rc == SCHED_OK && more)
-		rc = sched_page_token(last_seq, next_out, err);
-	sched_objs_free(&all);
-out:
+	if (rc == SCHED_OK && l.n > limit)
+		rc = sched_page_token(l.v[shown - 1].first_seq, next_out, err);
+	store_sched_families_free(&l);
+	store_sched_obj_free(&at);
 	pthread_mutex_unlock(&s->lock);
 	if (rc != SCHED_OK) {
 		json_decref(families);

@@ -333,9 +333,31 @@ int store_sched_query(struct store *s, const struct store_sched_filter *f,
 	                               " AND (?6 IS NULL OR status != ?6)"
 	                               " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)"
 	                               " AND (?9 = 0 OR seq < ?9) ORDER BY seq DESC LIMIT ?10";
+	/* by name and revision: keyset pagination from (after_name,
+	 * after_revision); ?9 (after_seq) is bound but not used */
+	const char *nr_asc =
+	    SELECT_COLS " FROM sched_objects WHERE kind = ?1"
+	                " AND (?2 IS NULL OR cluster = ?2) AND (?3 IS NULL OR name = ?3)"
+	                " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
+	                " AND (?5 IS NULL OR status = ?5)"
+	                " AND (?6 IS NULL OR status != ?6)"
+	                " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)"
+	                " AND (?11 IS NULL OR name > ?11 OR (name = ?11 AND revision > ?12))"
+	                " AND ?9 = ?9 ORDER BY name, revision, seq LIMIT ?10";
+	const char *nr_desc =
+	    SELECT_COLS " FROM sched_objects WHERE kind = ?1"
+	                " AND (?2 IS NULL OR cluster = ?2) AND (?3 IS NULL OR name = ?3)"
+	                " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
+	                " AND (?5 IS NULL OR status = ?5)"
+	                " AND (?6 IS NULL OR status != ?6)"
+	                " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)"
+	                " AND (?11 IS NULL OR name < ?11 OR (name = ?11 AND revision < ?12))"
+	                " AND ?9 = ?9 ORDER BY name DESC, revision DESC, seq DESC LIMIT ?10";
+	const char *sql = f->by_name_revision ? (f->newest_first ? nr_desc : nr_asc)
+	                                      : (f->newest_first ? desc : asc);
 	store_lock(s);
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, f->newest_first ? desc : asc, -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = bind_str(st, 1, store_sched_kind_name(f->kind));
 	if (rc == SQLITE_OK)
@@ -356,6 +378,10 @@ int store_sched_query(struct store *s, const struct store_sched_filter *f,
 		rc = sqlite3_bind_int64(st, 9, f->after_seq);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 10, (int64_t)limit);
+	if (rc == SQLITE_OK && f->by_name_revision)
+		rc = bind_opt(st, 11, f->after_name);
+	if (rc == SQLITE_OK && f->by_name_revision)
+		rc = sqlite3_bind_int64(st, 12, f->after_revision);
 	int code = STORE_OK;
 	size_t cap = 0;
 	while (code == STORE_OK && rc == SQLITE_OK) {
@@ -388,6 +414,115 @@ int store_sched_query(struct store *s, const struct store_sched_filter *f,
 	if (code != STORE_OK)
 		store_sched_list_free(out);
 	return code;
+}
+
+int store_sched_get_seq(struct store *s, int64_t seq, struct store_sched_obj *out,
+                        struct store_error *err)
+{
+	store_clear_error(err);
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return store_fail(err, STORE_ERR_INVALID, "scheduler get: no database open");
+	store_lock(s);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, SELECT_COLS " FROM sched_objects WHERE seq = ?1", -1,
+	                            &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, seq);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	int code;
+	if (rc == SQLITE_ROW)
+		code = read_row(st, out, err);
+	else if (rc == SQLITE_DONE)
+		code = store_fail(err, STORE_ERR_NOT_FOUND, "no scheduler object has seq %lld",
+		                  (long long)seq);
+	else
+		code = store_fail_sqlite(err, s->db, rc, s->path, "reading a scheduler object");
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return code;
+}
+
+int store_sched_families(struct store *s, const char *prefix,
+                         enum store_sched_family_status status, const char *after_name,
+                         size_t limit, struct store_sched_families *out,
+                         struct store_error *err)
+{
+	store_clear_error(err);
+	memset(out, 0, sizeof(*out));
+	if (!s || limit == 0 || limit > QUERY_LIMIT_MAX || (unsigned)status > 2)
+		return store_fail(err, STORE_ERR_INVALID, "families: bad arguments");
+	store_lock(s);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(
+	    s->db,
+	    "SELECT name, min(seq), max(status = 'ACTIVE') FROM sched_objects"
+	    " WHERE kind = 'task-definition' AND cluster = ''"
+	    " AND (?1 IS NULL OR substr(name, 1, length(?1)) = ?1)"
+	    " AND (?2 IS NULL OR name > ?2) GROUP BY name"
+	    " HAVING ?3 = 0 OR (?3 = 1 AND max(status = 'ACTIVE') = 1)"
+	    " OR (?3 = 2 AND max(status = 'ACTIVE') = 0)"
+	    " ORDER BY name LIMIT ?4",
+	    -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 1, prefix);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 2, after_name);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 3, (int)status);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, (int64_t)limit);
+	int code = STORE_OK;
+	size_t cap = 0;
+	while (code == STORE_OK && rc == SQLITE_OK) {
+		int step = sqlite3_step(st);
+		if (step == SQLITE_DONE)
+			break;
+		if (step != SQLITE_ROW) {
+			rc = step;
+			break;
+		}
+		if (out->n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct store_sched_family *p = realloc(out->v, ncap * sizeof(*p));
+			if (!p) {
+				code = store_fail(err, STORE_ERR_NOMEM, "out of memory listing families");
+				break;
+			}
+			out->v = p;
+			cap = ncap;
+		}
+		bool oom = false;
+		struct store_sched_family *fam = &out->v[out->n];
+		fam->name = dup_col(st, 0, &oom);
+		fam->first_seq = sqlite3_column_int64(st, 1);
+		fam->active = sqlite3_column_int(st, 2) != 0;
+		if (oom) {
+			free(fam->name);
+			code = store_fail(err, STORE_ERR_NOMEM, "out of memory listing families");
+			break;
+		}
+		out->n++;
+	}
+	if (code == STORE_OK && rc != SQLITE_OK)
+		code = store_fail_sqlite(err, s->db, rc, s->path, "listing families");
+	sqlite3_finalize(st);
+	store_unlock(s);
+	if (code != STORE_OK)
+		store_sched_families_free(out);
+	return code;
+}
+
+void store_sched_families_free(struct store_sched_families *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
 }
 
 int store_sched_count(struct store *s, const struct store_sched_filter *f, int64_t *out,

@@ -570,6 +570,12 @@ struct store_sched_filter {
 	int64_t after_seq; /* only objects with seq > after_seq */
 	size_t limit;      /* 1..10000; 0: 10000 */
 	bool newest_first; /* order by seq descending (after_seq then means seq < it) */
+	/* Task definitions' order: by name, then revision (newest_first: both
+	 * descending), instead of seq; after_seq is then ignored and, when
+	 * after_name is set, the list starts after (after_name, after_revision). */
+	bool by_name_revision;
+	const char *after_name;
+	int64_t after_revision;
 };
 
 /* Inserts a new object (version 1; o->arn must be new, else
@@ -596,6 +602,33 @@ int store_sched_query(struct store *s, const struct store_sched_filter *f,
 /* How many objects match f (after_seq, limit and newest_first ignored). */
 int store_sched_count(struct store *s, const struct store_sched_filter *f, int64_t *out,
                       struct store_error *err);
+/* The object with this seq (a page token's position), or STORE_ERR_NOT_FOUND. */
+int store_sched_get_seq(struct store *s, int64_t seq, struct store_sched_obj *out,
+                        struct store_error *err);
+
+/* Task definition families, by name: each with the seq of its first
+ * revision and whether one of its revisions is ACTIVE. */
+struct store_sched_family {
+	char *name;
+	int64_t first_seq;
+	bool active;
+};
+struct store_sched_families {
+	struct store_sched_family *v; /* owned; free with store_sched_families_free */
+	size_t n;
+};
+enum store_sched_family_status {
+	STORE_FAMILIES_ALL = 0,
+	STORE_FAMILIES_ACTIVE = 1,   /* with an ACTIVE revision */
+	STORE_FAMILIES_INACTIVE = 2, /* without any */
+};
+/* Up to limit (1..10000) families whose name starts with prefix (NULL: any),
+ * after after_name (NULL: from the first), in name order. */
+int store_sched_families(struct store *s, const char *prefix,
+                         enum store_sched_family_status status, const char *after_name,
+                         size_t limit, struct store_sched_families *out,
+                         struct store_error *err);
+void store_sched_families_free(struct store_sched_families *l); /* NULL-safe; zeroes */
 /* The highest revision of a family ever registered (0 if none). */
 int store_sched_max_revision(struct store *s, const char *family, int64_t *out,
                              struct store_error *err);

@@ -522,6 +522,23 @@ static void test_list_sorts_by_family_then_revision_in_pages(void)
 	json_decref(arns);
 	free(next);
 
+	/* a well-formed token of another list (a cluster's) is not a position here */
+	json_t *c = NULL;
+	CHECK_INT(sched_cluster_create(f.s, "c", NULL, &c, &f.err), SCHED_OK);
+	json_decref(c);
+	CHECK_INT(sched_cluster_create(f.s, "d", NULL, &c, &f.err), SCHED_OK);
+	json_decref(c);
+	struct sched_page cp = {.max_results = 1};
+	char *ctoken = NULL;
+	CHECK_INT(sched_cluster_list(f.s, &cp, &arns, &ctoken, &f.err), SCHED_OK);
+	json_decref(arns);
+	CHECK(ctoken != NULL);
+	cp.next_token = ctoken;
+	CHECK_INT(sched_taskdef_list(f.s, NULL, NULL, false, &cp, &arns, &next, &f.err),
+	          SCHED_ERR_INVALID_PARAMETER);
+	CHECK_INT(sched_taskdef_families(f.s, NULL, NULL, &cp, &arns, &next, &f.err),
+	          SCHED_ERR_INVALID_PARAMETER);
+	free(ctoken);
 	struct sched_page bad = {.next_token = "tg1zzzz"};
 	CHECK_INT(sched_taskdef_list(f.s, NULL, NULL, false, &bad, &arns, &next, &f.err),
 	          SCHED_ERR_INVALID_PARAMETER);

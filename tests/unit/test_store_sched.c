@@ -232,7 +232,7 @@ static void test_count_uses_the_query_filters(void)
 	struct store_error err;
 	const char *st[] = {"RUNNING", "RUNNING", "PENDING", "STOPPED"};
 	for (int i = 0; i < 4; i++) {
-		char arn[16], name[8];
+		char arn[32], name[16];
 		snprintf(arn, sizeof(arn), "arn:t/%d", i);
 		snprintf(name, sizeof(name), "%d", i);
 		struct store_sched_obj o =
@@ -259,6 +259,80 @@ static void test_count_uses_the_query_filters(void)
 	fx_done(&f);
 }
 
+static void test_task_definitions_by_name_and_revision(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store *s = fx_open(f.db, NULL);
+	struct store_error err;
+	/* registered out of order: b:1, a:1, b:2, a:2, ab:1 (a:2 INACTIVE) */
+	const char *names[] = {"b", "a", "b", "a", "ab"};
+	int revs[] = {1, 1, 2, 2, 1};
+	int64_t seqs[5];
+	for (int i = 0; i < 5; i++) {
+		char arn[32];
+		snprintf(arn, sizeof(arn), "arn:td/%s:%d", names[i], revs[i]);
+		struct store_sched_obj o = obj(STORE_SCHED_TASK_DEFINITION, arn, "", names[i],
+		                               i == 3 ? "INACTIVE" : "ACTIVE");
+		o.revision = revs[i];
+		CHECK_INT(store_sched_put(s, &o, 0, &seqs[i], NULL, &err), STORE_OK);
+	}
+	struct store_sched_filter fl = {.kind = STORE_SCHED_TASK_DEFINITION,
+	                                .by_name_revision = true};
+	struct store_sched_list l;
+	CHECK_INT(store_sched_query(s, &fl, &l, &err), STORE_OK);
+	CHECK_INT(l.n, 5);
+	const char *want[] = {"arn:td/a:1", "arn:td/a:2", "arn:td/ab:1", "arn:td/b:1",
+	                      "arn:td/b:2"};
+	for (size_t i = 0; i < l.n && i < 5; i++)
+		CHECK_STR(l.objs[i].arn, want[i]);
+	store_sched_list_free(&l);
+	fl.after_name = "a";
+	fl.after_revision = 2;
+	fl.limit = 2;
+	CHECK_INT(store_sched_query(s, &fl, &l, &err), STORE_OK);
+	CHECK_INT(l.n, 2);
+	CHECK_STR(l.objs[0].arn, "arn:td/ab:1");
+	store_sched_list_free(&l);
+	fl.newest_first = true;
+	fl.after_name = "b";
+	fl.after_revision = 1;
+	fl.status = "ACTIVE";
+	fl.limit = 0;
+	CHECK_INT(store_sched_query(s, &fl, &l, &err), STORE_OK);
+	CHECK_INT(l.n, 2); /* ab:1, a:1 (a:2 is INACTIVE) */
+	CHECK_STR(l.objs[0].arn, "arn:td/ab:1");
+	CHECK_STR(l.objs[1].arn, "arn:td/a:1");
+	store_sched_list_free(&l);
+
+	struct store_sched_obj got;
+	CHECK_INT(store_sched_get_seq(s, seqs[2], &got, &err), STORE_OK);
+	CHECK_STR(got.arn, "arn:td/b:2");
+	store_sched_obj_free(&got);
+	CHECK_INT(store_sched_get_seq(s, 999, &got, &err), STORE_ERR_NOT_FOUND);
+
+	struct store_sched_families fam;
+	CHECK_INT(store_sched_families(s, NULL, STORE_FAMILIES_ALL, NULL, 10, &fam, &err),
+	          STORE_OK);
+	CHECK_INT(fam.n, 3);
+	CHECK_STR(fam.v[0].name, "a");
+	CHECK_INT(fam.v[0].first_seq, seqs[1]);
+	CHECK(fam.v[0].active);
+	store_sched_families_free(&fam);
+	CHECK_INT(store_sched_families(s, "a", STORE_FAMILIES_ALL, "a", 10, &fam, &err), STORE_OK);
+	CHECK_INT(fam.n, 1);
+	CHECK_STR(fam.v[0].name, "ab");
+	store_sched_families_free(&fam);
+	CHECK_INT(store_sched_families(s, NULL, STORE_FAMILIES_INACTIVE, NULL, 10, &fam, &err),
+	          STORE_OK);
+	CHECK_INT(fam.n, 0); /* a has an ACTIVE revision left */
+	store_sched_families_free(&fam);
+	CHECK_INT(store_sched_families(s, NULL, STORE_FAMILIES_ALL, NULL, 0, &fam, &err),
+	          STORE_ERR_INVALID);
+	store_close(s);
+	fx_done(&f);
+}
+
 static const struct check_case cases[] = {
     {"an inserted object reads back whole after reopening the file", test_insert_get_and_reopen},
     {"inserting an ARN that exists is a conflict", test_insert_twice_conflicts},
@@ -268,6 +342,8 @@ static const struct check_case cases[] = {
     {"put_batch gives back seqs and versions; a stale version refuses the whole batch",
      test_put_batch_gives_seqs_and_versions},
     {"count takes the query's filters", test_count_uses_the_query_filters},
+    {"task definitions list by name and revision from a keyset, get by seq, families",
+     test_task_definitions_by_name_and_revision},
     {"queries filter by cluster and status and page by seq", test_query_filters_and_pages},
     {"the max revision of a family counts inactive revisions and only that family",
      test_max_revision_counts_every_revision},
