@@ -57,8 +57,7 @@ struct pcont {
 	unsigned long long shim_start;
 	pid_t pid;
 	unsigned long long pid_start;
-	int pidfd;  /* the supervisor's; -1 when not watched */
-	bool child; /* the supervisor is our child: reap it */
+	int pidfd; /* the supervisor's; -1 when not watched */
 	bool done;
 	bool has_exit;
 	struct pshim_exit ex;
@@ -316,13 +315,17 @@ static void finish_container(struct ptask *t, struct pcont *c)
 
 static void supervisor_exited(struct pdrv *d, struct ptask *t, struct pcont *c)
 {
-	if (c->child) {
-		/* Still our unreaped child: its pid cannot have been reused. */
-		int st;
-		waitpid(c->shim, &st, WNOHANG);
-	}
+	/* Reap it if it is our child, whether this driver or an earlier one
+	 * in the same process started it: waiting on the pidfd names exactly
+	 * that process, never a reused pid, and fails (ECHILD) for a process
+	 * another parent owns. */
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	(void)waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG);
 	close(c->pidfd);
 	c->pidfd = -1;
+	if (c->done)
+		return; /* its end was read when the driver opened */
 	finish_container(t, c);
 	container_ended(d, t, c);
 }
@@ -489,7 +492,6 @@ static int spawn_container(struct ptask *t, const struct pcspec *s, struct pcont
 		            why);
 	c->shim = st.shim;
 	c->pid = st.pid;
-	c->child = true;
 	c->started_ms = now_ms();
 	/* The shim is our unreaped child, so its pid is its own until we reap
 	 * it; the container is the shim's unreaped child likewise. */
@@ -727,21 +729,22 @@ static void adopt_container(struct ptask *t, struct pcont *c)
 		c->done = true;
 		c->has_exit = true;
 		c->finished_ms = c->ex.finished_ms;
-		return;
 	}
+	/* A supervisor still there (running, about to exit after writing the
+	 * exit file, or a zombie of this very process) is watched: for the
+	 * container's end, or only to be reaped. */
 	if (c->shim > 0) {
 		int fd = pidfd_open(c->shim, 0);
 		unsigned long long st;
 		if (fd >= 0 && proc_start_time(c->shim, &st) == 0 && st == c->shim_start) {
 			c->pidfd = fd;
-			c->child = false;
 			return;
 		}
 		if (fd >= 0)
 			close(fd);
 	}
-	/* The supervisor may have ended between the two checks above. */
-	finish_container(t, c);
+	if (!c->done)
+		finish_container(t, c);
 }
 
 static struct ptask *load_task(const char *dir)

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +125,20 @@ static bool wait_notified(int before)
 	long long end = mono_ms() + 15000;
 	while (mono_ms() < end) {
 		if (atomic_load(&notified) > before)
+			return true;
+		nap();
+	}
+	return false;
+}
+
+/* No child left, not even a zombie (polls: reaping follows the exit). */
+static bool wait_no_children(void)
+{
+	long long end = mono_ms() + 15000;
+	while (mono_ms() < end) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
 			return true;
 		nap();
 	}
@@ -476,6 +491,9 @@ static void test_restart_finds_tasks(void)
 	CHECK_INT(st.exit_code, 143);
 	CHECK(wait_notified(before));
 	CHECK(kill(pid, 0) < 0 && errno == ESRCH);
+	/* Every supervisor this process forked was reaped, also those the
+	 * first driver started and the second one adopted. */
+	CHECK(wait_no_children());
 	json_decref(tl);
 	json_decref(td);
 	json_decref(dl);
