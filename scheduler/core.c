@@ -118,6 +118,9 @@ int sched_open(const struct sched_config *cfg, struct sched **out, struct sched_
 	s->port_min = cfg->dynamic_port_min > 0 ? cfg->dynamic_port_min : 49153;
 	s->port_max = cfg->dynamic_port_max > 0 ? cfg->dynamic_port_max : 65535;
 	s->hooks = cfg->hooks;
+	s->retention_ms =
+	    (int64_t)(cfg->stopped_task_retention_s > 0 ? cfg->stopped_task_retention_s : 3600) *
+	    1000;
 	if (s->port_min > s->port_max || s->port_max > 65535) {
 		free(s);
 		return sched_fail(err, SCHED_ERR_CLIENT, "scheduler: bad dynamic port range");

@@ -95,6 +95,8 @@ int sched_task_commit(struct sched *s, struct sched_obj *task, struct sched_erro
 	int rc = sync_row(task, err);
 	if (rc != SCHED_OK)
 		return rc;
+	/* ECS's task version: the writes so far, as the store counts them */
+	json_object_set_new(task->doc, "version", json_integer(task->row.version + 1));
 	const char *parent = task->row.parent;
 	if (!parent || !parent[0]) {
 		struct sched_obj *one[1] = {task};
@@ -405,6 +407,32 @@ static int tick_one(struct sched *s, const char *arn, const struct sched_driver_
 	return rc;
 }
 
+/* STOPPED tasks are kept retention_ms after stoppedAt (ECS shows them for
+ * about an hour), then deleted: DescribeTasks says MISSING. They hold no
+ * resources, so their instances do not change. At most once a minute. */
+static int purge_stopped(struct sched *s, struct sched_error *err)
+{
+	int64_t now = sched_now_ms(s);
+	if (s->last_purge_ms && now - s->last_purge_ms < 60000)
+		return SCHED_OK;
+	s->last_purge_ms = now;
+	struct store_sched_filter f = {.kind = STORE_SCHED_TASK, .status = "STOPPED"};
+	struct sched_objs l;
+	int rc = sched_objs_query(s, &f, &l, err);
+	for (size_t i = 0; rc == SCHED_OK && i < l.n; i++) {
+		const json_t *at = json_object_get(l.v[i].doc, "stoppedAt");
+		if (!json_is_number(at) ||
+		    json_number_value(at) * 1000.0 > (double)(now - s->retention_ms))
+			continue;
+		struct store_error se;
+		int drc = store_sched_delete(s->store, l.v[i].row.arn, l.v[i].row.version, &se);
+		if (drc != STORE_OK && drc != STORE_ERR_CONFLICT && drc != STORE_ERR_NOT_FOUND)
+			rc = sched_fail_store(err, &se, "deleting a stopped task");
+	}
+	sched_objs_free(&l);
+	return rc;
+}
+
 int sched_tick_locked(struct sched *s, int *changed, struct sched_error *err)
 {
 	int rc = SCHED_OK;
@@ -428,6 +456,8 @@ int sched_tick_locked(struct sched *s, int *changed, struct sched_error *err)
 	for (size_t i = 0; rc == SCHED_OK && i < live.n; i++)
 		rc = tick_one(s, live.v[i].row.arn, NULL, changed, err);
 	sched_objs_free(&live);
+	if (rc == SCHED_OK)
+		rc = purge_stopped(s, err);
 	return rc;
 }
 

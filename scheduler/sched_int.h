@@ -27,6 +27,8 @@ struct sched {
 	void *clock_ctx;
 	int port_min, port_max;
 	struct sched_task_hooks hooks;
+	int64_t retention_ms;  /* STOPPED tasks are kept this long after stoppedAt */
+	int64_t last_purge_ms; /* sched_tick purges at most once a minute */
 	/* services whose tasks keep failing to start (reconcile.c); in memory
 	 * only: a restart gives every service a fresh start */
 	struct sched_throttle *throttle;

@@ -88,6 +88,7 @@ struct sched_config {
 	int dynamic_port_min;    /* 0: 49153 */
 	int dynamic_port_max;    /* 0: 65535 */
 	struct sched_task_hooks hooks; /* all NULL: none */
+	int stopped_task_retention_s;  /* 0: 3600; STOPPED tasks older are deleted */
 };
 
 int sched_open(const struct sched_config *cfg, struct sched **out, struct sched_error *err);

@@ -271,6 +271,47 @@ static int read_row(sqlite3_stmt *st, struct store_sched_obj *o, struct store_er
 	return STORE_OK;
 }
 
+int store_sched_delete(struct store *s, const char *arn, int64_t expect_version,
+                       struct store_error *err)
+{
+	store_clear_error(err);
+	if (!s || !arn)
+		return store_fail(err, STORE_ERR_INVALID, "scheduler delete: no database or ARN");
+	store_lock(s);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "DELETE FROM sched_objects WHERE arn = ?1 AND version = ?2",
+	                            -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 1, arn);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, expect_version);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	int code = STORE_OK;
+	if (rc != SQLITE_DONE)
+		code = store_fail_sqlite(err, s->db, rc, s->path, "deleting a scheduler object");
+	sqlite3_finalize(st);
+	if (code == STORE_OK && sqlite3_changes(s->db) == 0) {
+		st = NULL;
+		rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM sched_objects WHERE arn = ?1", -1, &st,
+		                        NULL);
+		if (rc == SQLITE_OK)
+			rc = bind_str(st, 1, arn);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			code = store_fail(err, STORE_ERR_CONFLICT, "%s was changed by another writer",
+			                  arn);
+		else if (rc == SQLITE_DONE)
+			code = store_fail(err, STORE_ERR_NOT_FOUND, "%s does not exist", arn);
+		else
+			code = store_fail_sqlite(err, s->db, rc, s->path, "deleting a scheduler object");
+		sqlite3_finalize(st);
+	}
+	store_unlock(s);
+	return code;
+}
+
 int store_sched_get(struct store *s, const char *arn, struct store_sched_obj *out,
                     struct store_error *err)
 {

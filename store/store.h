@@ -593,6 +593,11 @@ int store_sched_put_many(struct store *s, const struct store_sched_obj *objs,
 int store_sched_put_batch(struct store *s, const struct store_sched_obj *objs,
                           const int64_t *expect_versions, size_t n, int64_t *seqs_out,
                           int64_t *versions_out, struct store_error *err);
+/* Deletes the object with this ARN provided its version still equals
+ * expect_version (else STORE_ERR_CONFLICT; STORE_ERR_NOT_FOUND when absent).
+ * Its seq is never given again (AUTOINCREMENT), so page tokens stay stable. */
+int store_sched_delete(struct store *s, const char *arn, int64_t expect_version,
+                       struct store_error *err);
 /* The object with this ARN, or STORE_ERR_NOT_FOUND. */
 int store_sched_get(struct store *s, const char *arn, struct store_sched_obj *out,
                     struct store_error *err);

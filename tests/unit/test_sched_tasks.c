@@ -645,6 +645,46 @@ static void test_provisioning_leftover_is_stopped(void)
 	sfx_done(&f);
 }
 
+static void test_stopped_tasks_kept_an_hour(void)
+{
+	struct sfx f;
+	sfx_init(&f);
+	w_cluster(&f, "c");
+	w_instance(&f, "c", 0, 4096, 4096, "a", NULL);
+	char *td = w_taskdef(&f, TD_WEB);
+	json_t *tasks = w_run(&f, "c", "web", 2, NULL);
+	int64_t v0 = json_integer_value(json_object_get(json_array_get(tasks, 0), "version"));
+	CHECK_INT(sched_tick(f.s, NULL, &f.err), SCHED_OK);
+	json_t *t = w_task(&f, "c", arn_at(tasks, 0));
+	CHECK(json_integer_value(json_object_get(t, "version")) > v0); /* each change counts */
+	json_decref(t);
+	json_t *stopped = NULL;
+	CHECK_INT(sched_stop_task(f.s, "c", arn_at(tasks, 0), NULL, &stopped, &f.err), SCHED_OK);
+	json_decref(stopped);
+	f.now_ms += 1800 * 1000;
+	CHECK_INT(sched_stop_task(f.s, "c", arn_at(tasks, 1), NULL, &stopped, &f.err), SCHED_OK);
+	json_decref(stopped);
+	/* half an hour later both are still there */
+	CHECK_INT(sched_tick(f.s, NULL, &f.err), SCHED_OK);
+	CHECK_INT(w_count(&f, "c", "STOPPED"), 2);
+	/* past the hour the first is gone (MISSING), the second not yet */
+	f.now_ms += 1801 * 1000;
+	CHECK_INT(sched_tick(f.s, NULL, &f.err), SCHED_OK);
+	CHECK_INT(w_count(&f, "c", "STOPPED"), 1);
+	t = w_task(&f, "c", arn_at(tasks, 0));
+	CHECK(t == NULL);
+	t = w_task(&f, "c", arn_at(tasks, 1));
+	CHECK(t != NULL);
+	json_decref(t);
+	/* and the second once its hour is up */
+	f.now_ms += 1800 * 1000;
+	CHECK_INT(sched_tick(f.s, NULL, &f.err), SCHED_OK);
+	CHECK_INT(w_count(&f, "c", "STOPPED"), 0);
+	json_decref(tasks);
+	free(td);
+	sfx_done(&f);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
@@ -674,6 +714,9 @@ int main(int argc, char **argv)
 	    {"StartTask runs on the named instances only", test_start_task_on_named_instances},
 	    {"after a restart the scheduler finds its tasks and starts none twice",
 	     test_restart_finds_tasks_without_duplicates},
+	    {"STOPPED tasks are kept an hour, then DescribeTasks says MISSING; version counts "
+	     "changes",
+	     test_stopped_tasks_kept_an_hour},
 	    {"a task left PROVISIONING by a crash is stopped, not started blind",
 	     test_provisioning_leftover_is_stopped},
 	};

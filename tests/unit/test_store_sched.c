@@ -333,9 +333,37 @@ static void test_task_definitions_by_name_and_revision(void)
 	fx_done(&f);
 }
 
+static void test_delete_versioned(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct store *s = fx_open(f.db, NULL);
+	struct store_error err;
+	struct store_sched_obj a = obj(STORE_SCHED_TASK, "arn:t/a", "arn:c/x", "a", "STOPPED");
+	struct store_sched_obj b = obj(STORE_SCHED_TASK, "arn:t/b", "arn:c/x", "b", "STOPPED");
+	int64_t seq_b = 0;
+	CHECK_INT(store_sched_put(s, &a, 0, NULL, NULL, &err), STORE_OK);
+	CHECK_INT(store_sched_put(s, &b, 0, &seq_b, NULL, &err), STORE_OK);
+	CHECK_INT(store_sched_delete(s, "arn:t/b", 2, &err), STORE_ERR_CONFLICT);
+	CHECK_INT(store_sched_delete(s, "arn:t/none", 1, &err), STORE_ERR_NOT_FOUND);
+	CHECK_INT(store_sched_delete(s, "arn:t/b", 1, &err), STORE_OK);
+	struct store_sched_obj got;
+	CHECK_INT(store_sched_get(s, "arn:t/b", &got, &err), STORE_ERR_NOT_FOUND);
+	CHECK_INT(store_sched_get(s, "arn:t/a", &got, &err), STORE_OK);
+	store_sched_obj_free(&got);
+	/* the deleted row's seq is not given to the next object */
+	struct store_sched_obj c = obj(STORE_SCHED_TASK, "arn:t/c", "arn:c/x", "c", "RUNNING");
+	int64_t seq_c = 0;
+	CHECK_INT(store_sched_put(s, &c, 0, &seq_c, NULL, &err), STORE_OK);
+	CHECK(seq_c > seq_b);
+	store_close(s);
+	fx_done(&f);
+}
+
 static const struct check_case cases[] = {
     {"an inserted object reads back whole after reopening the file", test_insert_get_and_reopen},
     {"inserting an ARN that exists is a conflict", test_insert_twice_conflicts},
+    {"a delete names the version it read; seqs are not reused", test_delete_versioned},
     {"a replace succeeds with the current version and conflicts with a stale one",
      test_replace_needs_current_version},
     {"put_many writes all objects or none", test_put_many_is_all_or_nothing},
