@@ -123,16 +123,17 @@ int gw_authn_fail(struct gw_request *r, unsigned status, const char *code, const
 	/* AWS's query protocol error document, as botocore's parser reads it. */
 	char xml[2048];
 	size_t len = 0;
-	bool ok = xml_append(xml, sizeof(xml), &len, "<ErrorResponse xmlns=\"" GW_STS_NAMESPACE
-	                                              "\">\n  <Error>\n    <Type>") &&
-	          xml_append(xml, sizeof(xml), &len, status >= 500 ? "Receiver" : "Sender") &&
-	          xml_append(xml, sizeof(xml), &len, "</Type>\n    <Code>") &&
-	          xml_escape(xml, sizeof(xml), &len, code, strlen(code)) &&
-	          xml_append(xml, sizeof(xml), &len, "</Code>\n    <Message>") &&
-	          xml_escape(xml, sizeof(xml), &len, message, strlen(message)) &&
-	          xml_append(xml, sizeof(xml), &len, "</Message>\n  </Error>\n  <RequestId>") &&
-	          xml_append(xml, sizeof(xml), &len, r->id) &&
-	          xml_append(xml, sizeof(xml), &len, "</RequestId>\n</ErrorResponse>\n");
+	bool ok =
+	    xml_append(xml, sizeof(xml), &len,
+	               "<ErrorResponse xmlns=\"" GW_STS_NAMESPACE "\">\n  <Error>\n    <Type>") &&
+	    xml_append(xml, sizeof(xml), &len, status >= 500 ? "Receiver" : "Sender") &&
+	    xml_append(xml, sizeof(xml), &len, "</Type>\n    <Code>") &&
+	    xml_escape(xml, sizeof(xml), &len, code, strlen(code)) &&
+	    xml_append(xml, sizeof(xml), &len, "</Code>\n    <Message>") &&
+	    xml_escape(xml, sizeof(xml), &len, message, strlen(message)) &&
+	    xml_append(xml, sizeof(xml), &len, "</Message>\n  </Error>\n  <RequestId>") &&
+	    xml_append(xml, sizeof(xml), &len, r->id) &&
+	    xml_append(xml, sizeof(xml), &len, "</RequestId>\n</ErrorResponse>\n");
 	r->status = status;
 	r->error_code = code;
 	free(r->resp_body);
@@ -269,7 +270,7 @@ static int64_t now_s(void)
 	return (int64_t)time(NULL);
 }
 
-static void sts_env(const struct gw_request *r, struct gw_iam *iam, struct gw_sts_env *env)
+void gw_authn_sts_env(const struct gw_request *r, struct gw_iam *iam, struct gw_sts_env *env)
 {
 	memset(env, 0, sizeof(*env));
 	env->store = r->srv->store;
@@ -280,6 +281,8 @@ static void sts_env(const struct gw_request *r, struct gw_iam *iam, struct gw_st
 	env->request_id = r->id;
 	env->source_ip = r->remote_addr;
 	env->secure_transport = true;
+	env->default_duration_s = r->srv->cfg->sts.default_duration_s;
+	env->max_duration_s = r->srv->cfg->sts.max_duration_s;
 }
 
 static int sts_to_sigv4(int sts_status)
@@ -315,7 +318,7 @@ static int authn_sigv4(struct gw_request *r, struct gw_iam *iam, struct header_l
 
 	if (id_n > 4 && memcmp(auth.access_key_id, "ASIA", 4) == 0) {
 		struct gw_sts_env env;
-		sts_env(r, iam, &env);
+		gw_authn_sts_env(r, iam, &env);
 		struct gw_sts_error se = {0};
 		int st = gw_sts_credentials(&env, auth.access_key_id, id_n,
 		                            auth.has_token ? auth.token : NULL,
@@ -327,10 +330,10 @@ static int authn_sigv4(struct gw_request *r, struct gw_iam *iam, struct header_l
 				return fail_internal(r, se.message);
 			}
 			e.code = code;
-			e.reason = st == GW_STS_ERR_EXPIRED    ? GW_SIGV4_R_EXPIRED
-			           : st == GW_STS_ERR_REVOKED  ? GW_SIGV4_R_REVOKED
+			e.reason = st == GW_STS_ERR_EXPIRED     ? GW_SIGV4_R_EXPIRED
+			           : st == GW_STS_ERR_REVOKED   ? GW_SIGV4_R_REVOKED
 			           : st == GW_STS_ERR_BAD_TOKEN ? GW_SIGV4_R_TOKEN_MISMATCH
-			                                       : GW_SIGV4_R_UNKNOWN_KEY;
+			                                        : GW_SIGV4_R_UNKNOWN_KEY;
 			/* AWS's wording for each; se.message stays in our log. */
 			const char *msg =
 			    st == GW_STS_ERR_EXPIRED
@@ -349,7 +352,8 @@ static int authn_sigv4(struct gw_request *r, struct gw_iam *iam, struct header_l
 		cred.session_token_n = auth.token_n;
 		cred.expires_at = p->expires_at;
 	} else {
-		const struct gw_iam_access_key *key = gw_iam_access_key(iam, auth.access_key_id, id_n);
+		const struct gw_iam_access_key *key =
+		    gw_iam_access_key(iam, auth.access_key_id, id_n);
 		if (!key) {
 			gw_sigv4_fail_unknown_key(&e);
 			rc = fail_sigv4(r, &e, auth.access_key_id);
@@ -358,8 +362,9 @@ static int authn_sigv4(struct gw_request *r, struct gw_iam *iam, struct header_l
 		}
 		if (!r->srv->keybox) {
 			gw_sigv4_auth_clear(&auth);
-			return fail_internal(r, "an access key signed this request but no master_key "
-			                        "is configured to open its secret");
+			return fail_internal(r,
+			                     "an access key signed this request but no master_key "
+			                     "is configured to open its secret");
 		}
 		struct gw_iam_error ie = {0};
 		if (gw_iam_access_key_secret(key, r->srv->keybox, &secret, &ie) != GW_IAM_OK) {
@@ -406,8 +411,8 @@ static void session_name(const char *in, char out[GW_STS_SESSION_NAME_MAX + 1])
 	size_t n = 0;
 	for (; in && in[n] && n < GW_STS_SESSION_NAME_MAX; n++) {
 		char c = in[n];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		          strchr("_+=,.@-", c) != NULL;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || strchr("_+=,.@-", c) != NULL;
 		out[n] = ok ? c : '-';
 	}
 	while (n < GW_STS_SESSION_NAME_MIN)
@@ -472,10 +477,11 @@ static bool trust_allows(const struct gw_iam *iam, const struct gw_iam_entity *r
 	struct policy_input in = {.policy = role->trust, .level = 0};
 	struct policy_result res;
 	if (policy_evaluate(&in, 1, &req, &res) != 0 || res.decision != POLICY_ALLOW) {
-		int k = snprintf(why, why_n,
-		                 "Not authorized to perform sts:AssumeRoleWithWebIdentity: the trust "
-		                 "policy of role %s does not allow this token",
-		                 role->name);
+		int k =
+		    snprintf(why, why_n,
+		             "Not authorized to perform sts:AssumeRoleWithWebIdentity: the trust "
+		             "policy of role %s does not allow this token",
+		             role->name);
 		if (k < 0 || (size_t)k >= why_n)
 			why[0] = '\0';
 		return false;
@@ -483,8 +489,7 @@ static bool trust_allows(const struct gw_iam *iam, const struct gw_iam_entity *r
 	return true;
 }
 
-static int authn_bearer(struct gw_request *r, struct gw_iam *iam, const char *token,
-                        size_t token_n)
+static int authn_bearer(struct gw_request *r, struct gw_iam *iam, const char *token, size_t token_n)
 {
 	size_t n_iss = 0;
 	const struct gw_jwt_issuer *issuers = gw_iam_jwt_issuers(iam, &n_iss);
@@ -492,12 +497,13 @@ static int authn_bearer(struct gw_request *r, struct gw_iam *iam, const char *to
 	memset(&c, 0, sizeof(c));
 	struct gw_jwt_error je = {0};
 	if (n_iss == 0)
-		return fail_denied(r, "bearer", "no_issuers",
-		                   "No token issuer is configured: bearer tokens are not accepted.");
+		return fail_denied(
+		    r, "bearer", "no_issuers",
+		    "No token issuer is configured: bearer tokens are not accepted.");
 	if (gw_jwt_verify(issuers, n_iss, token, token_n, now_s(), &c, &je) != GW_JWT_OK) {
 		if (je.code == GW_JWT_ERR_NOMEM)
 			return fail_internal(r, je.message);
-		const char *code = r->protocol == GW_PROTO_QUERY ? "InvalidIdentityToken"
+		const char *code = r->protocol == GW_PROTO_QUERY   ? "InvalidIdentityToken"
 		                   : je.code == GW_JWT_ERR_EXPIRED ? "ExpiredTokenException"
 		                                                   : "UnrecognizedClientException";
 		log_refusal(r, "bearer", gw_jwt_status_name(je.code), NULL, je.message);
@@ -508,9 +514,10 @@ static int authn_bearer(struct gw_request *r, struct gw_iam *iam, const char *to
 	int rc;
 	if (!oidc || !oidc->role_claim) {
 		gw_jwt_claims_free(&c);
-		return fail_denied(r, "bearer", "no_role_claim",
-		                   "This token's issuer names no role claim: exchange the token with "
-		                   "sts:AssumeRoleWithWebIdentity instead.");
+		return fail_denied(
+		    r, "bearer", "no_role_claim",
+		    "This token's issuer names no role claim: exchange the token with "
+		    "sts:AssumeRoleWithWebIdentity instead.");
 	}
 	json_t *rv = json_object_get(c.all, oidc->role_claim);
 	const char *role_name = json_is_string(rv) ? json_string_value(rv) : NULL;
@@ -589,7 +596,8 @@ static enum cert_state client_cert(const struct gw_request *r, struct peer *out)
 	enum cert_state st = CERT_INVALID;
 	gnutls_datum_t dn = {NULL, 0};
 	if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS &&
-	    gnutls_x509_crt_get_dn3(crt, &dn, 0) == GNUTLS_E_SUCCESS && dn.size <= GW_IAM_SUBJECT_MAX) {
+	    gnutls_x509_crt_get_dn3(crt, &dn, 0) == GNUTLS_E_SUCCESS &&
+	    dn.size <= GW_IAM_SUBJECT_MAX) {
 		memcpy(out->dn, dn.data, dn.size);
 		out->dn[dn.size] = '\0';
 		out->dn_n = strlen(out->dn);
@@ -608,8 +616,8 @@ static enum cert_state client_cert(const struct gw_request *r, struct peer *out)
 
 static int authn_host(struct gw_request *r, struct gw_iam *iam, const struct peer *peer)
 {
-	const struct gw_iam_entity *role = gw_iam_host_role(
-	    iam, peer->dn, peer->dn_n, peer->cn_n ? peer->cn : NULL, peer->cn_n);
+	const struct gw_iam_entity *role =
+	    gw_iam_host_role(iam, peer->dn, peer->dn_n, peer->cn_n ? peer->cn : NULL, peer->cn_n);
 	if (!role)
 		return fail_denied(r, "mtls", "no_host_mapping",
 		                   "The client certificate is valid but maps to no host role.");

@@ -52,6 +52,11 @@ int gw_authn_authenticate(struct gw_request *r);
  */
 int gw_authn_fail(struct gw_request *r, unsigned status, const char *code, const char *message);
 
+struct gw_iam;
+struct gw_sts_env;
+/* The STS environment of r (store, key box, times, limits) over iam. */
+void gw_authn_sts_env(const struct gw_request *r, struct gw_iam *iam, struct gw_sts_env *env);
+
 /* The SigV4 service name for a protocol: "sts" or "ecs". */
 const char *gw_authn_service(enum gw_protocol proto);
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "gateway/principal.h"
+#include "gateway/request.h"
 #include "policy/policy.h"
 
 enum gw_authz_status {
@@ -48,6 +49,10 @@ struct gw_authz_request {
 	size_t n_resource_policies;
 	int64_t now;        /* epoch seconds */
 	const char *region; /* aws:RequestedRegion; NULL: absent */
+	/* Evaluate only resource_policies (a role's trust policy), without the
+	 * principal's identity policies, boundary and session policy: the
+	 * resource side of a decision AWS takes in two parts (AssumeRole). */
+	bool resource_policies_only;
 };
 
 struct gw_authz_result {
@@ -58,11 +63,24 @@ struct gw_authz_result {
 	 * perform: ecs:RunTask on resource: ... because ..."); or, for an error,
 	 * what went wrong. "" on Allow. */
 	char message[1536];
+	/* The decision as the audit record keeps it (request.h), filled on every
+	 * path, errors included: pass it to gw_request_add_decision. */
+	struct gw_request_decision record;
 };
 
 /* Decides; returns out->status. out->allowed is true only for an evaluated
  * Allow. */
 int gw_authorize(const struct gw_principal *p, const struct gw_authz_request *req,
                  struct gw_authz_result *out);
+
+/*
+ * Fills d from an evaluated request (action, resource, the decision, the
+ * deciding policy type, policy, Sid and index, the context key names and
+ * policy_explain's reason). error != NULL records a request that could not be
+ * evaluated: an implicit deny with that reason. For callers that evaluate
+ * with policy_evaluate directly (web identity trust policies).
+ */
+void gw_authz_record(struct gw_request_decision *d, const struct policy_request *req,
+                     const struct policy_result *res, const char *error);
 
 #endif

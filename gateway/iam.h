@@ -179,6 +179,7 @@ struct gw_iam_managed {
 	const char *arn; /* arn:aws:iam::<account>:policy<path><name> */
 	const char *policy_id;
 	const char *default_version;
+	const char *document;    /* the default version's JSON (for session policies) */
 	struct policy *policy;   /* the default version as an identity policy */
 	struct policy *boundary; /* the same as a permissions boundary; NULL unless one
 	                            role or user uses it as its boundary */

@@ -453,6 +453,7 @@ static int build_managed(struct gw_iam *iam, struct gw_iam_error *err)
 			    err, GW_IAM_ERR_STATE,
 			    "managed policy %s has no stored version %s (its default)", p->name,
 			    p->default_version);
+		m->document = doc;
 		char what[GW_IAM_POLICY_NAME_MAX + 64];
 		snprintf(what, sizeof(what), "managed policy %s", p->name);
 		int code = compile(doc, POLICY_IDENTITY, true, p->name, &m->policy, what, err);

@@ -18,15 +18,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
 #include "gateway/ecs.h"
+#include "gateway/authn.h"
+#include "gateway/authz.h"
 #include "gateway/principal.h"
 #include "gateway/secret.h"
 #include "gateway/server.h"
+#include "gateway/sigv4.h"
+#include "gateway/sts.h"
 #include "store/store.h"
 
 #define CONTENT_TYPE_JSON "application/json"
@@ -128,10 +133,13 @@ void gw_request_free(struct gw_request *r)
 	gw_principal_free(r->principal);
 	gw_ecs_call_free(r->ecs);
 	free(r->decisions);
+	gw_sts_call_free(r->sts_call);
 	free(r->audit_params);
 	free(r->error_message);
 	free(r->path);
 	free(r->raw_uri);
+	if (r->resp_body && r->resp_secret)
+		OPENSSL_cleanse(r->resp_body, r->resp_len);
 	free(r->resp_body);
 	free(r);
 }
@@ -173,12 +181,21 @@ const char *gw_decision_name(enum gw_decision d)
 	return NULL;
 }
 
-/* Replaces the response body with the compact JSON of obj (consumed). */
-static void set_body(struct gw_request *r, json_t *obj)
+/* Drops the response body, wiping it when it held credentials. */
+static void drop_body(struct gw_request *r)
 {
+	if (r->resp_body && r->resp_secret)
+		OPENSSL_cleanse(r->resp_body, r->resp_len);
 	free(r->resp_body);
 	r->resp_body = NULL;
 	r->resp_len = 0;
+	r->resp_secret = false;
+}
+
+/* Replaces the response body with the compact JSON of obj (consumed). */
+static void set_body(struct gw_request *r, json_t *obj)
+{
+	drop_body(r);
 	if (!obj)
 		return;
 	char *s = json_dumps(obj, JSON_COMPACT);
@@ -192,6 +209,7 @@ static void set_body(struct gw_request *r, json_t *obj)
 int gw_request_fail(struct gw_request *r, unsigned status, const char *error_code,
                     const char *message)
 {
+	r->content_type = NULL;
 	r->status = status;
 	r->error_code = error_code;
 	/* On out of memory the status still goes out, with an empty body. */
@@ -234,11 +252,9 @@ bool gw_request_add_decision(struct gw_request *r, const struct gw_request_decis
 
 int gw_step_authenticate(struct gw_request *r)
 {
-	/* No identity scheme is wired in yet: every caller is anonymous, and only
-	 * routes that authorize marks public can succeed. Credentials a client
-	 * sends anyway are neither checked nor copied anywhere. */
-	r->principal = NULL;
-	return GW_STEP_OK;
+	/* Client certificate, SigV4, bearer token or host role; none of them
+	 * leaves r->principal NULL (anonymous) for later steps to judge. */
+	return gw_authn_authenticate(r);
 }
 
 static bool method_is(const struct gw_request *r, const char *m)
@@ -246,13 +262,122 @@ static bool method_is(const struct gw_request *r, const char *m)
 	return strcmp(r->method, m) == 0;
 }
 
+/* ---- STS on the road ---- */
+
+#define CONTENT_TYPE_XML "text/xml"
+
+/* Moves an STS response into r; GW_STEP_OK for a success, STOP for an error. */
+static int sts_respond(struct gw_request *r, struct gw_sts_response *resp)
+{
+	drop_body(r);
+	r->content_type = CONTENT_TYPE_XML;
+	r->allow = NULL;
+	if (!resp->body) {
+		gw_sts_response_free(resp);
+		return gw_authn_fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "InternalFailure",
+		                     "The gateway is out of memory.");
+	}
+	r->status = (unsigned)resp->http_status;
+	r->error_code = resp->error_code;
+	r->resp_body = resp->body;
+	r->resp_len = resp->body_n;
+	r->resp_secret = resp->error_code == NULL; /* issued credentials */
+	resp->body = NULL;
+	resp->body_n = 0;
+	if (resp->error_code && resp->message[0]) {
+		free(r->error_message);
+		r->error_message = strdup(resp->message);
+	}
+	return resp->error_code ? GW_STEP_STOP : GW_STEP_OK;
+}
+
+/* The STS parameters: the form-encoded body of a POST, the query of a GET. */
+static int sts_params(struct gw_request *r, const char **p, size_t *n)
+{
+	*p = "";
+	*n = 0;
+	if (method_is(r, MHD_HTTP_METHOD_GET)) {
+		const char *q = r->raw_uri ? memchr(r->raw_uri, '?', r->raw_uri_n) : NULL;
+		if (q) {
+			*p = q + 1;
+			*n = r->raw_uri_n - (size_t)(q + 1 - r->raw_uri);
+			const char *hash = memchr(*p, '#', *n);
+			if (hash)
+				*n = (size_t)(hash - *p);
+		}
+		return 0;
+	}
+	const char *ct = NULL;
+	size_t ct_n = 0;
+	static const char form[] = "application/x-www-form-urlencoded";
+	const size_t fn = sizeof(form) - 1;
+	if (r->body_len > 0 &&
+	    (!r->conn || !gw_request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, &ct, &ct_n) ||
+	     ct_n < fn || strncasecmp(ct, form, fn) != 0 ||
+	     (ct_n > fn && ct[fn] != ';' && ct[fn] != ' ')))
+		return -1;
+	*p = r->body_len ? (const char *)r->body : "";
+	*n = r->body_len;
+	return 0;
+}
+
+static int sts_missing_auth(struct gw_request *r)
+{
+	return gw_authn_fail(r, MHD_HTTP_FORBIDDEN, "MissingAuthenticationToken",
+	                     "Request is missing Authentication Token");
+}
+
+static int decode_sts(struct gw_request *r)
+{
+	r->route = GW_ROUTE_STS;
+	r->action_name = "sts:Unknown";
+	if (!method_is(r, MHD_HTTP_METHOD_POST) && !method_is(r, MHD_HTTP_METHOD_GET)) {
+		int st = gw_authn_fail(r, MHD_HTTP_METHOD_NOT_ALLOWED, "MethodNotAllowed",
+		                       "STS answers POST and GET only.");
+		r->allow = "GET, POST";
+		return st;
+	}
+	const char *p;
+	size_t n;
+	if (sts_params(r, &p, &n) != 0) {
+		if (!r->principal)
+			return sts_missing_auth(r);
+		return gw_authn_fail(r, MHD_HTTP_BAD_REQUEST, "InvalidParameterValue",
+		                     "STS takes application/x-www-form-urlencoded parameters.");
+	}
+	struct gw_sts_response resp;
+	if (gw_sts_call_decode(p, n, r->id, &r->sts_call, &resp) != 0) {
+		if (resp.action)
+			r->api_action = resp.action;
+		if (!r->principal) {
+			gw_sts_response_free(&resp);
+			return sts_missing_auth(r);
+		}
+		return sts_respond(r, &resp);
+	}
+	r->api_action = gw_sts_call_action(r->sts_call);
+	r->audit_params = gw_sts_call_audit_params(r->sts_call);
+	if (!r->audit_params)
+		return gw_authn_fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "ServiceUnavailable",
+		                     "The gateway is out of memory.");
+	/* The IAM action the call is about; authorize records each question. */
+	r->action_name = strcmp(r->api_action, "AssumeRoleWithWebIdentity") == 0
+	                     ? "sts:AssumeRoleWithWebIdentity"
+	                 : strcmp(r->api_action, "AssumeRole") == 0 ? "sts:AssumeRole"
+	                                                            : "sts:GetCallerIdentity";
+	/* Only AssumeRoleWithWebIdentity is served to an unsigned caller. */
+	if (!r->principal && strcmp(r->api_action, "AssumeRoleWithWebIdentity") != 0)
+		return sts_missing_auth(r);
+	return GW_STEP_OK;
+}
+
 int gw_step_decode(struct gw_request *r)
 {
 	/* The size limit comes first: it is a property of the transport, and a
 	 * body we did not keep cannot be decoded. */
 	if (r->body_too_large)
-		return gw_request_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "RequestEntityTooLarge",
-		                       "The request body is larger than this gateway accepts.");
+		return gw_authn_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "RequestEntityTooLarge",
+		                     "The request body is larger than this gateway accepts.");
 	if (r->path_n == 7 && memcmp(r->path, "/health", 7) == 0) {
 		if (!method_is(r, MHD_HTTP_METHOD_GET) && !method_is(r, MHD_HTTP_METHOD_HEAD)) {
 			r->allow = "GET, HEAD";
@@ -263,7 +388,52 @@ int gw_step_decode(struct gw_request *r)
 		r->action_name = "taskgate:GetHealth";
 		return GW_STEP_OK;
 	}
+	if (r->protocol == GW_PROTO_QUERY)
+		return decode_sts(r);
+	if (r->protocol == GW_PROTO_JSON && !r->principal) {
+		/* Nothing in the JSON protocol is public. */
+		struct gw_sigv4_wire w =
+		    gw_sigv4_wire_error(GW_SIGV4_ERR_MISSING, GW_SIGV4_PROTO_JSON);
+		return gw_authn_fail(r, w.http_status, w.code, "Missing Authentication Token");
+	}
 	return gw_request_fail(r, MHD_HTTP_NOT_FOUND, "NotFound", "There is nothing at this path.");
+}
+
+static int authorize_sts(struct gw_request *r)
+{
+	struct gw_iam *iam = r->principal && r->principal->iam ? gw_iam_ref(r->principal->iam)
+	                                                       : gw_iam_live_get(&r->srv->iam);
+	struct gw_sts_env env;
+	gw_authn_sts_env(r, iam, &env);
+	struct gw_request_decision *dec = calloc(GW_REQUEST_DECISIONS_MAX, sizeof(*dec));
+	if (!dec) {
+		gw_iam_unref(iam);
+		return gw_authn_fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "ServiceUnavailable",
+		                     "The gateway is out of memory.");
+	}
+	struct gw_sts_response resp;
+	size_t n = 0;
+	int rc = gw_sts_call_authorize(&env, r->principal, r->sts_call, dec,
+	                               GW_REQUEST_DECISIONS_MAX, &n, &resp);
+	gw_iam_unref(iam); /* the call holds its own reference */
+	bool all = true;
+	for (size_t i = 0; i < n; i++)
+		all &= gw_request_add_decision(r, &dec[i]);
+	free(dec);
+	if (rc != 0) {
+		/* A refusal before any policy was asked (a bad token, a bad
+		 * duration) still denies. */
+		if (r->decision == GW_DECISION_NONE || r->decision == GW_DECISION_ALLOW)
+			r->decision = GW_DECISION_IMPLICIT_DENY;
+		return sts_respond(r, &resp);
+	}
+	gw_sts_response_free(&resp);
+	if (!all || r->decision != GW_DECISION_ALLOW) {
+		r->decision = GW_DECISION_IMPLICIT_DENY;
+		return gw_authn_fail(r, MHD_HTTP_FORBIDDEN, "AccessDenied",
+		                     "This request is not authorized.");
+	}
+	return GW_STEP_OK;
 }
 
 int gw_step_authorize(struct gw_request *r)
@@ -272,16 +442,46 @@ int gw_step_authorize(struct gw_request *r)
 	case GW_ROUTE_HEALTH:
 		r->decision = GW_DECISION_PUBLIC;
 		return GW_STEP_OK;
-	case GW_ROUTE_STS: /* not wired yet: denied below */
+	case GW_ROUTE_STS:
+		if (!r->sts_call)
+			break;
+		return authorize_sts(r);
 	case GW_ROUTE_ECS:
+		if (!r->principal) {
+			struct gw_sigv4_wire w =
+			    gw_sigv4_wire_error(GW_SIGV4_ERR_MISSING, GW_SIGV4_PROTO_JSON);
+			r->decision = GW_DECISION_IMPLICIT_DENY;
+			return gw_authn_fail(r, w.http_status, w.code,
+			                     "Missing Authentication Token");
+		}
+		break;
 	case GW_ROUTE_NONE:
 		break;
 	}
 	/* A route nobody listed here is denied: new routes must be added on
 	 * purpose, with their authorization. */
 	r->decision = GW_DECISION_IMPLICIT_DENY;
-	return gw_request_fail(r, MHD_HTTP_FORBIDDEN, "AccessDeniedException",
-	                       "This request is not authorized.");
+	return gw_authn_fail(r, MHD_HTTP_FORBIDDEN,
+	                     r->protocol == GW_PROTO_QUERY ? "AccessDenied"
+	                                                   : "AccessDeniedException",
+	                     "This request is not authorized.");
+}
+
+static int execute_sts(struct gw_request *r)
+{
+	struct gw_sts_env env;
+	gw_authn_sts_env(r, NULL, &env);
+	struct gw_sts_response resp;
+	(void)gw_sts_call_execute(&env, r->principal, r->sts_call, &resp);
+	if (resp.issued_key_id[0]) {
+		struct gw_log_line l;
+		gw_log_begin(&l, r->srv->log, GW_LOG_INFO, "sts credentials issued");
+		gw_log_str(&l, "request_id", r->id);
+		gw_log_str(&l, "action", r->api_action);
+		gw_log_str(&l, "access_key_id", resp.issued_key_id);
+		gw_log_end(&l);
+	}
+	return sts_respond(r, &resp);
 }
 
 int gw_step_execute(struct gw_request *r)
@@ -290,6 +490,9 @@ int gw_step_execute(struct gw_request *r)
 	case GW_ROUTE_HEALTH:
 		return gw_health_execute(r);
 	case GW_ROUTE_STS:
+		if (r->sts_call)
+			return execute_sts(r);
+		break;
 	case GW_ROUTE_ECS:
 	case GW_ROUTE_NONE:
 		break;
@@ -298,10 +501,38 @@ int gw_step_execute(struct gw_request *r)
 	                       "The gateway has no handler for this request.");
 }
 
+struct wiped {
+	char *p;
+	size_t n;
+};
+
+static void wipe_free(void *cls)
+{
+	struct wiped *w = cls;
+	OPENSSL_cleanse(w->p, w->n);
+	free(w->p);
+	free(w);
+}
+
 int gw_step_respond(struct gw_request *r)
 {
 	struct MHD_Response *resp;
-	if (r->resp_body)
+	if (r->resp_body && r->resp_secret) {
+		/* Credentials: hand the buffer over and wipe it once sent. */
+		struct wiped *w = malloc(sizeof(*w));
+		resp = w ? MHD_create_response_from_buffer_with_free_callback_cls(
+		               r->resp_len, r->resp_body, wipe_free, w)
+		         : NULL;
+		if (resp) {
+			w->p = r->resp_body;
+			w->n = r->resp_len;
+			r->resp_body = NULL;
+			r->resp_len = 0;
+			r->resp_secret = false;
+		} else {
+			free(w);
+		}
+	} else if (r->resp_body)
 		resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body,
 		                                       MHD_RESPMEM_MUST_COPY);
 	else

@@ -33,6 +33,7 @@ struct gw_server;
 struct gw_principal; /* who is calling: comes with authentication */
 struct gw_action;    /* a decoded API action: comes with the ECS API */
 struct gw_ecs_call;  /* a decoded ECS call: gateway/ecs.h */
+struct gw_sts_call;  /* a decoded STS call: gateway/sts.h */
 
 /* The wire protocol a request speaks, which decides the shape of its errors
  * (set by authenticate, from headers, method and path). */
@@ -122,6 +123,7 @@ struct gw_request {
 	enum gw_route route;                  /* decode */
 	const struct gw_action *action;       /* decode: NULL until the ECS API */
 	struct gw_ecs_call *ecs;              /* decode (GW_ROUTE_ECS): owned, gateway/ecs.h */
+	struct gw_sts_call *sts_call;         /* decode (GW_ROUTE_STS): owned, gateway/sts.h */
 	const char *action_name;              /* decode: "taskgate:GetHealth", static */
 	enum gw_decision decision;            /* authorize: the overall decision */
 	/* authorize, in order; owned, grown by gw_request_add_decision */
@@ -146,6 +148,7 @@ struct gw_request {
 	const char *allow;      /* static: the Allow header of a 405 */
 	char *resp_body;        /* owned, malloc'd JSON */
 	size_t resp_len;
+	bool resp_secret; /* the body carries credentials: wiped once sent or freed */
 	bool responded; /* a response was queued */
 };
 

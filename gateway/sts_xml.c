@@ -154,6 +154,7 @@ int gw_sts_form_parse(const char *text, size_t n, struct gw_sts_form *out, char 
 	memset(out, 0, sizeof(*out));
 	/* each piece decodes to at most its own length, plus a NUL per piece */
 	out->buf = malloc(2 * n + 2);
+	out->buf_n = 2 * n + 2;
 	if (!out->buf) {
 		snprintf(why, why_size, "out of memory");
 		return -1;
@@ -169,7 +170,8 @@ int gw_sts_form_parse(const char *text, size_t n, struct gw_sts_form *out, char 
 			while (eq < end && text[eq] != '=')
 				eq++;
 			if (out->n >= GW_STS_PARAMS_MAX) {
-				snprintf(why, why_size, "more than %d parameters", GW_STS_PARAMS_MAX);
+				snprintf(why, why_size, "more than %d parameters",
+				         GW_STS_PARAMS_MAX);
 				goto fail;
 			}
 			char *name = w;
@@ -190,8 +192,8 @@ int gw_sts_form_parse(const char *text, size_t n, struct gw_sts_form *out, char 
 				goto fail;
 			}
 			if (gw_sts_form_get(out, name)) {
-				snprintf(why, why_size, "the parameter %.64s is given more than once",
-				         name);
+				snprintf(why, why_size,
+				         "the parameter %.64s is given more than once", name);
 				goto fail;
 			}
 			out->params[out->n].name = name;
@@ -211,6 +213,9 @@ fail:
 
 void gw_sts_form_free(struct gw_sts_form *f)
 {
+	/* the form may hold a web identity token or an MFA code */
+	if (f->buf)
+		OPENSSL_cleanse(f->buf, f->buf_n);
 	free(f->buf);
 	memset(f, 0, sizeof(*f));
 }
