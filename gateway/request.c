@@ -405,7 +405,7 @@ static int authorize_sts(struct gw_request *r)
 	                                                       : gw_iam_live_get(&r->srv->iam);
 	struct gw_sts_env env;
 	gw_authn_sts_env(r, iam, &env);
-	struct gw_request_decision *dec = calloc(GW_REQUEST_DECISIONS_MAX, sizeof(*dec));
+	struct gw_request_decision *dec = calloc(GW_STS_DECISIONS_MAX, sizeof(*dec));
 	if (!dec) {
 		gw_iam_unref(iam);
 		return gw_authn_fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "ServiceUnavailable",
@@ -414,7 +414,7 @@ static int authorize_sts(struct gw_request *r)
 	struct gw_sts_response resp;
 	size_t n = 0;
 	int rc = gw_sts_call_authorize(&env, r->principal, r->sts_call, dec,
-	                               GW_REQUEST_DECISIONS_MAX, &n, &resp);
+	                               GW_STS_DECISIONS_MAX, &n, &resp);
 	gw_iam_unref(iam); /* the call holds its own reference */
 	bool all = true;
 	for (size_t i = 0; i < n; i++)

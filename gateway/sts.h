@@ -51,6 +51,7 @@
 #define GW_STS_TOKEN_MAX           64 /* characters of its base64 form, with room */
 #define GW_STS_BODY_MAX            (64u * 1024u)
 #define GW_STS_CHAIN_DEPTH_MAX     10
+#define GW_STS_DECISIONS_MAX       8 /* questions one STS call asks (at most 6) */
 
 /* What an STS call needs from the server. All borrowed. */
 struct gw_sts_env {

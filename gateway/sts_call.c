@@ -703,9 +703,9 @@ int gw_sts_handle(const struct gw_sts_env *env, const struct gw_principal *calle
 	struct gw_sts_call *c = NULL;
 	if (gw_sts_call_decode(params, params_n, env->request_id, &c, out) != 0)
 		return out->body ? 0 : -1;
-	struct gw_request_decision *dec = malloc(GW_REQUEST_DECISIONS_MAX * sizeof(*dec));
+	struct gw_request_decision *dec = malloc(GW_STS_DECISIONS_MAX * sizeof(*dec));
 	size_t n = 0;
-	int rc = dec ? gw_sts_call_authorize(env, caller, c, dec, GW_REQUEST_DECISIONS_MAX, &n, out)
+	int rc = dec ? gw_sts_call_authorize(env, caller, c, dec, GW_STS_DECISIONS_MAX, &n, out)
 	             : gw_sts_fail(out, env->request_id, 500, "InternalFailure", "Out of memory.");
 	free(dec);
 	if (rc == 0)
