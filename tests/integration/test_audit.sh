@@ -162,9 +162,11 @@ check "a deleted checkpoint is detected (checkpoint 2 missing)" \
 run audit query --store "$TG_DB"
 check "audit query prints a table with a header" sh -c "test $rc = 0 && head -n1 '$T/out' | grep -q '^SEQ .*PRINCIPAL.*ACTION.*DECISION.*STATUS.*ERROR'"
 check "audit query lists every record by default (up to 50)" test "$(($(wc -l <"$T/out") - 1))" = "$nrec"
+# (The request with the made-up bearer token is refused by authentication
+# before routing, so one of the two unknown paths is a 404.)
 run audit query --store "$TG_DB" --error-code NotFound --json
-check "audit query --error-code selects the 404s, as JSON lines" \
-	sh -c "test $rc = 0 && test \$(wc -l <'$T/out') = 2 && '$PYTHON' -c 'import json,sys
+check "audit query --error-code selects the 404, as JSON lines" \
+	sh -c "test $rc = 0 && test \$(wc -l <'$T/out') = 1 && '$PYTHON' -c 'import json,sys
 for l in open(sys.argv[1]):
     j = json.loads(l); assert j[\"errorCode\"] == \"NotFound\" and j[\"taskgateIntegrity\"][\"seq\"] > 0' '$T/out'"
 run audit query --store "$TG_DB" --request-id "$rid" --json
@@ -209,7 +211,7 @@ run audit verify --export "$T/x.jsonl"
 check "verify --export without --public-key fails (the digest is signed)" test "$rc" = 1
 run audit export --store "$TG_DB" --since 2000-01-01 --until 2100-01-01 --output "$T/y.jsonl"
 check "audit export without a key is a usage error" test "$rc" = 2
-sed '3s/"httpStatus":404/"httpStatus":200/' "$T/x.jsonl" >"$T/e1.jsonl"; cp "$T/x.jsonl.digest" "$T/e1.jsonl.digest"
+sed -E '3s/"httpStatus":[0-9]+/"httpStatus":200/' "$T/x.jsonl" >"$T/e1.jsonl"; cp "$T/x.jsonl.digest" "$T/e1.jsonl.digest"
 run audit verify --export "$T/e1.jsonl" --public-key "$T/audit.pub"
 check "an edited export line is named (line 3, record 3)" \
 	sh -c "test $rc = 1 && grep -q '^TAMPERED: line 3 (record 3): content changed' '$T/out'"
