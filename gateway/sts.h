@@ -200,13 +200,16 @@ void gw_sts_issued_clear(struct gw_sts_issued *c); /* wipes; safe to call twice 
  * policy; duration_s 0 means sts.default_duration_s, else 900..the role's
  * max_session_duration and env->max_duration_s; owner_task_arn (NULL: none)
  * is stored with the session so store_sts_revoke_task revokes it when the
- * task stops. GW_STS_OK with *out filled, or GW_STS_ERR_DENIED,
+ * task stops; tags[0..n_tags) (at most STORE_STS_TAGS_MAX) become the
+ * session's principal tags (the task credentials put the task and cluster
+ * ARNs there). GW_STS_OK with *out filled, or GW_STS_ERR_DENIED,
  * GW_STS_ERR_ARG, GW_STS_ERR_KEY (no master key), GW_STS_ERR_STORE,
  * GW_STS_ERR_NOMEM with err->message.
  */
 int gw_sts_issue_for_task(const struct gw_sts_env *env, const char *role_arn,
                           const char *session_name, const char *session_policy_json,
-                          int64_t duration_s, const char *owner_task_arn, struct gw_sts_issued *out,
-                          struct gw_sts_error *err);
+                          int64_t duration_s, const char *owner_task_arn,
+                          const struct store_sts_tag *tags, size_t n_tags,
+                          struct gw_sts_issued *out, struct gw_sts_error *err);
 
 #endif

@@ -325,12 +325,15 @@ int gw_sts_credentials(const struct gw_sts_env *env, const char *key_id, size_t 
 
 int gw_sts_issue_for_task(const struct gw_sts_env *env, const char *role_arn,
                           const char *session_name, const char *session_policy_json,
-                          int64_t duration_s, const char *owner_task_arn, struct gw_sts_issued *out,
-                          struct gw_sts_error *err)
+                          int64_t duration_s, const char *owner_task_arn,
+                          const struct store_sts_tag *tags, size_t n_tags,
+                          struct gw_sts_issued *out, struct gw_sts_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (!env || !env->iam || !role_arn)
 		return fail(err, GW_STS_ERR_ARG, "issuing task credentials needs a role ARN");
+	if (n_tags > STORE_STS_TAGS_MAX || (n_tags && !tags))
+		return fail(err, GW_STS_ERR_ARG, "at most %d session tags", STORE_STS_TAGS_MAX);
 	const struct gw_iam_entity *role = gw_iam_role(env->iam, role_arn, strlen(role_arn));
 	if (!role || strncmp(role_arn, "arn:", 4) != 0)
 		return fail(err, GW_STS_ERR_ARG, "no role has the ARN %.300s", role_arn);
@@ -388,6 +391,8 @@ int gw_sts_issue_for_task(const struct gw_sts_env *env, const char *role_arn,
 	    .source_arn = service,
 	    .owner_task = owner_task_arn,
 	    .chain_depth = 0,
+	    .tags = tags,
+	    .n_tags = n_tags,
 	};
 	int rc = gw_sts_mint(env, &m, out, err);
 	free(canon);
