@@ -115,6 +115,17 @@ void gw_config_defaults(struct gw_config *cfg)
 	copy_str(cfg->scheduler.docker_network_mode, sizeof(cfg->scheduler.docker_network_mode),
 	         "bridge");
 	cfg->scheduler.docker_timeout_ms = 30000;
+	cfg->task_credentials.lifetime_s = 3600;
+	cfg->task_credentials.renew_before_s = 1800;
+	cfg->task_credentials.full_uri = false;
+	cfg->task_credentials.authorization_token = false;
+	cfg->task_credentials.bind_cluster = true;
+	cfg->task_credentials.bind_source_ip = false;
+	copy_str(cfg->task_credentials.execution_env, sizeof(cfg->task_credentials.execution_env),
+	         "AWS_ECS_EC2");
+	(void)gw_config_parse_listen("127.0.0.1:51679", &cfg->task_endpoint.listen, NULL);
+	cfg->task_endpoint.rate_per_s = 40;
+	cfg->task_endpoint.burst = 120;
 	cfg->audit.checkpoint_every = 1000;
 	cfg->audit.checkpoint_interval_s = 60;
 	cfg->audit.batch_max = 256;
@@ -928,12 +939,248 @@ static int p_audit(struct walk *w, const char *path, json_t *v)
 	return walk_object(w, path, v, audit_keys, sizeof(audit_keys) / sizeof(audit_keys[0]));
 }
 
+/* ---- task_credentials, task_endpoint ---- */
+
+static int want_bool(struct walk *w, const char *path, json_t *v, bool *out)
+{
+	if (!json_is_boolean(v))
+		return set_error(w->err, GW_CONFIG_ERR_TYPE, "config: %s: expected true or false",
+		                 path);
+	*out = json_is_true(v);
+	return GW_CONFIG_OK;
+}
+
+static int p_tc_lifetime(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 900, 43200, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->task_credentials.lifetime_s = (unsigned)x;
+	return rc;
+}
+
+static int p_tc_renew(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 1, 43199, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->task_credentials.renew_before_s = (unsigned)x;
+	return rc;
+}
+
+static int p_tc_uri(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, 16, &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	if (strcmp(s, "relative") != 0 && strcmp(s, "full") != 0)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: expected \"relative\" or \"full\"", path);
+	w->cfg->task_credentials.full_uri = strcmp(s, "full") == 0;
+	return GW_CONFIG_OK;
+}
+
+static int p_tc_auth(struct walk *w, const char *path, json_t *v)
+{
+	return want_bool(w, path, v, &w->cfg->task_credentials.authorization_token);
+}
+
+static int p_tc_bind_cluster(struct walk *w, const char *path, json_t *v)
+{
+	return want_bool(w, path, v, &w->cfg->task_credentials.bind_cluster);
+}
+
+static int p_tc_bind_ip(struct walk *w, const char *path, json_t *v)
+{
+	return want_bool(w, path, v, &w->cfg->task_credentials.bind_source_ip);
+}
+
+static int p_tc_exec_env(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, sizeof(w->cfg->task_credentials.execution_env), &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return set_error(w->err, GW_CONFIG_ERR_VALUE,
+			                 "config: %s: only A-Z, 0-9 and _ (\"AWS_ECS_EC2\")", path);
+	copy_str(w->cfg->task_credentials.execution_env,
+	         sizeof(w->cfg->task_credentials.execution_env), s);
+	return GW_CONFIG_OK;
+}
+
+static int p_tc_role(struct walk *w, const char *path, const char *name, json_t *v)
+{
+	struct gw_config_taskcreds *tc = &w->cfg->task_credentials;
+	size_t n = strlen(name);
+	if (n == 0 || n > 64)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: a role name has 1 to 64 characters", path);
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr("+=,.@_-", c)))
+			return set_error(w->err, GW_CONFIG_ERR_VALUE,
+			                 "config: %s: not a role name (letters, digits and +=,.@_-)",
+			                 path);
+	}
+	if (tc->n_roles >= GW_CONFIG_TASK_ROLES_MAX)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE, "config: %s: more than %d roles", path,
+		                 GW_CONFIG_TASK_ROLES_MAX);
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	struct gw_config_task_role *r = &tc->roles[tc->n_roles];
+	memset(r, 0, sizeof(*r));
+	copy_str(r->name, sizeof(r->name), name);
+	r->bind_cluster = -1;
+	r->bind_source_ip = -1;
+	const char *k;
+	json_t *x;
+	json_object_foreach(v, k, x)
+	{
+		char sub[800];
+		int sn = snprintf(sub, sizeof(sub), "%s.%s", path, k);
+		if (sn < 0 || (size_t)sn >= sizeof(sub))
+			return set_error(w->err, GW_CONFIG_ERR_UNKNOWN, "config: %s: unknown key",
+			                 path);
+		bool b = false;
+		if (strcmp(k, "bind_cluster") == 0) {
+			rc = want_bool(w, sub, x, &b);
+			r->bind_cluster = b;
+		} else if (strcmp(k, "bind_source_ip") == 0) {
+			rc = want_bool(w, sub, x, &b);
+			r->bind_source_ip = b;
+		} else if (strcmp(k, "lifetime_s") == 0) {
+			unsigned long long l = 0;
+			rc = want_uint(w, sub, x, 900, 43200, &l);
+			r->lifetime_s = (unsigned)l;
+		} else {
+			rc = set_error(w->err, GW_CONFIG_ERR_UNKNOWN, "config: %s: unknown key", sub);
+		}
+		if (rc != GW_CONFIG_OK)
+			return rc;
+	}
+	tc->n_roles++;
+	return GW_CONFIG_OK;
+}
+
+static int p_tc_roles(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	w->cfg->task_credentials.n_roles = 0;
+	const char *name;
+	json_t *x;
+	json_object_foreach(v, name, x)
+	{
+		char sub[400];
+		int sn = snprintf(sub, sizeof(sub), "%s.%s", path, name);
+		if (sn < 0 || (size_t)sn >= sizeof(sub))
+			return set_error(w->err, GW_CONFIG_ERR_VALUE,
+			                 "config: %s: a role name has 1 to 64 characters", path);
+		rc = p_tc_role(w, sub, name, x);
+		if (rc != GW_CONFIG_OK)
+			return rc;
+	}
+	return GW_CONFIG_OK;
+}
+
+static const struct key tc_keys[] = {
+    {"lifetime_s", p_tc_lifetime},
+    {"renew_before_s", p_tc_renew},
+    {"uri", p_tc_uri},
+    {"authorization_token", p_tc_auth},
+    {"bind_cluster", p_tc_bind_cluster},
+    {"bind_source_ip", p_tc_bind_ip},
+    {"execution_env", p_tc_exec_env},
+    {"roles", p_tc_roles},
+};
+
+static int p_task_credentials(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	return walk_object(w, path, v, tc_keys, sizeof(tc_keys) / sizeof(tc_keys[0]));
+}
+
+static int p_te_listen(struct walk *w, const char *path, json_t *v)
+{
+	const char *s = NULL;
+	int rc = want_string(w, path, v, 128, &s);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	struct gw_config_error e;
+	if (gw_config_parse_listen(s, &w->cfg->task_endpoint.listen, &e) != 0)
+		return set_error(w->err, e.code, "config: %s: %s", path,
+		                 strncmp(e.message, "config: ", 8) == 0 ? e.message + 8 : e.message);
+	return GW_CONFIG_OK;
+}
+
+static int p_te_advertise(struct walk *w, const char *path, json_t *v)
+{
+	char *dst = w->cfg->task_endpoint.advertise_url;
+	size_t cap = sizeof(w->cfg->task_endpoint.advertise_url);
+	int rc = want_optional_string(w, path, v, dst, cap);
+	if (rc != GW_CONFIG_OK || !dst[0])
+		return rc;
+	size_t n = strlen(dst);
+	bool scheme = strncmp(dst, "http://", 7) == 0 || strncmp(dst, "https://", 8) == 0;
+	if (!scheme || dst[n - 1] == '/' || strpbrk(dst, " ?#\"\\") != NULL) {
+		dst[0] = '\0';
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: %s: expected a base URL such as \"http://169.254.170.2\" "
+		                 "(http or https, no trailing slash, query or fragment)",
+		                 path);
+	}
+	return GW_CONFIG_OK;
+}
+
+static int p_te_rate(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 1, 100000, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->task_endpoint.rate_per_s = (unsigned)x;
+	return rc;
+}
+
+static int p_te_burst(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long x = 0;
+	int rc = want_uint(w, path, v, 1, 1000000, &x);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->task_endpoint.burst = (unsigned)x;
+	return rc;
+}
+
+static const struct key te_keys[] = {
+    {"listen", p_te_listen},
+    {"advertise_url", p_te_advertise},
+    {"rate_per_s", p_te_rate},
+    {"burst", p_te_burst},
+};
+
+static int p_task_endpoint(struct walk *w, const char *path, json_t *v)
+{
+	int rc = want_object(w, path, v);
+	if (rc != GW_CONFIG_OK)
+		return rc;
+	return walk_object(w, path, v, te_keys, sizeof(te_keys) / sizeof(te_keys[0]));
+}
+
 static const struct key top_keys[] = {
     {"listen", p_listen},         {"tls", p_tls},       {"store", p_store},
     {"account_id", p_account_id}, {"region", p_region}, {"log", p_log},
     {"limits", p_limits},         {"server", p_server}, {"master_key", p_master_key},
     {"iam", p_iam},               {"sts", p_sts},       {"scheduler", p_scheduler},
     {"audit", p_audit},
+    {"task_credentials", p_task_credentials},
+    {"task_endpoint", p_task_endpoint},
 };
 
 /* Cross-key checks, once every key is read. */
@@ -964,6 +1211,19 @@ static int check_whole(struct walk *w)
 		return set_error(w->err, GW_CONFIG_ERR_VALUE,
 		                 "config: scheduler.docker_tcp: needs scheduler.docker_tls_ca (the "
 		                 "engine is reached over TLS only)");
+	const struct gw_config_taskcreds *tc = &w->cfg->task_credentials;
+	if (tc->renew_before_s >= tc->lifetime_s)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: task_credentials.renew_before_s: %u is not less than "
+		                 "task_credentials.lifetime_s (%u)",
+		                 tc->renew_before_s, tc->lifetime_s);
+	for (size_t i = 0; i < tc->n_roles; i++)
+		if (tc->roles[i].lifetime_s && tc->renew_before_s >= tc->roles[i].lifetime_s)
+			return set_error(w->err, GW_CONFIG_ERR_VALUE,
+			                 "config: task_credentials.roles.%s.lifetime_s: %u is not "
+			                 "more than task_credentials.renew_before_s (%u)",
+			                 tc->roles[i].name, tc->roles[i].lifetime_s,
+			                 tc->renew_before_s);
 	return GW_CONFIG_OK;
 }
 

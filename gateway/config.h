@@ -75,6 +75,34 @@ struct gw_config_sts {
 	unsigned max_duration_s;     /* the most any session may last (roles may say less) */
 };
 
+/* Per-role settings of task credentials (task_credentials.roles.<name>). */
+#define GW_CONFIG_TASK_ROLES_MAX 64
+struct gw_config_task_role {
+	char name[65];       /* the role's name, as in the IAM file */
+	int bind_cluster;    /* -1: the global setting; 0/1 */
+	int bind_source_ip;  /* -1: the global setting; 0/1 */
+	unsigned lifetime_s; /* 0: the global setting */
+};
+
+struct gw_config_taskcreds {
+	unsigned lifetime_s;     /* how long minted credentials last (role max bounds it) */
+	unsigned renew_before_s; /* renewed when less than this is left */
+	bool full_uri;           /* AWS_CONTAINER_CREDENTIALS_FULL_URI instead of RELATIVE_URI */
+	bool authorization_token; /* AWS_CONTAINER_AUTHORIZATION_TOKEN required */
+	bool bind_cluster;       /* session policy: ecs:* only in the task's cluster */
+	bool bind_source_ip;     /* session policy: aws:SourceIp must be the task's address */
+	char execution_env[32];  /* AWS_EXECUTION_ENV */
+	struct gw_config_task_role roles[GW_CONFIG_TASK_ROLES_MAX];
+	size_t n_roles;
+};
+
+struct gw_config_task_endpoint {
+	struct gw_listen listen; /* plain HTTP, for tasks */
+	char advertise_url[256]; /* base URL tasks use ("" = by task_credentials.uri) */
+	unsigned rate_per_s;     /* sustained requests per second per client address */
+	unsigned burst;          /* requests a client may make at once */
+};
+
 struct gw_config_store {
 	char path[GW_CONFIG_PATH_MAX];
 	char synchronous[8]; /* "FULL" or "NORMAL" */
@@ -144,6 +172,8 @@ struct gw_config {
 	struct gw_config_iam iam;
 	struct gw_config_sts sts;
 	struct gw_config_scheduler scheduler;
+	struct gw_config_taskcreds task_credentials;
+	struct gw_config_task_endpoint task_endpoint;
 	struct gw_config_audit audit;
 };
 

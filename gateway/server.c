@@ -59,6 +59,7 @@
 
 #include "gateway/audit.h"
 #include "gateway/keybox.h"
+#include "gateway/taskcreds.h"
 #include "gateway/request.h"
 #include "gateway/secret.h"
 
@@ -545,6 +546,18 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct g
 		identity_stop(srv);
 		return rc;
 	}
+	/* The task endpoint and task credentials: after the audit writer
+	 * (every issuance and fetch is recorded), before the scheduler. */
+	rc = gw_task_serve_start(srv, err);
+	if (rc != GW_SERVER_OK) {
+		gw_secret_free(&key);
+		gw_secret_free(&cert);
+		gw_secret_free(&ca);
+		gw_audit_close(srv->audit);
+		srv->audit = NULL;
+		identity_stop(srv);
+		return rc;
+	}
 
 	unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -567,6 +580,7 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct g
 	gw_secret_free(&cert);
 	gw_secret_free(&ca);
 	if (!d) {
+		gw_task_serve_free(srv);
 		gw_audit_close(srv->audit);
 		srv->audit = NULL;
 		identity_stop(srv);
@@ -633,6 +647,7 @@ void gw_server_stop(struct gw_server *srv)
 		close(srv->quiesced_fd);
 		srv->quiesced_fd = -1;
 	}
+	gw_task_serve_free(srv);
 	identity_stop(srv);
 	/* After the daemon: no request can be waiting for a commit now. */
 	gw_audit_close(srv->audit);

@@ -23,6 +23,8 @@
 struct MHD_Daemon;
 struct store;
 struct sched;
+struct gw_task_endpoint;
+struct gw_taskcreds;
 struct gw_audit;
 
 enum gw_server_status {
@@ -71,6 +73,9 @@ struct gw_server {
 	 * thread, closed at stop. NULL until started. */
 	struct sched *sched;
 	struct gw_sched_runner *sched_runner; /* owned: driver, ticker thread */
+	/* Task credentials and the task endpoint (gateway/task_serve.c). */
+	struct gw_task_endpoint *task_endpoint; /* owned */
+	struct gw_taskcreds *taskcreds;         /* owned */
 };
 
 /*

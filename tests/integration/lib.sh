@@ -117,14 +117,17 @@ tg_certs() {
 tg_certs
 
 # tg_config [EXTRA]: prints a config for a server on 127.0.0.1 port 0 with the
-# test certificates and a store in the temp folder. EXTRA is more top-level
-# members, e.g. '"log": {"level": "debug"}'; a key given in EXTRA must not be
-# one of listen/tls/store (write the whole file for those).
+# test certificates, a store in the temp folder and the task endpoint on
+# 127.0.0.1 port 0 (never the real 51679: tests run side by side). EXTRA is
+# more top-level members, e.g. '"log": {"level": "debug"}'; a key given in
+# EXTRA must not be one of listen/tls/store/task_endpoint (write the whole
+# file for those, with a task_endpoint on port 0).
 tg_config() {
 	local extra=${1:-}
 	printf '{\n  "listen": "127.0.0.1:0",\n'
 	printf '  "tls": {"cert": "%s", "key": "%s"},\n' "$TG_CERTS/server.crt" "$TG_CERTS/server.key"
-	printf '  "store": {"path": "%s"}' "$TG_DB"
+	printf '  "store": {"path": "%s"},\n' "$TG_DB"
+	printf '  "task_endpoint": {"listen": "127.0.0.1:0"}'
 	[ -n "$extra" ] && printf ',\n  %s' "$extra"
 	printf '\n}\n'
 }
@@ -133,7 +136,8 @@ tg_config() {
 
 # tg_start CONFIG [MORE ARGS]: starts `taskgate serve` in the background with
 # its stderr in $TG_LOG, waits (up to 15 s) for the ready file and sets
-# TG_PORT and TG_URL (https://localhost:PORT). Returns 1 if it did not come up.
+# TG_PORT and TG_URL (https://localhost:PORT), and TG_TASK_PORT (the task
+# endpoint's port; the log must be JSON). Returns 1 if it did not come up.
 tg_start() {
 	local cfg=$1
 	shift
@@ -148,6 +152,8 @@ tg_start() {
 		if [ -s "$ready" ]; then
 			TG_PORT=$(cat "$ready")
 			TG_URL="https://localhost:$TG_PORT"
+			# the task endpoint's port, from its "task endpoint listening" line
+			TG_TASK_PORT=$(sed -n 's/.*"msg":"task endpoint listening".*"port":\([0-9]*\).*/\1/p' "$TG_LOG" | head -n 1)
 			return 0
 		fi
 		if ! kill -0 "$TG_PID" 2>/dev/null; then

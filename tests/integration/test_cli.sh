@@ -58,7 +58,7 @@ open(sys.argv[2], "w").write(example)
 table = text.split("<!-- keys-table -->", 1)[1].split("\n\n", 1)[0]
 documented = sorted(set(re.findall(r"^\| `([a-z_.]+)` \|", table, re.M)))
 def flat(prefix, v, out):
-    if isinstance(v, dict):
+    if isinstance(v, dict) and v:  # an empty object ({} for a map) is a value
         for k, x in v.items():
             flat(prefix + [k], x, out)
     else:

@@ -121,6 +121,7 @@ cat >"$W/config.json" <<JSON
   "tls": {"cert": "$TG_CERTS/server.crt", "key": "$TG_CERTS/server.key",
           "client_ca": "$TG_CERTS/ca.crt"},
   "store": {"path": "$TG_DB"},
+  "task_endpoint": {"listen": "127.0.0.1:0"},
   "account_id": "$ACCOUNT",
   "master_key": "$W/master.key",
   "iam": {"refresh_ms": 200},

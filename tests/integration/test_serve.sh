@@ -178,6 +178,7 @@ cat >"$T/c-v6.json" <<EOF
 {"listen": {"address": "::1", "port": 0},
  "tls": {"cert": "$TG_CERTS/server.crt", "key": "$TG_CERTS/server.key"},
  "store": {"path": "$TG_DB", "synchronous": "NORMAL"},
+ "task_endpoint": {"listen": "[::1]:0"},
  "limits": {"max_connections_per_ip": 2, "max_body_bytes": 4096},
  "log": {"level": "warn"}}
 EOF
