@@ -346,6 +346,102 @@ static int bind_opt(sqlite3_stmt *st, int i, const char *v)
 	return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 }
 
+/* Rows of a prepared select appended to out. */
+static int read_rows(struct store *s, sqlite3_stmt *st, struct store_sched_list *out, size_t *cap,
+                     struct store_error *err)
+{
+	for (;;) {
+		int step = sqlite3_step(st);
+		if (step == SQLITE_DONE)
+			return STORE_OK;
+		if (step != SQLITE_ROW)
+			return store_fail_sqlite(err, s->db, step, s->path,
+			                         "listing scheduler objects");
+		if (out->n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 16;
+			struct store_sched_obj *p = realloc(out->objs, ncap * sizeof(*p));
+			if (!p)
+				return store_fail(err, STORE_ERR_NOMEM,
+				                  "out of memory listing scheduler objects");
+			out->objs = p;
+			*cap = ncap;
+		}
+		int code = read_row(st, &out->objs[out->n], err);
+		if (code != STORE_OK)
+			return code;
+		out->n++;
+	}
+}
+
+/*
+ * Task definitions in (name, revision) order from a keyset, in two index
+ * range scans so a page costs a page: the rest of after_name's revisions,
+ * then the names after it (the index gives names in order; SQLite sorts only
+ * the revisions within a name). Filters other than kind, cluster (required),
+ * name and status do not apply to this order.
+ */
+static int query_name_revision(struct store *s, const struct store_sched_filter *f, size_t limit,
+                               struct store_sched_list *out, struct store_error *err)
+{
+	if (!f->cluster || f->name_prefix || f->not_status || f->grp || f->parent)
+		return store_fail(err, STORE_ERR_INVALID,
+		                  "scheduler query: by name and revision takes a cluster, and only "
+		                  "name and status filters");
+	bool desc = f->newest_first;
+	char sql[1024];
+	size_t cap = 0;
+	int code = STORE_OK;
+	store_lock(s);
+	for (int part = f->after_name ? 0 : 1; part < 2 && code == STORE_OK; part++) {
+		if (out->n >= limit)
+			break;
+		const char *key = part == 0        ? (desc ? " AND name = ?3 AND revision < ?4"
+		                                           : " AND name = ?3 AND revision > ?4")
+		                  : !f->after_name ? ""
+		                  : desc           ? " AND name < ?3"
+		                                   : " AND name > ?3";
+		const char *order = part == 0
+		                        ? (desc ? "revision DESC" : "revision")
+		                        : (desc ? "name DESC, revision DESC" : "name, revision");
+		int n = snprintf(sql, sizeof(sql),
+		                 SELECT_COLS
+		                 " FROM sched_objects WHERE kind = ?1 AND cluster = ?2%s%s%s"
+		                 " ORDER BY %s LIMIT ?5",
+		                 key, f->name ? " AND name = ?6" : "",
+		                 f->status ? " AND status = ?7" : "", order);
+		if (n < 0 || (size_t)n >= sizeof(sql)) {
+			code = store_fail(err, STORE_ERR_INVALID, "scheduler query too long");
+			break;
+		}
+		sqlite3_stmt *st = NULL;
+		int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+		if (rc == SQLITE_OK)
+			rc = bind_str(st, 1, store_sched_kind_name(f->kind));
+		if (rc == SQLITE_OK)
+			rc = bind_str(st, 2, f->cluster);
+		if (rc == SQLITE_OK && f->after_name)
+			rc = bind_str(st, 3, f->after_name);
+		if (rc == SQLITE_OK && part == 0)
+			rc = sqlite3_bind_int64(st, 4, f->after_revision);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(st, 5, (int64_t)(limit - out->n));
+		if (rc == SQLITE_OK && f->name)
+			rc = bind_str(st, 6, f->name);
+		if (rc == SQLITE_OK && f->status)
+			rc = bind_str(st, 7, f->status);
+		if (rc != SQLITE_OK)
+			code =
+			    store_fail_sqlite(err, s->db, rc, s->path, "listing task definitions");
+		else
+			code = read_rows(s, st, out, &cap, err);
+		sqlite3_finalize(st);
+	}
+	store_unlock(s);
+	if (code != STORE_OK)
+		store_sched_list_free(out);
+	return code;
+}
+
 int store_sched_query(struct store *s, const struct store_sched_filter *f,
                       struct store_sched_list *out, struct store_error *err)
 {
@@ -374,28 +470,9 @@ int store_sched_query(struct store *s, const struct store_sched_filter *f,
 	                               " AND (?6 IS NULL OR status != ?6)"
 	                               " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)"
 	                               " AND (?9 = 0 OR seq < ?9) ORDER BY seq DESC LIMIT ?10";
-	/* by name and revision: keyset pagination from (after_name,
-	 * after_revision); ?9 (after_seq) is bound but not used */
-	const char *nr_asc =
-	    SELECT_COLS " FROM sched_objects WHERE kind = ?1"
-	                " AND (?2 IS NULL OR cluster = ?2) AND (?3 IS NULL OR name = ?3)"
-	                " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
-	                " AND (?5 IS NULL OR status = ?5)"
-	                " AND (?6 IS NULL OR status != ?6)"
-	                " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)"
-	                " AND (?11 IS NULL OR name > ?11 OR (name = ?11 AND revision > ?12))"
-	                " AND ?9 = ?9 ORDER BY name, revision, seq LIMIT ?10";
-	const char *nr_desc =
-	    SELECT_COLS " FROM sched_objects WHERE kind = ?1"
-	                " AND (?2 IS NULL OR cluster = ?2) AND (?3 IS NULL OR name = ?3)"
-	                " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
-	                " AND (?5 IS NULL OR status = ?5)"
-	                " AND (?6 IS NULL OR status != ?6)"
-	                " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)"
-	                " AND (?11 IS NULL OR name < ?11 OR (name = ?11 AND revision < ?12))"
-	                " AND ?9 = ?9 ORDER BY name DESC, revision DESC, seq DESC LIMIT ?10";
-	const char *sql = f->by_name_revision ? (f->newest_first ? nr_desc : nr_asc)
-	                                      : (f->newest_first ? desc : asc);
+	if (f->by_name_revision)
+		return query_name_revision(s, f, limit, out, err);
+	const char *sql = f->newest_first ? desc : asc;
 	store_lock(s);
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -419,10 +496,6 @@ int store_sched_query(struct store *s, const struct store_sched_filter *f,
 		rc = sqlite3_bind_int64(st, 9, f->after_seq);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 10, (int64_t)limit);
-	if (rc == SQLITE_OK && f->by_name_revision)
-		rc = bind_opt(st, 11, f->after_name);
-	if (rc == SQLITE_OK && f->by_name_revision)
-		rc = sqlite3_bind_int64(st, 12, f->after_revision);
 	int code = STORE_OK;
 	size_t cap = 0;
 	while (code == STORE_OK && rc == SQLITE_OK) {

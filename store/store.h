@@ -571,8 +571,10 @@ struct store_sched_filter {
 	size_t limit;      /* 1..10000; 0: 10000 */
 	bool newest_first; /* order by seq descending (after_seq then means seq < it) */
 	/* Task definitions' order: by name, then revision (newest_first: both
-	 * descending), instead of seq; after_seq is then ignored and, when
-	 * after_name is set, the list starts after (after_name, after_revision). */
+	 * descending), instead of seq, read as index ranges. It needs cluster and
+	 * takes only the name and status filters (else STORE_ERR_INVALID);
+	 * after_seq is ignored and, when after_name is set, the list starts after
+	 * (after_name, after_revision). */
 	bool by_name_revision;
 	const char *after_name;
 	int64_t after_revision;
