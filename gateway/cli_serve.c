@@ -128,6 +128,7 @@ static int run(const struct gw_config *cfg, struct gw_log *log, const sigset_t *
 	    .busy_timeout_ms = cfg->store.busy_timeout_ms,
 	    .readonly = false,
 	    .synchronous = cfg->store.synchronous,
+	    .max_size_bytes = (int64_t)cfg->store.max_size_mb * 1024 * 1024,
 	};
 	if (store_open(cfg->store.path, &so, &store, &se) != STORE_OK) {
 		struct gw_log_line l;

@@ -506,10 +506,20 @@ static int p_store_busy_timeout(struct walk *w, const char *path, json_t *v)
 	return rc;
 }
 
+static int p_store_max_size(struct walk *w, const char *path, json_t *v)
+{
+	unsigned long long mb = 0;
+	int rc = want_uint(w, path, v, 0, 16u * 1024 * 1024, &mb);
+	if (rc == GW_CONFIG_OK)
+		w->cfg->store.max_size_mb = (unsigned)mb;
+	return rc;
+}
+
 static const struct key store_keys[] = {
     {"path", p_store_path},
     {"synchronous", p_store_synchronous},
     {"busy_timeout_ms", p_store_busy_timeout},
+    {"max_size_mb", p_store_max_size},
 };
 
 static int p_store(struct walk *w, const char *path, json_t *v)

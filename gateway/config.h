@@ -107,6 +107,7 @@ struct gw_config_store {
 	char path[GW_CONFIG_PATH_MAX];
 	char synchronous[8]; /* "FULL" or "NORMAL" */
 	int busy_timeout_ms;
+	unsigned max_size_mb; /* cap on the database file; 0: none */
 };
 
 struct gw_config_log {

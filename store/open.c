@@ -458,6 +458,8 @@ static void destroy(struct store *s)
 	free(s);
 }
 
+static int set_max_size(struct store *s, int64_t bytes, struct store_error *err);
+
 int store_open_with_migrations(const char *path, const struct store_options *opts,
                                const struct store_migration *list, size_t n, struct store **out,
                                struct store_error *err)
@@ -566,6 +568,11 @@ int store_open_with_migrations(const char *path, const struct store_options *opt
 		if (code != STORE_OK)
 			goto fail;
 		version = (int)n;
+		if (opts && opts->max_size_bytes > 0) {
+			code = set_max_size(s, opts->max_size_bytes, err);
+			if (code != STORE_OK)
+				goto fail;
+		}
 	}
 	s->schema_version = version;
 	*out = s;
@@ -573,6 +580,37 @@ int store_open_with_migrations(const char *path, const struct store_options *opt
 fail:
 	destroy(s);
 	return code;
+}
+
+/* A cap on the file: SQLite refuses a write that would grow the database
+ * past it (SQLITE_FULL), which is how "the disk is full" looks from here.
+ * A file already larger keeps its size but cannot grow. */
+static int set_max_size(struct store *s, int64_t bytes, struct store_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL);
+	int64_t page = 0;
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		page = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (page <= 0)
+		return store_fail_sqlite(err, s->db, rc, s->path, "reading the page size");
+	char sql[64];
+	int m = snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+	                 (long long)(bytes / page > 0 ? bytes / page : 1));
+	if (m < 0 || (size_t)m >= sizeof(sql))
+		return store_fail(err, STORE_ERR_INVALID, "max size out of range");
+	st = NULL;
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK && rc != SQLITE_DONE)
+		return store_fail_sqlite(err, s->db, rc, s->path, "setting the maximum size");
+	return STORE_OK;
 }
 
 int store_open(const char *path, const struct store_options *opts, struct store **out,

@@ -44,6 +44,10 @@ struct store_options {
 	/* SQLite's synchronous level: "FULL" (survives power loss) or "NORMAL"
 	 * (survives a process crash); NULL: "FULL". */
 	const char *synchronous;
+	/* The most the database file may grow to, in bytes (PRAGMA
+	 * max_page_count); 0: no cap. A write past it fails with
+	 * STORE_ERR_FULL, as on a full disk. */
+	int64_t max_size_bytes;
 };
 
 /* Opens (or creates, mode 0600, in an existing directory) the database at
