@@ -50,6 +50,7 @@ struct dcont {
 	bool has_code;
 	int exit_code;
 	bool oom;
+	bool stop_sent; /* a stop thread for it is running */
 };
 
 struct dtask {
@@ -167,6 +168,8 @@ static void queue_event(struct ddrv *d, const struct dtask *t)
 	memcpy(e->status.reason, t->reason, sizeof(e->status.reason));
 }
 
+static struct dcont *find_container(struct ddrv *d, const char *id, struct dtask **task);
+
 /* --- stopping: one detached thread per container --------------------------- */
 
 struct stop_job {
@@ -185,9 +188,14 @@ static void *stop_main(void *arg)
 	int status;
 	if (snprintf(path, sizeof(path), API "/containers/%s/stop?t=%d", j->id, j->timeout) > 0)
 		dhttp_request(&t, "POST", path, NULL, &status, NULL, NULL, err, sizeof(err));
+	pthread_mutex_lock(&d->lock);
+	/* Done (or failed: the next inspect of a stopping task asks again). */
+	struct dtask *owner = NULL;
+	struct dcont *c = find_container(d, j->id, &owner);
+	if (c)
+		c->stop_sent = false;
 	free(j->id);
 	free(j);
-	pthread_mutex_lock(&d->lock);
 	d->stoppers--;
 	pthread_cond_broadcast(&d->idle);
 	pthread_mutex_unlock(&d->lock);
@@ -197,7 +205,7 @@ static void *stop_main(void *arg)
 /* Under the lock. */
 static void stop_container(struct ddrv *d, struct dcont *c)
 {
-	if (c->ended || !c->id)
+	if (c->ended || !c->id || c->stop_sent)
 		return;
 	struct stop_job *j = calloc(1, sizeof(*j));
 	if (!j)
@@ -214,6 +222,7 @@ static void stop_container(struct ddrv *d, struct dcont *c)
 		free(j);
 	} else {
 		d->stoppers++;
+		c->stop_sent = true;
 	}
 	pthread_attr_destroy(&at);
 }
@@ -842,6 +851,9 @@ static int drv_inspect(void *h, const char *arn, struct sched_driver_status *out
 		return -1;
 	} else {
 		out->state = SCHED_DRIVER_RUNNING;
+		/* A stop that did not reach the engine is asked again. */
+		if (t->stopping)
+			stop_task_locked(d, t);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return 0;
