@@ -395,6 +395,10 @@ static void q_run(struct ctx *c, bool start)
 	}
 	struct gw_ecs_question *q = ask(c->b, c->op->iam_action, td);
 	key_add(c->b, q, "ecs:cluster", c->cluster_arn);
+	/* The task definition is the resource: its tags are aws:ResourceTag
+	 * (none for a family without an ACTIVE revision). */
+	if (!strchr(td, '*'))
+		resource_tags(c->b, q, td);
 	if (start) {
 		const json_t *list = json_object_get(c->in, "containerInstances");
 		key_add(c->b, q, "ecs:container-instances", NULL);

@@ -187,7 +187,7 @@ static const struct gw_ecs_member m_register_instance[] = {
 static const struct gw_ecs_member m_deregister_instance[] = {
     {"cluster", S, 0}, {"containerInstance", S, R}, {"force", B, 0}, END};
 static const struct gw_ecs_member m_list_instances[] = {
-    {"cluster", S, 0}, {"filter", S, U}, PAGE, {"status", S, 0}, END};
+    {"cluster", S, 0}, {"filter", S, 0}, PAGE, {"status", S, 0}, END};
 static const struct gw_ecs_member m_describe_instances[] = {
     {"cluster", S, 0}, {"containerInstances", SL, R}, {"include", SL, 0}, END};
 static const struct gw_ecs_member m_tag_resource[] = {{"resourceArn", S, R}, {"tags", T, R}, END};

@@ -396,6 +396,11 @@ int gw_step_decode(struct gw_request *r)
 		    gw_sigv4_wire_error(GW_SIGV4_ERR_MISSING, GW_SIGV4_PROTO_JSON);
 		return gw_authn_fail(r, w.http_status, w.code, "Missing Authentication Token");
 	}
+	const char *target;
+	size_t target_n;
+	if (r->path_n == 1 && r->path[0] == '/' &&
+	    gw_request_header(r, "X-Amz-Target", &target, &target_n))
+		return gw_ecs_decode(r);
 	return gw_request_fail(r, MHD_HTTP_NOT_FOUND, "NotFound", "There is nothing at this path.");
 }
 
@@ -454,7 +459,7 @@ int gw_step_authorize(struct gw_request *r)
 			return gw_authn_fail(r, w.http_status, w.code,
 			                     "Missing Authentication Token");
 		}
-		break;
+		return gw_ecs_authorize(r);
 	case GW_ROUTE_NONE:
 		break;
 	}
@@ -494,6 +499,7 @@ int gw_step_execute(struct gw_request *r)
 			return execute_sts(r);
 		break;
 	case GW_ROUTE_ECS:
+		return gw_ecs_execute(r);
 	case GW_ROUTE_NONE:
 		break;
 	}

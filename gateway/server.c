@@ -59,6 +59,7 @@
 
 #include "gateway/audit.h"
 #include "gateway/keybox.h"
+#include "gateway/sched_run.h"
 #include "gateway/taskcreds.h"
 #include "gateway/request.h"
 #include "gateway/secret.h"
@@ -559,6 +560,19 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct g
 		return rc;
 	}
 
+	/* The scheduler before the listener: an ECS call finds it running. */
+	rc = gw_sched_start(srv, err);
+	if (rc != GW_SERVER_OK) {
+		gw_task_serve_free(srv);
+		gw_secret_free(&key);
+		gw_secret_free(&cert);
+		gw_secret_free(&ca);
+		gw_audit_close(srv->audit);
+		srv->audit = NULL;
+		identity_stop(srv);
+		return rc;
+	}
+
 	unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (cfg->listen.family == AF_INET6)
@@ -580,6 +594,7 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct g
 	gw_secret_free(&cert);
 	gw_secret_free(&ca);
 	if (!d) {
+		gw_sched_stop(srv);
 		gw_task_serve_free(srv);
 		gw_audit_close(srv->audit);
 		srv->audit = NULL;
@@ -647,6 +662,9 @@ void gw_server_stop(struct gw_server *srv)
 		close(srv->quiesced_fd);
 		srv->quiesced_fd = -1;
 	}
+	/* No request runs any more: the scheduler can stop (its tasks run on),
+	 * then the task credentials its hooks use. */
+	gw_sched_stop(srv);
 	gw_task_serve_free(srv);
 	identity_stop(srv);
 	/* After the daemon: no request can be waiting for a commit now. */

@@ -54,6 +54,8 @@ static int fake_tags(void *ctx, const char *arn, json_t **tags)
 	(void)ctx;
 	if (strcmp(arn, ARN("cluster/prod")) == 0)
 		*tags = J("[{\"key\":\"env\",\"value\":\"prod\"}]");
+	else if (strcmp(arn, ARN("task-definition/web:7")) == 0)
+		*tags = J("[{\"key\":\"app\",\"value\":\"web\"}]");
 	else if (strcmp(arn, ARN("service/prod/web")) == 0)
 		*tags = J("[{\"key\":\"team\",\"value\":\"web\"}]");
 	else if (strstr(arn, "t-bad")) {
@@ -291,6 +293,7 @@ static void run_task_asks_on_the_task_definition_with_the_cluster_key(void)
 	/* a family alone is its latest ACTIVE revision; the default cluster */
 	questions(&s, "RunTask", "{\"taskDefinition\":\"web\"}");
 	CHECK_STR(s.q[0].resource, ARN("task-definition/web:7"));
+	CHECK_STR(keyval(&s.q[0], "aws:ResourceTag/app"), "web");
 	CHECK_STR(keyval(&s.q[0], "ecs:cluster"), ARN("cluster/default"));
 	qs_free(&s);
 	/* an unknown family: every revision of it */

@@ -1,0 +1,259 @@
+/*
+ * sched_run.c - the scheduler inside a running gateway: its driver, the
+ * scheduler object on the gateway's store, and the ticker thread that keeps
+ * tasks and services moving.
+ *
+ * At start the configured driver is opened ("process": local processes under
+ * scheduler.run_dir; "docker": the Docker Engine API), then the scheduler on
+ * the store with the gateway's task hooks (task credentials,
+ * gw_task_serve_hooks in task_serve.c), then one thread that calls sched_tick and sched_reconcile
+ * every scheduler.tick_ms, and at once when the driver reports an event (a
+ * container died), so a service replaces a dead task without waiting for the
+ * next tick. The first pass runs as soon as the thread starts: after a
+ * restart the scheduler finds its tasks again through the driver, which
+ * labelled them with their ARNs, and starts nothing twice (sched_reconcile
+ * counts the tasks in the store).
+ *
+ * At stop the thread is told to finish its pass and joined, the scheduler is
+ * closed, then the driver; the tasks' containers keep running, to be found
+ * by the next start.
+ */
+#include "gateway/sched_run.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway/server.h"
+#include "gateway/taskcreds.h"
+#include "scheduler/scheduler.h"
+
+struct gw_sched_runner {
+	struct gw_server *srv;
+	struct sched_driver driver;
+	bool driver_open;
+	bool docker;
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	bool poked;
+};
+
+static int fail(struct gw_server_error *err, int code, const char *f, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct gw_server_error *err, int code, const char *f, ...)
+{
+	err->code = code;
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(err->message, sizeof(err->message), f, ap);
+	va_end(ap);
+	if (n < 0)
+		err->message[0] = '\0';
+	return code;
+}
+
+/* The driver's event callback: wake the ticker (called from the driver's
+ * own thread; it must not call back into the driver, and does not). */
+static void poke(void *ctx)
+{
+	struct gw_sched_runner *run = ctx;
+	pthread_mutex_lock(&run->lock);
+	run->poked = true;
+	pthread_cond_signal(&run->cond);
+	pthread_mutex_unlock(&run->lock);
+}
+
+static void log_error(struct gw_server *srv, const char *what, const struct sched_error *e)
+{
+	struct gw_log_line l;
+	gw_log_begin(&l, srv->log, GW_LOG_WARN, what);
+	gw_log_str(&l, "error", e->message);
+	gw_log_end(&l);
+}
+
+static void one_pass(struct gw_sched_runner *run)
+{
+	struct sched_error e = {0};
+	int changed = 0;
+	if (sched_tick(run->srv->sched, &changed, &e) != SCHED_OK)
+		log_error(run->srv, "scheduler tick failed", &e);
+	memset(&e, 0, sizeof(e));
+	if (sched_reconcile(run->srv->sched, &e) != SCHED_OK)
+		log_error(run->srv, "scheduler reconcile failed", &e);
+}
+
+static void *ticker(void *arg)
+{
+	struct gw_sched_runner *run = arg;
+	unsigned ms = run->srv->cfg->scheduler.tick_ms;
+	pthread_mutex_lock(&run->lock);
+	while (!run->stop) {
+		pthread_mutex_unlock(&run->lock);
+		one_pass(run);
+		pthread_mutex_lock(&run->lock);
+		if (run->stop)
+			break;
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += ms / 1000;
+		until.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!run->stop && !run->poked &&
+		       pthread_cond_timedwait(&run->cond, &run->lock, &until) != ETIMEDOUT)
+			;
+		run->poked = false;
+	}
+	pthread_mutex_unlock(&run->lock);
+	return NULL;
+}
+
+/* <directory of the store>/tasks, for the process driver's run_dir. */
+static int default_run_dir(const char *store_path, char *out, size_t cap)
+{
+	const char *slash = strrchr(store_path, '/');
+	int n = slash ? snprintf(out, cap, "%.*s/tasks", (int)(slash - store_path), store_path)
+	              : snprintf(out, cap, "tasks");
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static int open_driver(struct gw_sched_runner *run, struct gw_server_error *err)
+{
+	const struct gw_config_scheduler *sc = &run->srv->cfg->scheduler;
+	char why[512] = "";
+	if (strcmp(sc->driver, "docker") == 0) {
+		struct sched_docker_opts o = {
+		    .socket_path = sc->docker_socket[0] ? sc->docker_socket : NULL,
+		    .tcp_address = sc->docker_tcp[0] ? sc->docker_tcp : NULL,
+		    .tls_ca = sc->docker_tls_ca[0] ? sc->docker_tls_ca : NULL,
+		    .tls_cert = sc->docker_tls_cert[0] ? sc->docker_tls_cert : NULL,
+		    .tls_key = sc->docker_tls_key[0] ? sc->docker_tls_key : NULL,
+		    .port_bind_ip = sc->docker_port_bind_ip,
+		    .network_mode = sc->docker_network_mode,
+		    .stop_timeout = (int)sc->stop_timeout_s,
+		    .timeout_ms = (int)sc->docker_timeout_ms,
+		    .notify = poke,
+		    .notify_ctx = run,
+		};
+		if (sched_docker_driver_open(&o, &run->driver, why, sizeof(why)) != 0)
+			return fail(err, GW_SERVER_ERR_LISTEN, "scheduler: docker driver: %s", why);
+		run->docker = true;
+	} else {
+		char dir[GW_CONFIG_PATH_MAX];
+		if (sc->run_dir[0])
+			snprintf(dir, sizeof(dir), "%s", sc->run_dir);
+		else if (default_run_dir(run->srv->cfg->store.path, dir, sizeof(dir)) != 0)
+			return fail(err, GW_SERVER_ERR_LISTEN,
+			            "scheduler: the process driver's run_dir is too long");
+		struct sched_process_opts o = {
+		    .run_dir = dir,
+		    .stop_timeout = (int)sc->stop_timeout_s,
+		    .retain_seconds = (int)sc->retain_s,
+		    .notify = poke,
+		    .notify_ctx = run,
+		};
+		if (sched_process_driver_open(&o, &run->driver, why, sizeof(why)) != 0)
+			return fail(err, GW_SERVER_ERR_LISTEN, "scheduler: process driver: %s",
+			            why);
+	}
+	run->driver_open = true;
+	return GW_SERVER_OK;
+}
+
+static void close_driver(struct gw_sched_runner *run)
+{
+	if (!run->driver_open)
+		return;
+	if (run->docker)
+		sched_docker_driver_close(&run->driver);
+	else
+		sched_process_driver_close(&run->driver);
+	run->driver_open = false;
+}
+
+int gw_sched_start(struct gw_server *srv, struct gw_server_error *err)
+{
+	struct gw_sched_runner *run = calloc(1, sizeof(*run));
+	if (!run)
+		return fail(err, GW_SERVER_ERR_NOMEM, "scheduler: out of memory");
+	run->srv = srv;
+	if (pthread_mutex_init(&run->lock, NULL) != 0) {
+		free(run);
+		return fail(err, GW_SERVER_ERR_NOMEM, "scheduler: cannot create a lock");
+	}
+	if (pthread_cond_init(&run->cond, NULL) != 0) {
+		pthread_mutex_destroy(&run->lock);
+		free(run);
+		return fail(err, GW_SERVER_ERR_NOMEM, "scheduler: cannot create a condition");
+	}
+	srv->sched_runner = run;
+	int rc = open_driver(run, err);
+	if (rc != GW_SERVER_OK) {
+		gw_sched_stop(srv);
+		return rc;
+	}
+	const struct gw_config *cfg = srv->cfg;
+	struct sched_config sc = {
+	    .store = srv->store,
+	    .region = cfg->region,
+	    .account_id = cfg->account_id,
+	    .driver = run->driver,
+	    .dynamic_port_min = (int)cfg->scheduler.dynamic_port_min,
+	    .dynamic_port_max = (int)cfg->scheduler.dynamic_port_max,
+	};
+	gw_task_serve_hooks(srv, &sc.hooks);
+	struct sched_error se = {0};
+	if (sched_open(&sc, &srv->sched, &se) != SCHED_OK) {
+		gw_sched_stop(srv);
+		return fail(err, GW_SERVER_ERR_LISTEN, "scheduler: %s", se.message);
+	}
+	if (pthread_create(&run->thread, NULL, ticker, run) != 0) {
+		gw_sched_stop(srv);
+		return fail(err, GW_SERVER_ERR_NOMEM, "scheduler: cannot start the ticker thread");
+	}
+	run->thread_started = true;
+	struct gw_log_line l;
+	gw_log_begin(&l, srv->log, GW_LOG_INFO, "scheduler started");
+	gw_log_str(&l, "driver", cfg->scheduler.driver);
+	gw_log_int(&l, "tick_ms", cfg->scheduler.tick_ms);
+	gw_log_end(&l);
+	return GW_SERVER_OK;
+}
+
+void gw_sched_stop(struct gw_server *srv)
+{
+	struct gw_sched_runner *run = srv->sched_runner;
+	if (!run)
+		return;
+	if (run->thread_started) {
+		pthread_mutex_lock(&run->lock);
+		run->stop = true;
+		pthread_cond_broadcast(&run->cond);
+		pthread_mutex_unlock(&run->lock);
+		pthread_join(run->thread, NULL);
+		run->thread_started = false;
+	}
+	sched_close(srv->sched);
+	srv->sched = NULL;
+	close_driver(run);
+	pthread_cond_destroy(&run->cond);
+	pthread_mutex_destroy(&run->lock);
+	free(run);
+	srv->sched_runner = NULL;
+}
+
+void gw_sched_poke(struct gw_server *srv)
+{
+	if (srv->sched_runner)
+		poke(srv->sched_runner);
+}
