@@ -295,6 +295,12 @@ static int read_rows(struct store *s, enum store_stmt_id id, const char *sql, bo
 	}
 	store_unlock(s);
 
+	/* An empty result owns nothing: a caller that stops at n == 0
+	 * without freeing leaks nothing. */
+	if (n == 0) {
+		free(rows);
+		rows = NULL;
+	}
 	out->rows = rows;
 	out->n = n;
 	if (code != STORE_OK)

@@ -184,6 +184,10 @@ int store_audit_query(struct store *s, const struct store_audit_filter *f, int64
 		code = store_fail_sqlite(err, s->db, rc, s->path, "querying audit events");
 	sqlite3_finalize(st);
 	store_unlock(s);
+	if (n == 0) {
+		free(rows);
+		rows = NULL;
+	}
 	out->rows = rows;
 	out->n = n;
 	if (code != STORE_OK)
