@@ -32,6 +32,20 @@ setup_var() {
 	(umask 077 && mkdir -p "$VAR")
 }
 
+# The master key that seals secrets at rest (made once, mode 0600, never
+# overwritten; the configuration names it so the gateway opens access keys and
+# issues STS credentials), and the demo user's secret access key.
+setup_keys() {
+	if [ ! -e "$VAR/master.key" ]; then
+		(umask 077 && { printf 'taskgate-master-key v1\n'; openssl rand -base64 32; } >"$VAR/master.key.tmp")
+		mv -n "$VAR/master.key.tmp" "$VAR/master.key"
+		rm -f "$VAR/master.key.tmp"
+	fi
+	if [ ! -e "$VAR/demo-admin.secret" ]; then
+		(umask 077 && openssl rand -base64 30 | tr -d '\n' >"$VAR/demo-admin.secret")
+	fi
+}
+
 setup_config() {
 	local tmp="$CONFIG.tmp"
 	(umask 077 && cat >"$tmp") <<JSON
@@ -42,6 +56,7 @@ setup_config() {
   "account_id": "$DEMO_ACCOUNT_ID",
   "region": "$DEMO_REGION",
   "log": {"level": "info", "format": "json"},
+  "master_key": "$VAR/master.key",
   "audit": {"key_file": "$VAR/audit.key"}
 }
 JSON
@@ -73,12 +88,16 @@ setup_audit_key() {
 setup_certs
 setup_var
 setup_audit_key
+setup_keys
 setup_config
 setup_demo_account
 
 cat >&2 <<EOF2
 run: https://localhost:${LISTEN##*:} with the development CA in $CERTS/ca.crt; try
 run:   curl --cacert $CERTS/ca.crt https://localhost:${LISTEN##*:}/health
+run: the demo user signs in with the AWS CLI:
+run:   export AWS_ACCESS_KEY_ID=AKIADEMOADMINEXAMPL1 AWS_SECRET_ACCESS_KEY=\$(cat $VAR/demo-admin.secret)
+run:   AWS_CA_BUNDLE=$CERTS/ca.crt aws sts get-caller-identity --region $DEMO_REGION --endpoint-url https://localhost:${LISTEN##*:}
 run: config $CONFIG, store $VAR/taskgate.db; Ctrl-C stops the gateway.
 EOF2
 exec "$TASKGATE" serve --config "$CONFIG"

@@ -60,7 +60,7 @@ cat >"$W/iam.json" <<JSON
       "name": "app",
       "max_session_duration": 7200,
       "trust_policy": {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::$ACCOUNT:user/dev"},
+        {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::$ACCOUNT:user/dev", "arn:aws:iam::$ACCOUNT:role/app"]},
          "Action": ["sts:AssumeRole", "sts:TagSession"]}]},
       "inline_policies": {"read": {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["ecs:List*", "ecs:Describe*", "sts:AssumeRole"], "Resource": "*"}]}},
@@ -106,6 +106,7 @@ cat >"$W/iam.json" <<JSON
       "kid": "rsa-1",
       "leeway": 30,
       "max_lifetime": 3600,
+      "role_claim": "taskgate_role",
       "tag_claims": {"repository": "repo"}
     }
   ],
@@ -198,5 +199,158 @@ expect "AssumeRole of a role that does not exist is AccessDenied (no probing)" \
 run as_dev sts assume-role --role-arn arn:aws:iam::$ACCOUNT:role/app --role-session-name s4 --duration-seconds 9000
 expect "DurationSeconds over the role's maximum is a ValidationError" \
 	sh -c "[ $rc != 0 ] && grep -q ValidationError '$err' && grep -q MaxSessionDuration '$err'"
+
+# ---- role chaining and session policies ----
+
+run as_creds "$W/ar.json" sts assume-role --role-arn arn:aws:iam::$ACCOUNT:role/app --role-session-name chained --duration-seconds 7200
+expect "role chaining refuses more than one hour" \
+	sh -c "[ $rc != 0 ] && grep -q ValidationError '$err' && grep -q '1 hour session limit' '$err'"
+run as_creds "$W/ar.json" sts assume-role --role-arn arn:aws:iam::$ACCOUNT:role/app --role-session-name chained
+cp "$out" "$W/chained.json"
+expect "a role session may assume a role that trusts it (chaining)" test "$rc" = 0
+expect "a chained session lasts at most one hour" \
+	tjs "$W/chained.json" '__import__("datetime").datetime.fromisoformat(j["Credentials"]["Expiration"]).timestamp() - __import__("time").time() <= 3600 or exit(1)'
+
+printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:ListClusters","Resource":"*"}]}' >"$W/session.json"
+run as_dev sts assume-role --role-arn arn:aws:iam::$ACCOUNT:role/app --role-session-name narrow --policy "file://$W/session.json"
+cp "$out" "$W/narrow.json"
+expect "aws sts assume-role with a session policy succeeds and reports the packed size" \
+	tjs "$W/narrow.json" 'j["PackedPolicySize"] >= 1 or exit(1)'
+run as_creds "$W/narrow.json" sts assume-role --role-arn arn:aws:iam::$ACCOUNT:role/app --role-session-name again
+expect "the session policy is carried into later decisions: the narrowed session may not assume a role" \
+	sh -c "[ $rc != 0 ] && grep -q AccessDenied '$err' && grep -q 'session policy' '$err'"
+printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:ListClusters"}]}' >"$W/bad-session.json"
+run as_dev sts assume-role --role-arn arn:aws:iam::$ACCOUNT:role/app --role-session-name bad --policy "file://$W/bad-session.json"
+expect "a malformed session policy is MalformedPolicyDocument" \
+	sh -c "[ $rc != 0 ] && grep -q MalformedPolicyDocument '$err'"
+run as_dev sts assume-role --role-arn arn:aws:iam::$ACCOUNT:role/app --role-session-name 'bad name!'
+expect "a RoleSessionName outside [\\w+=,.@-] is a ValidationError" \
+	sh -c "[ $rc != 0 ] && grep -q ValidationError '$err'"
+run as_dev sts assume-role --role-arn arn:aws:iam::$ACCOUNT:role/app --role-session-name tagged \
+	--tags Key=project,Value=orders --transitive-tag-keys project
+cp "$out" "$W/tagged.json"
+expect "AssumeRole with session tags (sts:TagSession allowed by both sides)" test "$rc" = 0
+
+# ---- web identity ----
+
+JWT() { "$PY" "$TOP/tests/integration/mkjwt.py" "$@"; }
+claims() { # claims [EXTRA JSON MEMBERS]
+	printf '{"iss": "%s", "aud": "taskgate", "sub": "repo:acme/web", "iat": "@now", "exp": "@now+600", "repository": "acme/web", "taskgate_role": "ci"%s}' "$ISSUER" "${1:+, $1}"
+}
+GOOD=$(JWT RS256 "$W/rsa.key" rsa-1 "$(claims)")
+web() { awsx "$AWS" sts assume-role-with-web-identity --role-arn arn:aws:iam::$ACCOUNT:role/ci \
+	--role-session-name build-1 --web-identity-token "$1" $EP; }
+run web "$GOOD"
+cp "$out" "$W/web.json"
+expect "aws sts assume-role-with-web-identity exchanges an RS256 JWT for credentials" test "$rc" = 0
+expect "the answer names the token's subject, audience and provider" \
+	tjs "$W/web.json" 'j["SubjectFromWebIdentityToken"] == "repo:acme/web" and j["Audience"] == "taskgate" and j["Provider"] == "'$ISSUER'" or exit(1)'
+run as_creds "$W/web.json" sts get-caller-identity
+expect "get-caller-identity with the exchanged credentials shows the assumed-role ARN" \
+	jq_ 'j["Arn"] == "arn:aws:sts::'$ACCOUNT':assumed-role/ci/build-1" or exit(1)'
+
+refused() { # refused SENTENCE CODE TOKEN
+	run web "$3"
+	expect "$1" sh -c "[ $rc != 0 ] && grep -q '$2' '$err'"
+}
+refused "a forged token (signed by another key) is InvalidIdentityToken" InvalidIdentityToken \
+	"$(JWT RS256 "$W/other.key" rsa-1 "$(claims)")"
+refused "an expired token is ExpiredTokenException" ExpiredTokenException \
+	"$(JWT RS256 "$W/rsa.key" rsa-1 '{"iss": "'$ISSUER'", "aud": "taskgate", "sub": "repo:acme/web", "iat": "@now-900", "exp": "@now-300"}')"
+refused "a token not yet valid (nbf ahead) is InvalidIdentityToken" InvalidIdentityToken \
+	"$(JWT RS256 "$W/rsa.key" rsa-1 "$(claims '"nbf": "@now+300"')")"
+refused "a token from another issuer is InvalidIdentityToken" InvalidIdentityToken \
+	"$(JWT RS256 "$W/rsa.key" rsa-1 '{"iss": "https://evil.test", "aud": "taskgate", "sub": "repo:acme/web", "iat": "@now", "exp": "@now+600"}')"
+refused "a token for another audience is InvalidIdentityToken" InvalidIdentityToken \
+	"$(JWT RS256 "$W/rsa.key" rsa-1 '{"iss": "'$ISSUER'", "aud": "someone-else", "sub": "repo:acme/web", "iat": "@now", "exp": "@now+600"}')"
+refused "an unsigned token (alg none) is InvalidIdentityToken" InvalidIdentityToken \
+	"$(JWT none - rsa-1 "$(claims)")"
+refused "an HS256 token keyed with the issuer's RSA public key (HS/RS confusion) is InvalidIdentityToken" \
+	InvalidIdentityToken "$(JWT HS256 "$W/keys/rsa.pem" rsa-1 "$(claims)")"
+refused "a valid token whose subject the trust policy does not allow is AccessDenied" AccessDenied \
+	"$(JWT RS256 "$W/rsa.key" rsa-1 '{"iss": "'$ISSUER'", "aud": "taskgate", "sub": "repo:other/x", "iat": "@now", "exp": "@now+600"}')"
+
+# A bearer token signs in directly as the role its role claim names.
+run tg_curl -H "Authorization: Bearer $GOOD" -H 'Content-Type: application/x-www-form-urlencoded' \
+	--data 'Action=GetCallerIdentity&Version=2011-06-15' "$TG_URL/"
+expect "Authorization: Bearer signs in as the role of the token's role claim" \
+	has "<Arn>arn:aws:sts::$ACCOUNT:assumed-role/ci/repo-acme-web</Arn>" "$out"
+
+# ---- boto3 ----
+
+run "$PY" "$TOP/tests/integration/boto3_sts.py" "$TG_URL" "$TG_CERTS/ca.crt" "$DEV_KEY" "$DEV_SECRET" \
+	arn:aws:iam::$ACCOUNT:role/app arn:aws:iam::$ACCOUNT:role/ci "$GOOD"
+expect "boto3: GetCallerIdentity, AssumeRole with a session policy, AssumeRoleWithWebIdentity all answer" test "$rc" = 0
+expect "boto3 reads the user, the session and the web session ARNs" \
+	jq_ 'j["user"] == "arn:aws:iam::'$ACCOUNT':user/dev" and j["session"] == "arn:aws:sts::'$ACCOUNT':assumed-role/app/boto-session" and j["web_session"] == "arn:aws:sts::'$ACCOUNT':assumed-role/ci/boto-web" or exit(1)'
+expect "boto3 parses Expiration as a datetime and the web identity fields" \
+	jq_ 'j["expiration_type"] == "datetime" and j["web_subject"] == "repo:acme/web" and j["web_provider"] == "'$ISSUER'" and j["web_audience"] == "taskgate" or exit(1)'
+expect "boto3: the session policy denies the chained AssumeRole with AccessDenied" \
+	jq_ 'j["chained"] == "AccessDenied" or exit(1)'
+
+# ---- requests changed after signing ----
+
+tamper() { "$PY" "$TOP/tests/integration/sigv4_tamper.py" "$TG_URL" "$@"; }
+run tamper "$DEV_KEY" "$DEV_SECRET" "$TG_CERTS/ca.crt" none
+expect "a request signed by botocore's SigV4Auth and sent unchanged is answered" has "200 OK" "$out"
+for m in body header date; do
+	run tamper "$DEV_KEY" "$DEV_SECRET" "$TG_CERTS/ca.crt" "$m"
+	expect "a request whose $m was changed after signing is refused with SignatureDoesNotMatch" \
+		has "403 SignatureDoesNotMatch" "$out"
+done
+AK=$(tg_json "$W/tagged.json" 'j["Credentials"]["AccessKeyId"]')
+AS=$(tg_json "$W/tagged.json" 'j["Credentials"]["SecretAccessKey"]')
+AT=$(tg_json "$W/tagged.json" 'j["Credentials"]["SessionToken"]')
+run tamper "$AK" "$AS" "$TG_CERTS/ca.crt" none "$AT"
+expect "temporary credentials sign a botocore request" has "200 OK" "$out"
+run tamper "$AK" "$AS" "$TG_CERTS/ca.crt" token "$AT"
+expect "temporary credentials with another session token are InvalidClientTokenId" \
+	has "403 InvalidClientTokenId" "$out"
+
+# ---- expired and revoked credentials ----
+
+now=$(date +%s)
+"$SQLITE" "$TG_DB" "UPDATE sts_sessions SET issued_at = $((now - 100)), expires_at = $((now - 10)) WHERE access_key_id = '$AK'" >/dev/null
+run tamper "$AK" "$AS" "$TG_CERTS/ca.crt" none "$AT"
+expect "expired temporary credentials are refused with ExpiredToken" has "400 ExpiredToken" "$out"
+run as_creds "$W/tagged.json" sts get-caller-identity
+expect "...and the AWS CLI shows ExpiredToken" sh -c "[ $rc != 0 ] && grep -q ExpiredToken '$err'"
+RK=$(tg_json "$W/narrow.json" 'j["Credentials"]["AccessKeyId"]')
+"$SQLITE" "$TG_DB" "UPDATE sts_sessions SET revoked_at = $now WHERE access_key_id = '$RK'" >/dev/null
+run as_creds "$W/narrow.json" sts get-caller-identity
+expect "revoked temporary credentials are refused with InvalidClientTokenId" \
+	sh -c "[ $rc != 0 ] && grep -q InvalidClientTokenId '$err'"
+
+# ---- client certificates ----
+
+gci_body='Action=GetCallerIdentity&Version=2011-06-15'
+run tg_curl --cert "$TG_CERTS/host-1.crt" --key "$TG_CERTS/host-1.key" \
+	-H 'Content-Type: application/x-www-form-urlencoded' --data "$gci_body" "$TG_URL/"
+expect "a host certificate from the configured CA signs in as its mapped instance role" \
+	has "<Arn>arn:aws:sts::$ACCOUNT:assumed-role/container-host/host-1</Arn>" "$out"
+code=$(tg_curl -o "$out" -w '%{http_code}' --cert "$TG_CERTS/wrong-host.crt" --key "$TG_CERTS/wrong-host.key" \
+	-H 'Content-Type: application/x-www-form-urlencoded' --data "$gci_body" "$TG_URL/" 2>"$err")
+expect "a client certificate from another CA is refused (403 AccessDenied)" \
+	sh -c "[ '$code' = 403 ] && grep -q '<Code>AccessDenied</Code>' '$out'"
+code=$(tg_curl -o "$out" -w '%{http_code}' --cert "$TG_CERTS/host-2.crt" --key "$TG_CERTS/host-2.key" \
+	-H 'Content-Type: application/x-www-form-urlencoded' --data "$gci_body" "$TG_URL/" 2>"$err")
+expect "a valid certificate that maps to no role is refused" \
+	sh -c "[ '$code' = 403 ] && grep -q 'maps to no host role' '$out'"
+
+# ---- the audit record and the log ----
+
+expect "AssumeRole leaves its identity and trust decisions in the audit record" \
+	sh -c "tg_sql() { '$SQLITE' -readonly '$TG_DB' \"\$1\"; }; tg_sql \"SELECT record FROM audit_events WHERE record LIKE '%sts:AssumeRole%'\" | grep -q trust"
+secrets=("$DEV_SECRET" "$GOOD" "$AS" "$AT" "$(sed -n 2p "$W/master.key")")
+for f in "$W"/ar.json "$W"/web.json "$W"/chained.json "$W"/narrow.json; do
+	secrets+=("$(tg_json "$f" 'j["Credentials"]["SecretAccessKey"]')" "$(tg_json "$f" 'j["Credentials"]["SessionToken"]')")
+done
+leaks=0
+for s in "${secrets[@]}"; do
+	[ -n "$s" ] || continue
+	grep -qF -- "$s" "$TG_LOG" && leaks=$((leaks + 1))
+	"$SQLITE" -readonly "$TG_DB" 'SELECT * FROM audit_events' | grep -qF -- "$s" && leaks=$((leaks + 1))
+done
+expect "no secret key, session token, JWT or master key appears in the server log or the audit log (${#secrets[@]} checked)" test "$leaks" = 0
 
 tg_done
