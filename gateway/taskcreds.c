@@ -251,10 +251,11 @@ static char *binding_policy(const char *cluster_arn, bool bind_cluster, const js
 	json_array_append_new(st, json_pack("{s:s, s:s, s:s, s:s}", "Sid", "TaskRole", "Effect",
 	                                    "Allow", "Action", "*", "Resource", "*"));
 	if (bind_cluster)
-		json_array_append_new(
-		    st, json_pack("{s:s, s:s, s:s, s:s, s:{s:{s:s}}}", "Sid", "OwnClusterOnly",
-		                  "Effect", "Deny", "Action", "ecs:*", "Resource", "*", "Condition",
-		                  "StringNotEqualsIfExists", "ecs:cluster", cluster_arn));
+		json_array_append_new(st, json_pack("{s:s, s:s, s:s, s:s, s:{s:{s:s}, s:{s:s}}}",
+		                                    "Sid", "OwnClusterOnly", "Effect", "Deny",
+		                                    "Action", "ecs:*", "Resource", "*", "Condition",
+		                                    "StringNotEquals", "ecs:cluster", cluster_arn,
+		                                    "Null", "ecs:cluster", "false"));
 	if (cidrs && json_array_size(cidrs) > 0)
 		json_array_append_new(st, json_pack("{s:s, s:s, s:s, s:s, s:{s:{s:O}}}", "Sid",
 		                                    "TaskAddressOnly", "Effect", "Deny", "Action",

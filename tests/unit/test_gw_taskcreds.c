@@ -348,6 +348,11 @@ static void test_fetch_serves_bound_credentials(void)
 		rq.extra = &other;
 		gw_authorize(p, &rq, &res);
 		CHECK(!res.allowed);
+		/* an ECS action without a cluster (ListClusters) is not denied */
+		struct gw_authz_request lc = {
+		    .action = "ecs:ListClusters", .resource = "*", .now = f.now};
+		gw_authorize(p, &lc, &res);
+		CHECK(res.allowed);
 		gw_principal_free(p);
 	}
 	/* the id fetches again; the secret is the same until renewal */
