@@ -49,7 +49,12 @@ check "the 405 names the allowed methods" grep -qi '^allow: GET, HEAD' "$T/405.h
 check "the 405 body is a JSON error" tg_json "$T/405.json" 'j["__type"] == "MethodNotAllowed" or exit(1)'
 head -c $((1024 * 1024 + 1)) /dev/zero >"$T/big.bin"
 head -c $((1024 * 1024)) /dev/zero >"$T/max.bin"
-code=$(tg_curl -o "$T/413.json" -w '%{http_code}' -H 'Expect:' --data-binary @"$T/big.bin" "$TG_URL/health")
+# With Expect: 100-continue (what curl and SDKs send for large bodies) the
+# announced length is refused before a byte of the body is sent. A client that
+# sends an oversized body without waiting may see its connection reset before
+# it reads the 413 (the server closes instead of reading on); that race is not
+# asserted here, the server's side of it is (the 413 audit row below).
+code=$(tg_curl -o "$T/413.json" -w '%{http_code}' -H 'Expect: 100-continue' --data-binary @"$T/big.bin" "$TG_URL/health")
 check "a body one byte over 1 MiB is refused with 413" test "$code" = 413
 check "the 413 body is a JSON error" tg_json "$T/413.json" 'j["__type"] == "RequestEntityTooLarge" or exit(1)'
 code=$(tg_curl -o /dev/null -w '%{http_code}' --data-binary @"$T/max.bin" "$TG_URL/health")
@@ -186,7 +191,7 @@ if tg_start "$T/c-v6.json"; then
 	ok "serve starts on [::1] with port 0"
 	check "/health answers over IPv6 with the certificate's ::1 address" \
 		tg_curl -f -o /dev/null "https://[::1]:$TG_PORT/health"
-	code=$(tg_curl -o /dev/null -w '%{http_code}' -H 'Expect:' --data-binary @"$T/slow.bin" "https://[::1]:$TG_PORT/health")
+	code=$(tg_curl -o /dev/null -w '%{http_code}' -H 'Expect: 100-continue' --data-binary @"$T/slow.bin" "https://[::1]:$TG_PORT/health")
 	check "limits.max_body_bytes lowers the body limit (60 kB > 4 KiB: 413)" test "$code" = 413
 	code=$(tg_curl -o /dev/null -w '%{http_code}' --data-binary 'x=1' "https://[::1]:$TG_PORT/health")
 	check "a body under limits.max_body_bytes is read (405 for POST)" test "$code" = 405
