@@ -657,9 +657,11 @@ static int drv_events(void *h, struct sched_driver_event *out, size_t cap)
 	struct pdrv *d = h;
 	pthread_mutex_lock(&d->lock);
 	size_t n = d->n_ev < cap ? d->n_ev : cap;
-	memcpy(out, d->ev, n * sizeof(*out));
-	memmove(d->ev, d->ev + n, (d->n_ev - n) * sizeof(*out));
-	d->n_ev -= n;
+	if (n > 0) { /* d->ev is NULL until the first event */
+		memcpy(out, d->ev, n * sizeof(*out));
+		memmove(d->ev, d->ev + n, (d->n_ev - n) * sizeof(*out));
+		d->n_ev -= n;
+	}
 	pthread_mutex_unlock(&d->lock);
 	return (int)n;
 }
