@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gateway/server.h"
 #include "gateway/taskcreds.h"
@@ -155,8 +156,24 @@ static int open_driver(struct gw_sched_runner *run, struct gw_server_error *err)
 		else if (default_run_dir(run->srv->cfg->store.path, dir, sizeof(dir)) != 0)
 			return fail(err, GW_SERVER_ERR_LISTEN,
 			            "scheduler: the process driver's run_dir is too long");
+		/* A relative folder is taken from the working directory, as the
+		 * store's path is; the driver keeps an absolute one (its
+		 * supervisors must not depend on a later chdir). */
+		char abs_dir[GW_CONFIG_PATH_MAX + 4096];
+		if (dir[0] != '/') {
+			char cwd[4096];
+			if (!getcwd(cwd, sizeof(cwd)))
+				return fail(err, GW_SERVER_ERR_LISTEN,
+				            "scheduler: cannot read the working directory for run_dir");
+			int n = snprintf(abs_dir, sizeof(abs_dir), "%s/%s", cwd, dir);
+			if (n < 0 || (size_t)n >= sizeof(abs_dir))
+				return fail(err, GW_SERVER_ERR_LISTEN,
+				            "scheduler: the process driver's run_dir is too long");
+		} else {
+			snprintf(abs_dir, sizeof(abs_dir), "%s", dir);
+		}
 		struct sched_process_opts o = {
-		    .run_dir = dir,
+		    .run_dir = abs_dir,
 		    .stop_timeout = (int)sc->stop_timeout_s,
 		    .retain_seconds = (int)sc->retain_s,
 		    .notify = poke,
