@@ -165,26 +165,6 @@ int store_audit_count(struct store *s, int64_t *count_out, int64_t *last_seq_out
 
 /* A copy of a text column, or NULL for SQL NULL. *oom is set when a copy
  * was needed and could not be made. */
-static char *column_dup(sqlite3_stmt *st, int i, bool *oom)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NULL;
-	const unsigned char *t = sqlite3_column_text(st, i);
-	int n = sqlite3_column_bytes(st, i);
-	if (!t || n < 0) {
-		*oom = true; /* sqlite3_column_text returns NULL only when out of memory */
-		return NULL;
-	}
-	char *p = malloc((size_t)n + 1);
-	if (!p) {
-		*oom = true;
-		return NULL;
-	}
-	memcpy(p, t, (size_t)n);
-	p[n] = '\0';
-	return p;
-}
-
 static void row_free(struct store_audit_row *r)
 {
 	/* The strings were allocated by column_dup; const is for the reader. */
@@ -217,17 +197,17 @@ int store_audit_row_read(sqlite3_stmt *st, struct store_audit_row *r)
 	memset(r, 0, sizeof(*r));
 	r->seq = sqlite3_column_int64(st, 0);
 	r->ev.time_us = sqlite3_column_int64(st, 1);
-	r->ev.request_id = column_dup(st, 2, &oom);
-	r->ev.source_ip = column_dup(st, 3, &oom);
-	r->ev.principal = column_dup(st, 4, &oom);
-	r->ev.action = column_dup(st, 5, &oom);
-	r->ev.decision = column_dup(st, 6, &oom);
+	r->ev.request_id = store_col_dup(st, 2, &oom);
+	r->ev.source_ip = store_col_dup(st, 3, &oom);
+	r->ev.principal = store_col_dup(st, 4, &oom);
+	r->ev.action = store_col_dup(st, 5, &oom);
+	r->ev.decision = store_col_dup(st, 6, &oom);
 	r->ev.has_status = sqlite3_column_type(st, 7) != SQLITE_NULL;
 	r->ev.status = sqlite3_column_int(st, 7);
-	r->ev.error_code = column_dup(st, 8, &oom);
+	r->ev.error_code = store_col_dup(st, 8, &oom);
 	r->ev.has_latency = sqlite3_column_type(st, 9) != SQLITE_NULL;
 	r->ev.latency_us = sqlite3_column_int64(st, 9);
-	r->ev.record = column_dup(st, 10, &oom);
+	r->ev.record = store_col_dup(st, 10, &oom);
 	/* Both hashes or neither: a row with one is not a chained row. */
 	if (sqlite3_column_type(st, 11) == SQLITE_BLOB &&
 	    sqlite3_column_bytes(st, 11) == STORE_AUDIT_HASH_LEN &&
@@ -311,21 +291,23 @@ static int read_rows(struct store *s, enum store_stmt_id id, const char *sql, bo
 int store_audit_read(struct store *s, int64_t after_seq, size_t limit, struct store_audit_list *out,
                      struct store_error *err)
 {
-	return read_rows(s, STORE_STMT_AUDIT_READ,
-	                 "SELECT seq, time_us, request_id, source_ip, principal, action, decision,"
-	                 " status, error_code, latency_us, record, prev_hash, hash FROM audit_events"
-	                 " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-	                 true, after_seq, limit, out, err);
+	return read_rows(
+	    s, STORE_STMT_AUDIT_READ,
+	    "SELECT seq, time_us, request_id, source_ip, principal, action, decision,"
+	    " status, error_code, latency_us, record, prev_hash, hash FROM audit_events"
+	    " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+	    true, after_seq, limit, out, err);
 }
 
 int store_audit_recent(struct store *s, size_t limit, struct store_audit_list *out,
                        struct store_error *err)
 {
-	return read_rows(s, STORE_STMT_AUDIT_RECENT,
-	                 "SELECT seq, time_us, request_id, source_ip, principal, action, decision,"
-	                 " status, error_code, latency_us, record, prev_hash, hash FROM audit_events"
-	                 " ORDER BY seq DESC LIMIT ?1",
-	                 false, 0, limit, out, err);
+	return read_rows(
+	    s, STORE_STMT_AUDIT_RECENT,
+	    "SELECT seq, time_us, request_id, source_ip, principal, action, decision,"
+	    " status, error_code, latency_us, record, prev_hash, hash FROM audit_events"
+	    " ORDER BY seq DESC LIMIT ?1",
+	    false, 0, limit, out, err);
 }
 
 /* ---- the hash chain and checkpoints ---- */
@@ -336,12 +318,6 @@ static int exec_sql(struct store *s, const char *sql, const char *what, struct s
 	if (rc != SQLITE_OK)
 		return store_fail_sqlite(err, s->db, rc, s->path, what);
 	return STORE_OK;
-}
-
-static void rollback(struct store *s)
-{
-	if (!sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static int prepare(struct store *s, const char *sql, sqlite3_stmt **st, struct store_error *err)
@@ -360,8 +336,8 @@ static int read_head(struct store *s, int64_t *seq, unsigned char hash[STORE_AUD
 	*seq = 0;
 	memset(hash, 0, STORE_AUDIT_HASH_LEN);
 	sqlite3_stmt *st = NULL;
-	int code = prepare(s, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", &st,
-	                   err);
+	int code =
+	    prepare(s, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", &st, err);
 	if (code != STORE_OK)
 		return code;
 	int rc = sqlite3_step(st);
@@ -420,7 +396,8 @@ static int insert_chained(struct store *s, sqlite3_stmt *st, int64_t seq,
 	if (rc == SQLITE_OK)
 		rc = bind_text(st, 7, ev->decision);
 	if (rc == SQLITE_OK)
-		rc = ev->has_status ? sqlite3_bind_int(st, 8, ev->status) : sqlite3_bind_null(st, 8);
+		rc =
+		    ev->has_status ? sqlite3_bind_int(st, 8, ev->status) : sqlite3_bind_null(st, 8);
 	if (rc == SQLITE_OK)
 		rc = bind_text(st, 9, ev->error_code);
 	if (rc == SQLITE_OK)
@@ -504,7 +481,7 @@ int store_audit_append_chained(struct store *s, const struct store_audit_event *
 	if (code == STORE_OK)
 		code = exec_sql(s, "COMMIT", "committing audit events", err);
 	if (code != STORE_OK)
-		rollback(s);
+		store_rollback(s);
 	store_unlock(s);
 	return code;
 }
@@ -612,7 +589,7 @@ int store_audit_checkpoint_add(struct store *s, int64_t seq, int64_t time_us, co
 	if (code == STORE_OK)
 		code = exec_sql(s, "COMMIT", "committing an audit checkpoint", err);
 	if (code != STORE_OK)
-		rollback(s);
+		store_rollback(s);
 	store_unlock(s);
 	if (code == STORE_OK && out)
 		*out = cp;
@@ -629,8 +606,8 @@ int store_audit_checkpoint_last(struct store *s, int64_t *seq_out, int64_t *time
 		return store_fail(err, STORE_ERR_INVALID, "audit checkpoint: no database open");
 	store_lock(s);
 	sqlite3_stmt *st = NULL;
-	int code = prepare(
-	    s, "SELECT seq, time_us FROM audit_checkpoints ORDER BY id DESC LIMIT 1", &st, err);
+	int code = prepare(s, "SELECT seq, time_us FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
+	                   &st, err);
 	if (code == STORE_OK) {
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
@@ -692,7 +669,8 @@ int store_audit_checkpoints(struct store *s, struct store_audit_checkpoint **out
 			size_t ncap = cap ? cap * 2 : 16;
 			struct store_audit_checkpoint *nv = realloc(v, ncap * sizeof(*nv));
 			if (!nv) {
-				code = store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
+				code =
+				    store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
 				break;
 			}
 			v = nv;

@@ -68,8 +68,9 @@ static void build_where(struct where *w, const struct store_audit_filter *f)
 	if (f->principal) {
 		size_t n = strlen(f->principal);
 		if (n > 0 && f->principal[n - 1] == '*') {
-			snprintf(clause, sizeof(clause), "substr(principal, 1, length(?%d) - 1) = "
-			                                 "substr(?%d, 1, length(?%d) - 1)",
+			snprintf(clause, sizeof(clause),
+			         "substr(principal, 1, length(?%d) - 1) = "
+			         "substr(?%d, 1, length(?%d) - 1)",
 			         p, p, p);
 		} else {
 			snprintf(clause, sizeof(clause), "principal = ?%d", p);
@@ -142,8 +143,9 @@ int store_audit_query(struct store *s, const struct store_audit_filter *f, int64
 	if (!s)
 		return store_fail(err, STORE_ERR_INVALID, "audit query: no database open");
 	if (limit == 0 || limit > QUERY_LIMIT_MAX)
-		return store_fail(err, STORE_ERR_INVALID, "audit query: limit must be 1..%d (got %zu)",
-		                  QUERY_LIMIT_MAX, limit);
+		return store_fail(err, STORE_ERR_INVALID,
+		                  "audit query: limit must be 1..%d (got %zu)", QUERY_LIMIT_MAX,
+		                  limit);
 	struct where w;
 	build_where(&w, f);
 	if (w.overflow)
@@ -193,17 +195,6 @@ int store_audit_query(struct store *s, const struct store_audit_filter *f, int64
 	if (code != STORE_OK)
 		store_audit_list_free(out);
 	return code;
-}
-
-static char *dup_col(sqlite3_stmt *st, int i, bool *oom)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NULL;
-	const char *t = (const char *)sqlite3_column_text(st, i);
-	char *p = t ? strdup(t) : NULL;
-	if (!p)
-		*oom = true;
-	return p;
 }
 
 void store_audit_stats_free(struct store_audit_stat *v, size_t n)
@@ -263,9 +254,9 @@ int store_audit_stats(struct store *s, const struct store_audit_filter *f,
 			cap = ncap;
 		}
 		struct store_audit_stat *e = &v[n++];
-		e->principal = dup_col(st, 0, &oom);
-		e->action = dup_col(st, 1, &oom);
-		e->decision = dup_col(st, 2, &oom);
+		e->principal = store_col_dup(st, 0, &oom);
+		e->action = store_col_dup(st, 1, &oom);
+		e->decision = store_col_dup(st, 2, &oom);
 		e->requests = sqlite3_column_int64(st, 3);
 		e->errors = sqlite3_column_int64(st, 4);
 		if (oom)
@@ -373,9 +364,9 @@ static int set_meta_in_tx(struct store *s, const char *key, int64_t v, struct st
 
 /* The triggers exactly as migration 2 made them. */
 #define TRIGGERS                                                                                   \
-	"CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events"                     \
-	" BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;"                         \
-	"CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events"                     \
+	"CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events"                      \
+	" BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;"                          \
+	"CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events"                      \
 	" BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;"
 
 int store_audit_prune(struct store *s, int64_t before_us, int64_t *anchor_seq_out,
@@ -397,10 +388,11 @@ int store_audit_prune(struct store *s, int64_t before_us, int64_t *anchor_seq_ou
 	int64_t boundary = 0, cp_seq = 0, cp_id = 0, old_anchor = 0, dummy = 0;
 	/* The last seq before the first record at or after before_us. */
 	if (code == STORE_OK)
-		code = one_int(s,
-		               "SELECT coalesce((SELECT min(seq) FROM audit_events WHERE time_us >= ?1)"
-		               " - 1, (SELECT max(seq) FROM audit_events), 0)",
-		               before_us, &boundary, NULL, err);
+		code = one_int(
+		    s,
+		    "SELECT coalesce((SELECT min(seq) FROM audit_events WHERE time_us >= ?1)"
+		    " - 1, (SELECT max(seq) FROM audit_events), 0)",
+		    before_us, &boundary, NULL, err);
 	if (code == STORE_OK)
 		code = one_int(s,
 		               "SELECT coalesce(CAST(value AS INTEGER), 0), 0 FROM meta"
@@ -417,13 +409,14 @@ int store_audit_prune(struct store *s, int64_t before_us, int64_t *anchor_seq_ou
 		int64_t before = 0, after = 0;
 		code = one_int(s, "SELECT count(*) FROM audit_events", 0, &before, NULL, err);
 		if (code == STORE_OK)
-			code = exec(s, "DROP TRIGGER audit_events_no_delete;"
-			               "DROP TRIGGER audit_events_no_update;",
+			code = exec(s,
+			            "DROP TRIGGER audit_events_no_delete;"
+			            "DROP TRIGGER audit_events_no_update;",
 			            err);
 		if (code == STORE_OK) {
 			sqlite3_stmt *st = NULL;
-			int rc = sqlite3_prepare_v2(s->db, "DELETE FROM audit_events WHERE seq <= ?1",
-			                            -1, &st, NULL);
+			int rc = sqlite3_prepare_v2(
+			    s->db, "DELETE FROM audit_events WHERE seq <= ?1", -1, &st, NULL);
 			if (rc == SQLITE_OK)
 				rc = sqlite3_bind_int64(st, 1, cp_seq);
 			if (rc == SQLITE_OK)
@@ -440,7 +433,8 @@ int store_audit_prune(struct store *s, int64_t before_us, int64_t *anchor_seq_ou
 		if (code == STORE_OK)
 			code = set_meta_in_tx(s, "audit_anchor_checkpoint", cp_id, err);
 		if (code == STORE_OK)
-			code = one_int(s, "SELECT count(*) FROM audit_events", 0, &after, NULL, err);
+			code =
+			    one_int(s, "SELECT count(*) FROM audit_events", 0, &after, NULL, err);
 		if (code == STORE_OK) {
 			*anchor_seq_out = cp_seq;
 			*anchor_cp_out = cp_id;

@@ -43,31 +43,11 @@ static int grow(void **arr, size_t n, size_t elem)
 	return 0;
 }
 
-static char *col_text(sqlite3_stmt *st, int i, bool *oom)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NULL;
-	const unsigned char *t = sqlite3_column_text(st, i);
-	int n = sqlite3_column_bytes(st, i);
-	if (!t || n < 0) {
-		*oom = true;
-		return NULL;
-	}
-	char *p = malloc((size_t)n + 1);
-	if (!p) {
-		*oom = true;
-		return NULL;
-	}
-	memcpy(p, t, (size_t)n);
-	p[n] = '\0';
-	return p;
-}
-
 /* Like col_text, but a NULL column is an empty string: for NOT NULL columns,
  * so that readers never meet a NULL where the schema promised text. */
 static char *col_text_nn(sqlite3_stmt *st, int i, bool *oom)
 {
-	char *p = col_text(st, i, oom);
+	char *p = store_col_dup(st, i, oom);
 	if (!p && !*oom) {
 		p = calloc(1, 1);
 		if (!p)
@@ -148,12 +128,6 @@ static int exec_sql(struct store *s, const char *sql, const char *what, struct s
 	if (rc != SQLITE_OK)
 		return store_fail_sqlite(err, s->db, rc, s->path, what);
 	return STORE_OK;
-}
-
-static void rollback(struct store *s)
-{
-	if (!sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* ---- freeing ---- */
@@ -327,7 +301,7 @@ static int each_row(struct store *s, struct store_iam *iam, const char *sql, row
 
 static int row_account(struct store_iam *iam, sqlite3_stmt *st, bool *oom)
 {
-	iam->account_id = col_text(st, 0, oom);
+	iam->account_id = store_col_dup(st, 0, oom);
 	iam->generation = sqlite3_column_int64(st, 1);
 	return STORE_OK;
 }
@@ -384,9 +358,9 @@ static int row_principal(struct store_iam *iam, sqlite3_stmt *st, bool *oom)
 	p->unique_id = col_text_nn(st, 2, oom);
 	p->path = col_text_nn(st, 3, oom);
 	p->description = col_text_nn(st, 4, oom);
-	p->trust_policy = col_text(st, 5, oom);
+	p->trust_policy = store_col_dup(st, 5, oom);
 	p->max_session_duration = sqlite3_column_int64(st, 6);
-	p->permissions_boundary = col_text(st, 7, oom);
+	p->permissions_boundary = store_col_dup(st, 7, oom);
 	return STORE_OK;
 }
 
@@ -479,11 +453,11 @@ static int row_issuer(struct store_iam *iam, sqlite3_stmt *st, bool *oom)
 	o->algorithms = col_text_nn(st, 1, oom);
 	o->key_source = col_text_nn(st, 2, oom);
 	o->key_path = col_text_nn(st, 3, oom);
-	o->key_kid = col_text(st, 4, oom);
+	o->key_kid = store_col_dup(st, 4, oom);
 	o->key_document = col_text_nn(st, 5, oom);
 	o->leeway = sqlite3_column_int64(st, 6);
 	o->max_lifetime = sqlite3_column_int64(st, 7);
-	o->role_claim = col_text(st, 8, oom);
+	o->role_claim = store_col_dup(st, 8, oom);
 	return STORE_OK;
 }
 
@@ -572,7 +546,7 @@ int store_iam_load(struct store *s, struct store_iam *out, struct store_error *e
 	if (code == STORE_OK)
 		code = exec_sql(s, "COMMIT", "finishing the read of the IAM state", err);
 	if (code != STORE_OK) {
-		rollback(s);
+		store_rollback(s);
 		store_iam_free(out);
 	}
 	store_unlock(s);
@@ -888,7 +862,7 @@ int store_iam_replace(struct store *s, const struct store_iam *next, int64_t exp
 	if (code == STORE_OK)
 		code = exec_sql(s, "COMMIT", "committing the IAM change", err);
 	if (code != STORE_OK)
-		rollback(s);
+		store_rollback(s);
 	else if (generation_out)
 		*generation_out = gen;
 	store_unlock(s);

@@ -434,14 +434,6 @@ int store_schema_check(struct store *s, const struct store_migration *list, size
 	return STORE_OK;
 }
 
-/* Ends a failed migration: rolls back if a transaction is still open (SQLite
- * rolls back by itself on some errors, such as a full disk). */
-static void rollback(struct store *s)
-{
-	if (!sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
 static int apply_one(struct store *s, const struct store_migration *m, int before,
                      struct store_error *err)
 {
@@ -463,7 +455,7 @@ static int apply_one(struct store *s, const struct store_migration *m, int befor
 			                      s->path, m->version, m->name,
 			                      table ? (const char *)table : "?", before);
 			sqlite3_finalize(st);
-			rollback(s);
+			store_rollback(s);
 			return code;
 		}
 		if (rc == SQLITE_DONE)
@@ -496,7 +488,7 @@ static int apply_one(struct store *s, const struct store_migration *m, int befor
 	/* Keep SQLite's reason before ROLLBACK replaces it. */
 	struct store_error why;
 	store_fail_sqlite(&why, s->db, rc, NULL, step);
-	rollback(s);
+	store_rollback(s);
 	return store_fail(err, STORE_ERR_MIGRATION,
 	                  "%s: migration %d (%s) failed and was rolled back (%s); the database "
 	                  "is unchanged at schema version %d",
@@ -517,11 +509,11 @@ int store_migrate(struct store *s, const struct store_migration *list, size_t n,
 		int64_t cur = 0;
 		int code = current_version(s, &cur, err);
 		if (code != STORE_OK) {
-			rollback(s);
+			store_rollback(s);
 			return code;
 		}
 		if (cur > (int64_t)n) {
-			rollback(s);
+			store_rollback(s);
 			return store_fail(
 			    err, STORE_ERR_TOO_NEW,
 			    "%s: was migrated to schema version %lld by a newer taskgate "
@@ -531,11 +523,11 @@ int store_migrate(struct store *s, const struct store_migration *list, size_t n,
 		}
 		if (cur >= m->version) {
 			/* Another process got here first. */
-			rollback(s);
+			store_rollback(s);
 			continue;
 		}
 		if (cur != m->version - 1) {
-			rollback(s);
+			store_rollback(s);
 			return store_fail(err, STORE_ERR_CORRUPT,
 			                  "%s: is at schema version %lld where %d was expected",
 			                  s->path, (long long)cur, m->version - 1);

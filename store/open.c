@@ -41,6 +41,32 @@
 #define SQLITE_HEADER_LEN       100
 static const char sqlite_magic[16] = "SQLite format 3"; /* and its NUL: 16 bytes */
 
+void store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+char *store_col_dup(sqlite3_stmt *st, int i, bool *oom)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	const unsigned char *t = sqlite3_column_text(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	if (!t || n < 0) {
+		*oom = true; /* sqlite3_column_text returns NULL only when out of memory */
+		return NULL;
+	}
+	char *p = malloc((size_t)n + 1);
+	if (!p) {
+		*oom = true;
+		return NULL;
+	}
+	memcpy(p, t, (size_t)n);
+	p[n] = '\0';
+	return p;
+}
+
 void store_lock(struct store *s)
 {
 	/* A default mutex only fails to lock on misuse (uninitialised, deadlock

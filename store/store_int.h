@@ -81,6 +81,13 @@ int store_audit_row_read(sqlite3_stmt *st, struct store_audit_row *r);
 void store_lock(struct store *s);
 void store_unlock(struct store *s);
 
+/* Rolls back the open transaction, if any: SQLite rolls back by itself on
+ * some errors (a full disk), so there may be none left. */
+void store_rollback(struct store *s);
+/* A malloc'd copy of text column i; NULL for SQL NULL. Out of memory (or a
+ * text SQLite could not produce) sets *oom and returns NULL. */
+char *store_col_dup(sqlite3_stmt *st, int i, bool *oom);
+
 /* Reads the file's schema version (0 for a new, empty database) and checks it
  * against list[0..n) without writing anything: another program's SQLite file
  * is STORE_ERR_CORRUPT, a version above the list's last STORE_ERR_TOO_NEW, a

@@ -18,12 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void rollback(struct store *s)
-{
-	if (!sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
 static int bind_opt_text(sqlite3_stmt *st, int i, const char *v)
 {
 	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
@@ -77,14 +71,16 @@ static int insert_rows(struct store *s, const struct store_sts_session *x, struc
 	if (rc != SQLITE_OK)
 		return store_fail_sqlite(err, s->db, rc, s->path, "storing an STS session");
 
-	rc = sqlite3_prepare_v2(s->db,
-	                        "INSERT INTO sts_session_tags(access_key_id, key, value, transitive)"
-	                        " VALUES (?,?,?,?)",
-	                        -1, &st, NULL);
+	rc =
+	    sqlite3_prepare_v2(s->db,
+	                       "INSERT INTO sts_session_tags(access_key_id, key, value, transitive)"
+	                       " VALUES (?,?,?,?)",
+	                       -1, &st, NULL);
 	for (size_t i = 0; i < x->n_tags && rc == SQLITE_OK; i++) {
 		if (!x->tags[i].key || !x->tags[i].value) {
 			sqlite3_finalize(st);
-			return store_fail(err, STORE_ERR_INVALID, "an STS session tag lacks its key or value");
+			return store_fail(err, STORE_ERR_INVALID,
+			                  "an STS session tag lacks its key or value");
 		}
 		rc = sqlite3_bind_text(st, 1, x->access_key_id, -1, SQLITE_TRANSIENT);
 		if (rc == SQLITE_OK)
@@ -103,14 +99,14 @@ static int insert_rows(struct store *s, const struct store_sts_session *x, struc
 	return STORE_OK;
 }
 
-int store_sts_insert(struct store *s, const struct store_sts_session *sess,
-                     struct store_error *err)
+int store_sts_insert(struct store *s, const struct store_sts_session *sess, struct store_error *err)
 {
 	store_clear_error(err);
 	if (!s || !valid_session(sess))
-		return store_fail(err, STORE_ERR_INVALID,
-		                  "an STS session needs a 20-character key id, a sealed secret, role, "
-		                  "session name, source, and expires_at after issued_at");
+		return store_fail(
+		    err, STORE_ERR_INVALID,
+		    "an STS session needs a 20-character key id, a sealed secret, role, "
+		    "session name, source, and expires_at after issued_at");
 	store_lock(s);
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	int code = rc == SQLITE_OK ? STORE_OK
@@ -121,10 +117,11 @@ int store_sts_insert(struct store *s, const struct store_sts_session *sess,
 	if (code == STORE_OK) {
 		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
-			code = store_fail_sqlite(err, s->db, rc, s->path, "committing an STS session");
+			code =
+			    store_fail_sqlite(err, s->db, rc, s->path, "committing an STS session");
 	}
 	if (code != STORE_OK)
-		rollback(s);
+		store_rollback(s);
 	store_unlock(s);
 	return code;
 }
@@ -149,22 +146,6 @@ void store_sts_session_free(struct store_sts_session *x)
 	memset(x, 0, sizeof(*x));
 }
 
-static char *col_dup(sqlite3_stmt *st, int i, bool *oom)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NULL;
-	const unsigned char *t = sqlite3_column_text(st, i);
-	int n = sqlite3_column_bytes(st, i);
-	char *p = t && n >= 0 ? malloc((size_t)n + 1) : NULL;
-	if (!p) {
-		*oom = true;
-		return NULL;
-	}
-	memcpy(p, t, (size_t)n);
-	p[n] = '\0';
-	return p;
-}
-
 static int read_session(struct store *s, const char *id, struct store_sts_session *out,
                         struct store_error *err)
 {
@@ -181,14 +162,15 @@ static int read_session(struct store *s, const char *id, struct store_sts_sessio
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_finalize(st);
-		return store_fail(err, STORE_ERR_NOT_FOUND, "no STS session has this access key id");
+		return store_fail(err, STORE_ERR_NOT_FOUND,
+		                  "no STS session has this access key id");
 	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		return store_fail_sqlite(err, s->db, rc, s->path, "reading an STS session");
 	}
 	bool oom = false;
-	out->access_key_id = col_dup(st, 0, &oom);
+	out->access_key_id = store_col_dup(st, 0, &oom);
 	int n = sqlite3_column_bytes(st, 1);
 	const void *b = sqlite3_column_blob(st, 1);
 	if (b && n > 0) {
@@ -203,12 +185,12 @@ static int read_session(struct store *s, const char *id, struct store_sts_sessio
 	b = sqlite3_column_blob(st, 2);
 	if (b && sqlite3_column_bytes(st, 2) == 32)
 		memcpy(out->token_sha256, b, 32);
-	out->role_arn = col_dup(st, 3, &oom);
-	out->session_name = col_dup(st, 4, &oom);
-	out->source_arn = col_dup(st, 5, &oom);
-	out->session_policy = col_dup(st, 6, &oom);
-	out->source_identity = col_dup(st, 7, &oom);
-	out->owner_task = col_dup(st, 8, &oom);
+	out->role_arn = store_col_dup(st, 3, &oom);
+	out->session_name = store_col_dup(st, 4, &oom);
+	out->source_arn = store_col_dup(st, 5, &oom);
+	out->session_policy = store_col_dup(st, 6, &oom);
+	out->source_identity = store_col_dup(st, 7, &oom);
+	out->owner_task = store_col_dup(st, 8, &oom);
 	out->chain_depth = sqlite3_column_int64(st, 9);
 	out->issued_at = sqlite3_column_int64(st, 10);
 	out->expires_at = sqlite3_column_int64(st, 11);
@@ -237,15 +219,16 @@ static int read_session(struct store *s, const char *id, struct store_sts_sessio
 			}
 		}
 		struct store_sts_tag *t = &out->tags[out->n_tags++];
-		t->key = col_dup(st, 0, &oom);
-		t->value = col_dup(st, 1, &oom);
+		t->key = store_col_dup(st, 0, &oom);
+		t->value = store_col_dup(st, 1, &oom);
 		t->transitive = sqlite3_column_int(st, 2) != 0;
 		if (oom)
 			break;
 	}
 	sqlite3_finalize(st);
 	if (oom)
-		return store_fail(err, STORE_ERR_NOMEM, "out of memory reading an STS session's tags");
+		return store_fail(err, STORE_ERR_NOMEM,
+		                  "out of memory reading an STS session's tags");
 	if (rc != SQLITE_DONE)
 		return store_fail_sqlite(err, s->db, rc, s->path, "reading an STS session's tags");
 	return STORE_OK;
@@ -263,7 +246,7 @@ int store_sts_get(struct store *s, const char *access_key_id, struct store_sts_s
 	int code = rc == SQLITE_OK ? read_session(s, access_key_id, out, err)
 	                           : store_fail_sqlite(err, s->db, rc, s->path,
 	                                               "starting to read an STS session");
-	rollback(s); /* a read transaction: nothing to keep */
+	store_rollback(s); /* a read transaction: nothing to keep */
 	store_unlock(s);
 	if (code != STORE_OK)
 		store_sts_session_free(out);
@@ -272,8 +255,8 @@ int store_sts_get(struct store *s, const char *access_key_id, struct store_sts_s
 
 /* Runs one UPDATE/DELETE with a text and an integer parameter; *changes gets
  * the number of rows it touched. */
-static int change(struct store *s, const char *sql, const char *text, int64_t num,
-                  int64_t *changes, const char *what, struct store_error *err)
+static int change(struct store *s, const char *sql, const char *text, int64_t num, int64_t *changes,
+                  const char *what, struct store_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	store_lock(s);
@@ -307,7 +290,8 @@ int store_sts_revoke(struct store *s, const char *access_key_id, int64_t now,
 	                  " WHERE access_key_id = ?",
 	                  access_key_id, now, &n, "revoking an STS session", err);
 	if (code == STORE_OK && n == 0)
-		return store_fail(err, STORE_ERR_NOT_FOUND, "no STS session has this access key id");
+		return store_fail(err, STORE_ERR_NOT_FOUND,
+		                  "no STS session has this access key id");
 	return code;
 }
 
@@ -318,7 +302,8 @@ int store_sts_revoke_task(struct store *s, const char *owner_task, int64_t now, 
 	if (n_out)
 		*n_out = 0;
 	if (!s || !owner_task)
-		return store_fail(err, STORE_ERR_INVALID, "revoking a task's sessions needs the task");
+		return store_fail(err, STORE_ERR_INVALID,
+		                  "revoking a task's sessions needs the task");
 	return change(s,
 	              "UPDATE sts_sessions SET revoked_at = ?"
 	              " WHERE owner_task = ? AND revoked_at IS NULL",

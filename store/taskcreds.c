@@ -15,12 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void rollback(struct store *s)
-{
-	if (!sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
 static bool text_ok(const char *v)
 {
 	return v && v[0] && strnlen(v, STORE_TASKCRED_ARN_MAX + 1) <= STORE_TASKCRED_ARN_MAX;
@@ -141,7 +135,7 @@ int store_taskcred_put(struct store *s, const struct store_taskcred *creds, size
 			                         "committing task credentials");
 	}
 	if (code != STORE_OK)
-		rollback(s);
+		store_rollback(s);
 	store_unlock(s);
 	return code;
 }
@@ -170,22 +164,6 @@ void store_taskmeta_free(struct store_taskmeta *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static char *col_dup(sqlite3_stmt *st, int i, bool *oom)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NULL;
-	const unsigned char *t = sqlite3_column_text(st, i);
-	int n = sqlite3_column_bytes(st, i);
-	char *p = t && n >= 0 ? malloc((size_t)n + 1) : NULL;
-	if (!p) {
-		*oom = true;
-		return NULL;
-	}
-	memcpy(p, t, (size_t)n);
-	p[n] = '\0';
-	return p;
-}
-
 #define CRED_COLUMNS                                                                               \
 	"id_sha256, task_arn, cluster_arn, kind, role_arn, access_key_id, sealed_token,"           \
 	" auth_sha256, issued_at, expires_at, renew_at, coalesce(revoked_at, 0)"
@@ -196,11 +174,11 @@ static void read_cred_row(sqlite3_stmt *st, struct store_taskcred *c, bool *oom)
 	const void *b = sqlite3_column_blob(st, 0);
 	if (b && sqlite3_column_bytes(st, 0) == 32)
 		memcpy(c->id_sha256, b, 32);
-	c->task_arn = col_dup(st, 1, oom);
-	c->cluster_arn = col_dup(st, 2, oom);
-	c->kind = col_dup(st, 3, oom);
-	c->role_arn = col_dup(st, 4, oom);
-	c->access_key_id = col_dup(st, 5, oom);
+	c->task_arn = store_col_dup(st, 1, oom);
+	c->cluster_arn = store_col_dup(st, 2, oom);
+	c->kind = store_col_dup(st, 3, oom);
+	c->role_arn = store_col_dup(st, 4, oom);
+	c->access_key_id = store_col_dup(st, 5, oom);
 	int n = sqlite3_column_bytes(st, 6);
 	b = sqlite3_column_blob(st, 6);
 	if (b && n > 0) {
@@ -417,7 +395,7 @@ int store_taskcred_purge(struct store *s, int64_t before, int64_t *n_out, struct
 	if (rc != SQLITE_OK) {
 		code =
 		    store_fail_sqlite(err, s->db, rc, s->path, "purging revoked task credentials");
-		rollback(s);
+		store_rollback(s);
 	} else if (n_out) {
 		*n_out = n;
 	}
@@ -428,10 +406,10 @@ int store_taskcred_purge(struct store *s, int64_t before, int64_t *n_out, struct
 static void read_meta_row(sqlite3_stmt *st, struct store_taskmeta *m, bool *oom)
 {
 	memset(m, 0, sizeof(*m));
-	m->id = col_dup(st, 0, oom);
-	m->task_arn = col_dup(st, 1, oom);
-	m->cluster_arn = col_dup(st, 2, oom);
-	m->container_name = col_dup(st, 3, oom);
+	m->id = store_col_dup(st, 0, oom);
+	m->task_arn = store_col_dup(st, 1, oom);
+	m->cluster_arn = store_col_dup(st, 2, oom);
+	m->container_name = store_col_dup(st, 3, oom);
 	m->created_at = sqlite3_column_int64(st, 4);
 }
 
