@@ -152,11 +152,13 @@ static void test_key_and_value_rules_from_both_sides(void)
 	CHECK_INT(tag(&f, CL_ARN("prod"), text), SCHED_ERR_INVALID_PARAMETER);
 	/* lengths count characters: 128 two-byte letters are a valid key */
 	char uni[600] = "";
-	for (int i = 0; i < 128; i++)
-		strcat(uni, "\xc3\xa9");
+	for (int i = 0; i < 129; i++) /* 129 letters: the 129th is only used below */
+		memcpy(uni + 2 * i, "\xc3\xa9", 2);
+	uni[2 * 128] = '\0';
 	snprintf(text, sizeof(text), "[{\"key\":\"%s\",\"value\":\"caf\xc3\xa9\"}]", uni);
 	CHECK_INT(tag(&f, CL_ARN("prod"), text), SCHED_OK);
-	strcat(uni, "\xc3\xa9");
+	uni[2 * 128] = '\xc3'; /* the 129th letter */
+	uni[2 * 129] = '\0';
 	snprintf(text, sizeof(text), "[{\"key\":\"%s\",\"value\":\"x\"}]", uni);
 	CHECK_INT(tag(&f, CL_ARN("prod"), text), SCHED_ERR_INVALID_PARAMETER);
 	/* every allowed punctuation mark, and some that are not */
