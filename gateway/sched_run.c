@@ -227,6 +227,11 @@ int gw_sched_start(struct gw_server *srv, struct gw_server_error *err)
 	    .driver = run->driver,
 	    .dynamic_port_min = (int)cfg->scheduler.dynamic_port_min,
 	    .dynamic_port_max = (int)cfg->scheduler.dynamic_port_max,
+	    /* Both drivers run every instance's tasks on one machine. */
+	    .host_ports_shared = true,
+	    .bind_ip = run->docker && cfg->scheduler.docker_port_bind_ip[0]
+	                   ? cfg->scheduler.docker_port_bind_ip
+	                   : (run->docker ? "127.0.0.1" : "0.0.0.0"),
 	};
 	gw_task_serve_hooks(srv, &sc.hooks);
 	struct sched_error se = {0};

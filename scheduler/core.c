@@ -117,6 +117,12 @@ int sched_open(const struct sched_config *cfg, struct sched **out, struct sched_
 	s->clock_ctx = cfg->clock_ctx;
 	s->port_min = cfg->dynamic_port_min > 0 ? cfg->dynamic_port_min : 49153;
 	s->port_max = cfg->dynamic_port_max > 0 ? cfg->dynamic_port_max : 65535;
+	s->host_ports_shared = cfg->host_ports_shared;
+	if (snprintf(s->bind_ip, sizeof(s->bind_ip), "%s", cfg->bind_ip ? cfg->bind_ip : "0.0.0.0") >=
+	    (int)sizeof(s->bind_ip)) {
+		free(s);
+		return sched_fail(err, SCHED_ERR_CLIENT, "scheduler: bind address too long");
+	}
 	s->hooks = cfg->hooks;
 	s->retention_ms =
 	    (int64_t)(cfg->stopped_task_retention_s > 0 ? cfg->stopped_task_retention_s : 3600) *

@@ -26,6 +26,8 @@ struct sched {
 	sched_clock_fn clock;
 	void *clock_ctx;
 	int port_min, port_max;
+	bool host_ports_shared;
+	char bind_ip[64];
 	struct sched_task_hooks hooks;
 	int64_t retention_ms;  /* STOPPED tasks are kept this long after stoppedAt */
 	int64_t last_purge_ms; /* sched_tick purges at most once a minute */

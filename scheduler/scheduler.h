@@ -89,6 +89,15 @@ struct sched_config {
 	int dynamic_port_max;    /* 0: 65535 */
 	struct sched_task_hooks hooks; /* all NULL: none */
 	int stopped_task_retention_s;  /* 0: 3600; STOPPED tasks older are deleted */
+	/* Every container instance runs on the driver's one host (the gateway's
+	 * process and docker drivers): a host port bound by a task on any
+	 * instance, of any cluster, is taken on all of them, so two instances
+	 * never hand out the same port of the one machine. false: each instance
+	 * is a host of its own (the fake driver's tests). */
+	bool host_ports_shared;
+	/* The address published ports are bound to, as networkBindings'
+	 * bindIP reports it; NULL: "0.0.0.0". */
+	const char *bind_ip;
 };
 
 int sched_open(const struct sched_config *cfg, struct sched **out, struct sched_error *err);

@@ -208,7 +208,7 @@ static json_t *new_task_doc(struct sched *s, const char *task_arn, const char *i
 			if (!pt->container || !name || strcmp(pt->container, name) != 0)
 				continue;
 			json_array_append_new(
-			    nb, json_pack("{s:s,s:i,s:i,s:s}", "bindIP", "0.0.0.0", "containerPort",
+			    nb, json_pack("{s:s,s:i,s:i,s:s}", "bindIP", s->bind_ip, "containerPort",
 			                  pt->container_port, "hostPort", host_ports[p], "protocol",
 			                  pt->udp ? "udp" : "tcp"));
 		}
@@ -218,6 +218,40 @@ static json_t *new_task_doc(struct sched *s, const char *task_arn, const char *i
 	}
 	json_object_set_new(doc, "containers", containers);
 	return doc;
+}
+
+/* With host_ports_shared: the host ports bound by every live task of every
+ * cluster, taken in each instance's usage (they are all one machine). */
+static int take_host_ports(struct sched *s, struct sched_usage *usages, size_t n,
+                           struct sched_error *err)
+{
+	struct sched_objs all;
+	int rc = sched_live_tasks(s, NULL, &all, err);
+	if (rc != SCHED_OK)
+		return rc;
+	for (size_t t = 0; t < all.n && rc == SCHED_OK; t++) {
+		size_t c, b;
+		const json_t *cont, *nb;
+		json_array_foreach(json_object_get(all.v[t].doc, "containers"), c, cont)
+		{
+			json_array_foreach(json_object_get(cont, "networkBindings"), b, nb)
+			{
+				const json_t *hp = json_object_get(nb, "hostPort");
+				const char *proto = json_string_value(json_object_get(nb, "protocol"));
+				bool udp = proto && strcmp(proto, "udp") == 0;
+				if (!json_is_integer(hp) || json_integer_value(hp) <= 0)
+					continue;
+				for (size_t i = 0; i < n && rc == SCHED_OK; i++)
+					if (!sched_usage_port_taken(&usages[i], (int)json_integer_value(hp),
+					                            udp) &&
+					    sched_usage_take_port(&usages[i], (int)json_integer_value(hp),
+					                          udp) != 0)
+						rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+			}
+		}
+	}
+	sched_objs_free(&all);
+	return rc;
 }
 
 static void add_failure(json_t *failures, const char *arn, const char *reason)
@@ -299,6 +333,11 @@ int sched_run_on(struct sched *s, const struct sched_run_request *req, struct sc
 			goto out_usage;
 		n_usages++;
 	}
+	if (s->host_ports_shared && insts.n > 0) {
+		rc = take_host_ports(s, usages, insts.n, err);
+		if (rc != SCHED_OK)
+			goto out_usage;
+	}
 	int count = req->count > 0 ? req->count : 1;
 	for (int k = 0; k < count; k++) {
 		int chosen = -1;
@@ -321,7 +360,14 @@ int sched_run_on(struct sched *s, const struct sched_run_request *req, struct sc
 			goto out_usage;
 		}
 		for (size_t p = 0; p < need.n_ports; p++)
-			sched_usage_take_port(u, ports[p], need.ports[p].udp);
+			for (size_t i = 0; i < insts.n; i++)
+				if (&usages[i] == u || s->host_ports_shared)
+					if (sched_usage_take_port(&usages[i], ports[p],
+					                          need.ports[p].udp) != 0) {
+						rc = sched_fail(err, SCHED_ERR_SERVER,
+						                "out of memory");
+						goto out_usage;
+					}
 		u->cpu_used += need.cpu;
 		u->mem_used += need.memory;
 		char id[33];

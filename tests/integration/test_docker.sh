@@ -12,96 +12,20 @@
 # cgroups or overlay mounts), the script says exactly why with one
 # "ok - SKIP <reason>" line and nothing else passes.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dockerd.sh"
 
-DOCKERD=/usr/sbin/dockerd
-DOCKER=/usr/bin/docker
-BUSYBOX=/bin/busybox
-DK_DIR="$TG_TMP/docker"
-DK_SOCK="$DK_DIR/docker.sock"
-DK_PIDFILE="$DK_DIR/docker.pid"
-DK_LOG="$DK_DIR/dockerd.log"
-DK_PID=""
-
-dk_stop() {
-	if [ -n "$DK_PID" ] && kill -0 "$DK_PID" 2>/dev/null; then
-		kill -TERM "$DK_PID" 2>/dev/null
-		for _ in $(seq 1 300); do
-			kill -0 "$DK_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$DK_PID" 2>/dev/null
-		wait "$DK_PID" 2>/dev/null
-	fi
-	DK_PID=""
-	# Anything dockerd left mounted under the temp folder (it unmounts on a
-	# clean exit; this covers a killed one).
-	if [ -d "$DK_DIR" ]; then
-		awk -v d="$DK_DIR" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r |
-			while read -r m; do umount -l "$m" 2>/dev/null; done
-	fi
-}
-dk_cleanup() {
-	dk_stop
-	tg_cleanup
-}
-trap dk_cleanup EXIT
-
-skip() {
-	echo "ok - SKIP $*"
-	exit 0
-}
-
-for f in "$DOCKERD" "$DOCKER" "$BUSYBOX"; do
-	[ -x "$f" ] || tg_abort "$f is missing (make deps installs docker.io and busybox-static)"
-done
-[ "$(id -u)" = 0 ] || skip "dockerd needs root and the tests do not run as root"
-
-mkdir -p "$DK_DIR"
 # A second listener on loopback TCP with mutual TLS (the test PKI: the
 # server certificate names 127.0.0.1; host-1 is a client certificate).
 DK_TCP_PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$DOCKERD" --data-root "$DK_DIR/data" --exec-root "$DK_DIR/exec" --pidfile "$DK_PIDFILE" \
-	-H "unix://$DK_SOCK" -H "tcp://127.0.0.1:$DK_TCP_PORT" --tlsverify \
-	--tlscacert "$TG_CERTS/ca.crt" --tlscert "$TG_CERTS/server.crt" --tlskey "$TG_CERTS/server.key" \
-	--iptables=false --ip6tables=false --bridge=none \
-	--containerd-namespace "taskgate-test-$$" --containerd-plugins-namespace "taskgate-test-p-$$" \
-	>"$DK_LOG" 2>&1 &
-DK_PID=$!
-
-up=0
-for _ in $(seq 1 600); do
-	if ! kill -0 "$DK_PID" 2>/dev/null; then
-		break
-	fi
-	if [ -S "$DK_SOCK" ] &&
-		[ "$(/usr/bin/curl -s --unix-socket "$DK_SOCK" http://docker/_ping 2>/dev/null)" = OK ]; then
-		up=1
-		break
-	fi
-	sleep 0.1
-done
-if [ "$up" != 1 ]; then
-	# Say precisely why dockerd could not run, and skip only for that.
-	if grep -qiE 'cgroup.*(permission denied|read-only|not supported|no such file)|operation not permitted|failed to mount overlay|no supported (storage|graph) driver|devmapper' "$DK_LOG"; then
-		reason=$(grep -iE 'cgroup|operation not permitted|overlay|driver' "$DK_LOG" | tail -n 1 | sed 's/^.*msg="//; s/".*$//')
-		skip "dockerd cannot run on this machine: ${reason:-see the dockerd log}"
-	fi
-	tail -n 20 "$DK_LOG" | sed 's/^/    | /'
-	tg_abort "dockerd started with its own data root and socket" "socket: $DK_SOCK"
-fi
+dk_start host -H "tcp://127.0.0.1:$DK_TCP_PORT" --tlsverify \
+	--tlscacert "$TG_CERTS/ca.crt" --tlscert "$TG_CERTS/server.crt" --tlskey "$TG_CERTS/server.key"
 ok "dockerd started with its own data root, exec root, pid file and socket"
 check "dockerd wrote the pid file with its PID" test "$(cat "$DK_PIDFILE")" = "$DK_PID"
 
 # A busybox-static root, imported offline as an image.
-root="$DK_DIR/root"
-mkdir -p "$root/bin" "$root/tmp"
-cp "$BUSYBOX" "$root/bin/busybox"
-for a in sh sleep echo cat env true false ls id kill trap; do ln -sf busybox "$root/bin/$a"; done
-tar -C "$root" -cf "$DK_DIR/root.tar" .
-check "docker import builds a busybox image offline" \
-	"$DOCKER" -H "unix://$DK_SOCK" import "$DK_DIR/root.tar" taskgate-test/busybox:1
+check "docker import builds a busybox image offline" dk_image taskgate-test/busybox:1
 check "the imported image runs a shell" \
-	"$DOCKER" -H "unix://$DK_SOCK" run --rm --network host taskgate-test/busybox:1 /bin/sh -c 'exit 0'
+	dk run --rm --network host taskgate-test/busybox:1 /bin/sh -c 'exit 0'
 
 # The driver's own tests against this engine; their ok/FAIL lines count here.
 TASKGATE_TEST_DOCKER_SOCK="$DK_SOCK" TASKGATE_TEST_DOCKER_IMAGE=taskgate-test/busybox:1 \
@@ -119,7 +43,7 @@ if [ "$drv_rc" != 0 ] && [ "$n_fail" = 0 ]; then
 fi
 
 # What the engine holds: containers labelled as the ECS agent labels them.
-labels=$("$DOCKER" -H "unix://$DK_SOCK" ps -a --filter label=taskgate.managed=true \
+labels=$(dk ps -a --filter label=taskgate.managed=true \
 	--format '{{.Label "com.amazonaws.ecs.task-arn"}} {{.Label "com.amazonaws.ecs.container-name"}} {{.Label "com.amazonaws.ecs.task-definition-family"}}')
 check "the engine's containers carry the task ARN, container name and family labels" \
 	bash -c "printf '%s\n' \"\$1\" | grep -qE '^arn:aws:ecs:us-east-1:123456789012:task/default/[0-9a-f]+ app drvtest$'" _ "$labels"

@@ -1,17 +1,39 @@
 #!/usr/bin/env bash
 # tests/integration/test_ecs.sh - the ECS API end to end: the real binary over
 # TLS, users and access keys from an IAM file, and the real clients
-# (/usr/bin/aws, boto3 under /usr/bin/python3, curl signing with SigV4),
-# with the process driver running the tasks on this host.
+# (/usr/bin/aws, boto3 under /usr/bin/python3, curl signing with SigV4).
+#
+# One suite, two hosts: ECS_DRIVER=process (the default) runs the tasks as
+# local processes; ECS_DRIVER=docker (test_ecs_docker.sh) starts a real
+# dockerd in a network namespace of its own, with a bridge, and runs them as
+# containers of an image imported offline. Where the two must differ (how a
+# container is killed from outside, where its published port is reached) the
+# helpers below say so; every scenario and every expectation is the same.
 #
 # Covered: clusters, task definitions and revisions, two container instances
-# and spread placement, RunTask/DescribeTasks/ListTasks/StopTask with the CLI
-# waiters, dynamic host ports, a service kept at its count, a rolling update,
-# a restart of the gateway mid-service that neither loses nor duplicates
-# tasks, tags, pagination, ECS error shapes, a policy that allows RunTask in
-# one cluster only (honoured to the letter, nothing changed when denied) and
+# and spread placement, RunTask/StartTask/DescribeTasks/ListTasks/StopTask with
+# the CLI waiters, dynamic host ports that really carry traffic, a service kept
+# at its count when its container is killed from outside, a rolling update, a
+# restart of the gateway mid-service that neither loses nor duplicates tasks,
+# tags, pagination, ECS error shapes, a policy that allows RunTask in one
+# cluster only (honoured to the letter, nothing changed when denied) and
 # iam:PassRole. Each check prints "ok - <sentence>" or "FAIL - <sentence>".
 . "$(dirname "$0")/lib.sh"
+
+ECS_DRIVER=${ECS_DRIVER:-process}
+case "$ECS_DRIVER" in
+process)
+	IMAGE=busybox # the process driver runs the command; the image is not used
+	;;
+docker)
+	. "$(dirname "$0")/dockerd.sh"
+	dk_start netns
+	ok "dockerd runs in a network namespace of the test's own, with a bridge"
+	IMAGE=taskgate-test/busybox:1
+	check "the busybox image is imported offline" dk_image "$IMAGE"
+	;;
+*) tg_abort "ECS_DRIVER is process or docker" "got: $ECS_DRIVER" ;;
+esac
 
 AWS=/usr/bin/aws
 ACCT=111122223333
@@ -52,9 +74,13 @@ EOF
 "$TASKGATE" iam apply "$W/iam.json" --store "$TG_DB" --master-key "$W/master.key" >"$out" 2>"$err" ||
 	tg_abort "the test's IAM file applies" "$(cat "$err")"
 
+case "$ECS_DRIVER" in
+process) sched="\"driver\": \"process\", \"run_dir\": \"$W/tasks\"" ;;
+docker) sched="\"driver\": \"docker\", \"docker_socket\": \"$DK_SOCK\"" ;;
+esac
 tg_config "\"account_id\": \"$ACCT\", \"region\": \"$REGION\", \"master_key\": \"$W/master.key\",
-  \"scheduler\": {\"driver\": \"process\", \"tick_ms\": 200, \"run_dir\": \"$W/tasks\"}" >"$W/config.json"
-tg_start "$W/config.json" || tg_abort "the gateway starts with the process driver"
+  \"scheduler\": {$sched, \"tick_ms\": 200, \"stop_timeout_s\": 5}" >"$W/config.json"
+tg_start "$W/config.json" || tg_abort "the gateway starts with the $ECS_DRIVER driver"
 
 # as USER aws ARGS...: the AWS CLI signed with USER's key; stdout in $out,
 # stderr in $err, status in $rc. No config files, no retries, no pager.
@@ -90,6 +116,66 @@ expect() {
 }
 is() { [ "$1" = "$2" ]; }
 
+# poll SECONDS CMD...: runs CMD every half second until it succeeds; 1 when
+# it never did within SECONDS.
+poll() {
+	local until=$((SECONDS + $1))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$SECONDS" -ge "$until" ] && return 1
+		sleep 0.5
+	done
+}
+
+# kill_task ARN: the task's containers die from outside, by SIGKILL, as an
+# out-of-memory kill or a crash would end them: `docker kill` on the engine,
+# kill(1) on the processes the process driver recorded in its state file.
+kill_task() {
+	case "$ECS_DRIVER" in
+	docker)
+		local ids
+		ids=$(dk ps -q --filter "label=com.amazonaws.ecs.task-arn=$1")
+		[ -n "$ids" ] || return 1
+		# shellcheck disable=SC2086
+		dk kill $ids >/dev/null
+		;;
+	process)
+		local pids
+		pids=$(tg_json "$W/tasks/tasks/${1##*/}/state.json" '" ".join(str(c["pid"]) for c in j["containers"])') ||
+			return 1
+		# shellcheck disable=SC2086
+		kill -KILL $pids
+		;;
+	esac
+}
+
+# host_live: how many of the tasks' containers are alive on the host, asked
+# of the host itself (the engine, or the kernel for the recorded pids).
+host_live() {
+	case "$ECS_DRIVER" in
+	docker) dk ps -q --filter label=taskgate.managed=true | wc -l ;;
+	process)
+		"$PYTHON" -c 'import glob, json, os, sys
+n = 0
+for f in glob.glob(os.path.join(sys.argv[1], "tasks", "*", "state.json")):
+    for c in json.load(open(f))["containers"]:
+        ended = os.path.exists(os.path.join(os.path.dirname(f), c["name"], "exit"))
+        n += c["pid"] > 0 and os.path.exists("/proc/%d" % c["pid"]) and not ended
+print(n)' "$W/tasks"
+		;;
+	esac
+}
+
+# host_curl URL: curl from where the published ports are: dockerd's network
+# namespace, or this one for the process driver.
+host_curl() {
+	case "$ECS_DRIVER" in
+	docker) dk_net "$CURL" -sS --max-time 3 "$@" ;;
+	process) "$CURL" -sS --max-time 3 "$@" ;;
+	esac
+}
+
 # ---- clusters ----
 as admin ecs create-cluster --cluster-name dev --tags key=env,value=dev
 expect "create-cluster answers the cluster with its long ARN" \
@@ -103,10 +189,11 @@ expect "describe-clusters shows tags when include names TAGS" \
 	is "$(j 'j["clusters"][0]["tags"]')" '[{"key": "env", "value": "dev"}]'
 
 # ---- task definitions ----
-cat >"$W/td.json" <<'EOF'
+# The shell exits on SIGTERM (as PID 1 in a container it would ignore it).
+cat >"$W/td.json" <<EOF
 {"family": "sleeper", "networkMode": "bridge",
- "containerDefinitions": [{"name": "main", "image": "busybox", "cpu": 128, "memory": 64,
-   "essential": true, "command": ["/bin/sh", "-c", "sleep 120"],
+ "containerDefinitions": [{"name": "main", "image": "$IMAGE", "cpu": 128, "memory": 64,
+   "essential": true, "command": ["/bin/sh", "-c", "trap 'exit 0' TERM; sleep 120 & wait"],
    "portMappings": [{"containerPort": 8080, "hostPort": 0}],
    "environment": [{"name": "DB_PASSWORD", "value": "hunter2-in-env"}]}]}
 EOF
@@ -163,13 +250,77 @@ expect "a stopped task has stopCode UserInitiated and the reason given" \
 	is "$(j '[j["tasks"][0]["stopCode"], j["tasks"][0]["stoppedReason"]]')" '["UserInitiated", "test over"]'
 as admin ecs stop-task --cluster dev --task "$t2"
 as admin ecs wait tasks-stopped --cluster dev --tasks "$t2"
+expect "once both are stopped nothing of theirs is alive on the host" is "$(host_live)" 0
+
+# ---- a dynamic host port that carries traffic ----
+# The process driver has no NAT: it tells the process its host port in
+# TASKGATE_HOST_PORT_8080; in a container the server listens on 8080 and the
+# engine publishes it on 127.0.0.1:<host port>.
+cat >"$W/td-httpd.json" <<EOF
+{"family": "httpd",
+ "containerDefinitions": [{"name": "httpd", "image": "$IMAGE", "memory": 32, "essential": true,
+   "stopTimeout": 2, "portMappings": [{"containerPort": 8080, "hostPort": 0}],
+   "command": ["/bin/sh", "-c", "mkdir -p www && echo served-by-the-task >www/index.html && exec httpd -f -p \${TASKGATE_HOST_PORT_8080:-8080} -h www"]}]}
+EOF
+as admin ecs register-task-definition --cli-input-json "file://$W/td-httpd.json"
+as admin ecs run-task --cluster dev --task-definition httpd
+th=$(j 'j["tasks"][0]["taskArn"]')
+as admin ecs wait tasks-running --cluster dev --tasks "$th"
+as admin ecs describe-tasks --cluster dev --tasks "$th"
+hp=$(j 'j["tasks"][0]["containers"][0]["networkBindings"][0]["hostPort"]')
+# bindIP is where the port is bound: the engine binds 127.0.0.1 (the
+# driver's default); a process binds where it likes, so 0.0.0.0.
+bind=0.0.0.0
+[ "$ECS_DRIVER" = docker ] && bind=127.0.0.1
+expect "the task's binding names container port 8080 on $bind over tcp" \
+	is "$(j '[(b["containerPort"], b["bindIP"], b["protocol"]) for b in j["tasks"][0]["containers"][0]["networkBindings"]]')" \
+	"[[8080, \"$bind\", \"tcp\"]]"
+serves() { host_curl "http://127.0.0.1:$hp/index.html" 2>/dev/null | grep -qx served-by-the-task; }
+expect "an HTTP request to 127.0.0.1 on the dynamic host port reaches the task" poll 20 serves
+if [ "$ECS_DRIVER" = docker ]; then
+	cid=$(dk ps -q --filter "label=com.amazonaws.ecs.task-arn=$th")
+	dk inspect "$cid" >"$W/inspect.json"
+	expect "the engine publishes exactly that port on 127.0.0.1, with the definition's memory limit" \
+		is "$(tg_json "$W/inspect.json" '[j[0]["HostConfig"]["PortBindings"]["8080/tcp"], j[0]["HostConfig"]["Memory"]]')" \
+		"[[{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"$hp\"}], 33554432]"
+	expect "the container carries the ECS agent's labels" \
+		is "$(tg_json "$W/inspect.json" '[j[0]["Config"]["Labels"][k] for k in ("com.amazonaws.ecs.task-arn", "com.amazonaws.ecs.container-name", "com.amazonaws.ecs.task-definition-family", "com.amazonaws.ecs.cluster")]')" \
+		"[\"$th\", \"httpd\", \"httpd\", \"dev\"]"
+fi
+as admin ecs stop-task --cluster dev --task "$th"
+as admin ecs wait tasks-stopped --cluster dev --tasks "$th"
+if serves; then
+	fail "the stopped task's port is closed" "127.0.0.1:$hp still answers"
+else
+	ok "the stopped task's port is closed"
+fi
+
+# ---- start-task on the instance the caller names ----
+as admin ecs list-container-instances --cluster dev
+ci2=$(j 'sorted(j["containerInstanceArns"])[1]')
+as admin ecs start-task --cluster dev --task-definition sleeper:1 --container-instances "$ci2" --started-by start-test
+expect "start-task places the task on the container instance named" \
+	is "$(j '[t["containerInstanceArn"] for t in j["tasks"]]')" "[\"$ci2\"]"
+ts=$(j 'j["tasks"][0]["taskArn"]')
+as admin ecs wait tasks-running --cluster dev --tasks "$ts"
+expect "the started task runs" is "$rc" 0
+as admin ecs start-task --cluster dev --task-definition sleeper:1 --started-by nowhere \
+	--container-instances "arn:aws:ecs:$REGION:$ACCT:container-instance/dev/0000000000000000000000000000dead"
+expect "start-task on an instance that is not registered is InvalidParameterException naming it" \
+	grep -qF "(InvalidParameterException) when calling the StartTask operation (reached max retries: 0): Container instance arn:aws:ecs:$REGION:$ACCT:container-instance/dev/0000000000000000000000000000dead was not found" "$err"
+as admin ecs list-tasks --cluster dev --started-by nowhere
+expect "and it started nothing" is "$(j 'j["taskArns"]')" '[]'
+as admin ecs stop-task --cluster dev --task "$ts"
+as admin ecs wait tasks-stopped --cluster dev --tasks "$ts"
 
 # ---- the policy that allows RunTask in one cluster only ----
 as runner ecs run-task --cluster dev --task-definition sleeper:1
 expect "runner may run a task in dev" is "$rc" 0
 t3=$(j 'j["tasks"][0]["taskArn"]')
+as admin ecs wait tasks-running --cluster dev --tasks "$t3"
 as admin ecs list-tasks --cluster prod
 before=$(j 'j["taskArns"]')
+live_before=$(host_live)
 as runner ecs run-task --cluster prod --task-definition sleeper:1
 expect "runner's RunTask in prod is refused" is "$rc" 254
 expect "the refusal is AccessDeniedException" grep -qF "An error occurred (AccessDeniedException) when calling the RunTask operation" "$err"
@@ -177,6 +328,7 @@ expect "the refusal names principal, action, resource and kind of deny in AWS's 
 	": User: arn:aws:iam::$ACCT:user/runner is not authorized to perform: ecs:RunTask on resource: arn:aws:ecs:$REGION:$ACCT:task-definition/sleeper:1 because no identity-based policy allows the ecs:RunTask action" "$err"
 as admin ecs list-tasks --cluster prod --desired-status RUNNING
 expect "the denied RunTask started nothing in prod" is "$(j 'j["taskArns"]')" "$before"
+expect "the denied RunTask started nothing on the host either" is "$(host_live)" "$live_before"
 as runner ecs run-task --task-definition sleeper:1
 expect "the default cluster is not dev either" grep -qF "AccessDeniedException" "$err"
 as runner ecs stop-task --cluster dev --task "$t3"
@@ -188,7 +340,7 @@ as admin ecs stop-task --cluster dev --task "$t3"
 # ---- iam:PassRole ----
 cat >"$W/td-role.json" <<EOF
 {"family": "withrole", "taskRoleArn": "arn:aws:iam::$ACCT:role/app",
- "containerDefinitions": [{"name": "c", "image": "busybox", "memory": 32,
+ "containerDefinitions": [{"name": "c", "image": "$IMAGE", "memory": 32,
    "command": ["/bin/sh", "-c", "sleep 5"]}]}
 EOF
 as nopass ecs register-task-definition --cli-input-json "file://$W/td-role.json"
@@ -205,6 +357,30 @@ as admin ecs create-service --cluster dev --service-name web --task-definition s
 expect "create-service answers an ACTIVE service" is "$(j 'j["service"]["status"]')" ACTIVE
 as admin ecs wait services-stable --cluster dev --services web
 expect "the services-stable waiter sees two running tasks" is "$rc" 0
+
+# A container killed from outside: the task stops, the service replaces it.
+as admin ecs list-tasks --cluster dev --service-name web
+victim=$(j 'sorted(j["taskArns"])[0]')
+survivor=$(j 'sorted(j["taskArns"])[1]')
+expect "the service's task is killed from outside (SIGKILL on the host)" kill_task "$victim"
+as admin ecs wait tasks-stopped --cluster dev --tasks "$victim"
+as admin ecs describe-tasks --cluster dev --tasks "$victim"
+expect "the killed task is STOPPED with stopCode EssentialContainerExited" \
+	is "$(j '[j["tasks"][0]["lastStatus"], j["tasks"][0]["stopCode"]]')" '["STOPPED", "EssentialContainerExited"]'
+expect "the killed container's exit code is 137, as SIGKILL gives" \
+	is "$(j 'j["tasks"][0]["containers"][0].get("exitCode")')" 137
+replaced() {
+	as admin ecs list-tasks --cluster dev --service-name web --desired-status RUNNING
+	[ "$(j 'len(j["taskArns"])')" = 2 ] && ! grep -qF "$victim" "$out" && grep -qF "$survivor" "$out"
+}
+expect "the service starts a replacement: two tasks again, the survivor kept, the killed one gone" poll 60 replaced
+as admin ecs wait services-stable --cluster dev --services web
+expect "the service is stable again at its count" is "$rc" 0
+as admin ecs describe-services --cluster dev --services web
+expect "the service's events tell that it started the replacement" \
+	"$PYTHON" -c 'import json,sys
+ev = json.load(open(sys.argv[1]))["services"][0]["events"]
+sys.exit(0 if sum("has started 1 tasks" in e["message"] for e in ev) >= 1 else 1)' "$out"
 as admin ecs update-service --cluster dev --service web --task-definition sleeper:2
 expect "update-service starts a new PRIMARY deployment" \
 	is "$(j 'j["service"]["deployments"][0]["taskDefinition"]')" "arn:aws:ecs:$REGION:$ACCT:task-definition/sleeper:2"
@@ -215,14 +391,19 @@ expect "after the rolling update one deployment runs two tasks of revision 2" \
 expect "an unknown service is a MISSING failure" is "$(j '[f["reason"] for f in j["failures"]]')" '["MISSING"]'
 as admin ecs list-tasks --cluster dev --service-name web
 running_before=$(j 'sorted(j["taskArns"])')
+live_before=$(host_live)
 
 tg_stop TERM
 expect "the gateway stops cleanly with tasks running" is "$TG_EXIT" 0
+expect "the tasks' containers outlive the gateway" is "$(host_live)" "$live_before"
 tg_start "$W/config.json" || tg_abort "the gateway starts again on the same store"
 as admin ecs wait services-stable --cluster dev --services web
 as admin ecs list-tasks --cluster dev --service-name web
 expect "after the restart the service has the same two tasks, none lost or duplicated" \
 	is "$(j 'sorted(j["taskArns"])')" "$running_before"
+sleep 1 # two scheduler passes (tick 200 ms): a duplicate would have started by now
+expect "after the restart the host runs the same number of containers, no duplicate started" \
+	is "$(host_live)" "$live_before"
 
 # ---- tags ----
 svc="arn:aws:ecs:$REGION:$ACCT:service/dev/web"

@@ -36,6 +36,8 @@ struct sfx {
 	/* read by every (re)open: 0 and NULL for the defaults */
 	int port_min, port_max;
 	struct sched_task_hooks hooks;
+	bool host_ports_shared;
+	const char *bind_ip;
 };
 
 static inline int64_t sfx_clock(void *ctx)
@@ -84,6 +86,8 @@ static inline int sfx_open_sched(struct sfx *f)
 	    .dynamic_port_min = f->port_min,
 	    .dynamic_port_max = f->port_max,
 	    .hooks = f->hooks,
+	    .host_ports_shared = f->host_ports_shared,
+	    .bind_ip = f->bind_ip,
 	};
 	if (sched_open(&cfg, &f->s, &f->err) != SCHED_OK) {
 		fprintf(stdout, "    sched_open: %s\n", f->err.message);

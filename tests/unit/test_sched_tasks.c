@@ -281,6 +281,62 @@ static void test_dynamic_ports_never_shared(void)
 	sfx_done(&f);
 }
 
+static int host_port_of(const json_t *task)
+{
+	const json_t *nb = json_array_get(
+	    json_object_get(json_array_get(json_object_get(task, "containers"), 0), "networkBindings"),
+	    0);
+	return (int)json_integer_value(json_object_get(nb, "hostPort"));
+}
+
+/* Instances that are one machine (the gateway's drivers): a host port taken
+ * through one instance, in any cluster, is taken through all of them. */
+static void test_shared_host_ports(void)
+{
+	struct sfx f;
+	sfx_init(&f);
+	f.host_ports_shared = true;
+	f.bind_ip = "127.0.0.1";
+	sfx_restart(&f);
+	w_cluster(&f, "c");
+	w_cluster(&f, "d");
+	w_instance(&f, "c", 0, 4096, 4096, "a", "\"22\"");
+	w_instance(&f, "c", 1, 4096, 4096, "b", "\"22\"");
+	w_instance(&f, "d", 2, 4096, 4096, "a", "\"22\"");
+	char *td = w_taskdef(&f, TD_STATIC);
+	json_t *fails = NULL;
+	/* two instances, one machine: port 8080 can be bound only once */
+	json_t *tasks = w_run(&f, "c", "fixed", 2, &fails);
+	CHECK_INT(json_array_size(tasks), 1);
+	CHECK_STR(sfx_str(json_array_get(fails, 0), "reason"), "RESOURCE:PORTS");
+	json_decref(fails);
+	json_t *other = w_run(&f, "d", "fixed", 1, &fails);
+	CHECK_INT(json_array_size(other), 0);
+	json_decref(other);
+	json_decref(fails);
+	char *web = w_taskdef(&f, TD_WEB);
+	json_t *a = w_run(&f, "c", "web", 2, &fails);
+	json_decref(fails);
+	json_t *b = w_run(&f, "d", "web", 1, &fails);
+	CHECK_INT(json_array_size(a), 2);
+	CHECK_INT(json_array_size(b), 1);
+	int p0 = host_port_of(json_array_get(a, 0)), p1 = host_port_of(json_array_get(a, 1)),
+	    p2 = host_port_of(json_array_get(b, 0));
+	CHECK(p0 != p1 && p0 != p2 && p1 != p2);
+	const json_t *nb = json_array_get(
+	    json_object_get(json_array_get(json_object_get(json_array_get(b, 0), "containers"), 0),
+	                    "networkBindings"),
+	    0);
+	CHECK_STR(sfx_str(nb, "bindIP"), "127.0.0.1");
+	json_decref(a);
+	json_decref(b);
+	json_decref(fails);
+	json_decref(tasks);
+	free(td);
+	free(web);
+	sfx_done(&f);
+}
+
 static void test_lifecycle_pending_running_stopped(void)
 {
 	struct sfx f;
@@ -699,6 +755,9 @@ int main(int argc, char **argv)
 	     test_static_port_conflict},
 	    {"dynamic host ports come from the configured range, never a taken one",
 	     test_dynamic_ports_never_shared},
+	    {"instances on one machine share its host ports across clusters; bindIP as "
+	     "configured",
+	     test_shared_host_ports},
 	    {"lifecycle PENDING -> RUNNING -> STOPPED with times, stopCode and resources back",
 	     test_lifecycle_pending_running_stopped},
 	    {"a starting hook that refuses stops the task with TaskFailedToStart (fail closed)",
