@@ -183,9 +183,14 @@ struct sched_driver sched_fake_driver(struct sched_fake *f);
 void sched_fake_start_pending(struct sched_fake *f, bool on);
 /* The next n starts fail with reason. */
 void sched_fake_fail_starts(struct sched_fake *f, int n, const char *reason);
+/* The next n starts are accepted (start returns 0), then fail as a driver
+ * that starts in the background reports it: STOPPED with failed_to_start
+ * and reason, an event and inspect. */
+void sched_fake_fail_starts_later(struct sched_fake *f, int n, const char *reason);
 /* The task's essential container exits with code: an event, then STOPPED. */
 int sched_fake_kill(struct sched_fake *f, const char *task_arn, int exit_code);
-/* The task's health from now on (an event, and what inspect reports). */
+/* The task's health from now on, and each of its containers' (an event,
+ * and what inspect reports). */
 int sched_fake_set_health(struct sched_fake *f, const char *task_arn,
                           enum sched_driver_health health);
 /* Forgets every task, as a host that lost its containers. */
