@@ -898,8 +898,12 @@ static void adopt_container(struct ptask *t, struct pcont *c)
 			c->pidfd = fd;
 			/* A running container's check starts afresh (UNKNOWN),
 			 * with the environment the container was given. */
-			if (!c->done && health_arm(t, c) == 0 && c->hc &&
-			    phealth_env_from_proc(c->hc, c->pid, c->pid_start) < 0) {
+			if (!c->done &&
+			    (health_arm(t, c) < 0 ||
+			     (c->hc && phealth_env_from_proc(c->hc, c->pid, c->pid_start) < 0))) {
+				/* Without its environment a check would fail
+				 * for the wrong reason: none, the task's
+				 * health stays UNKNOWN. */
 				phealth_free(c->hc);
 				c->hc = NULL;
 			}

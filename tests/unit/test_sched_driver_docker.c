@@ -269,31 +269,53 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Events read while waiting for another task's, kept for the next wait. */
+static struct sched_driver_event backlog[64];
+static size_t n_backlog;
+
+static bool event_wanted(const struct sched_driver_event *e, const char *arn, int health)
+{
+	if (strcmp(e->task_arn, arn) != 0)
+		return false;
+	return health < 0
+	           ? e->status.state == SCHED_DRIVER_STOPPED
+	           : e->status.state == SCHED_DRIVER_RUNNING && (int)e->status.health == health;
+}
+
 /* Waits for the driver's event for arn that says STOPPED, or RUNNING with
  * the given health when health >= 0 (not inspect: the event stream is what
- * must notice a death or a verdict by itself). Other events are skipped. */
+ * must notice a death or a verdict by itself). Earlier events of arn are
+ * skipped; later ones and other tasks' are kept for their own wait. */
 static bool wait_event_for(struct sched_driver *d, const char *arn, int health,
                            struct sched_driver_status *st)
 {
 	long long end = mono_ms() + 30000;
-	while (mono_ms() < end) {
-		struct sched_driver_event ev[8];
-		int n = d->events(d->handle, ev, 8);
-		for (int i = 0; i < n; i++) {
-			if (strcmp(ev[i].task_arn, arn) != 0)
-				continue;
-			bool want = health < 0 ? ev[i].status.state == SCHED_DRIVER_STOPPED
-			                       : ev[i].status.state == SCHED_DRIVER_RUNNING &&
-			                             (int)ev[i].status.health == health;
-			if (want) {
-				*st = ev[i].status;
-				return true;
+	for (;;) {
+		size_t w = 0;
+		bool found = false;
+		for (size_t i = 0; i < n_backlog; i++) {
+			if (!found && event_wanted(&backlog[i], arn, health)) {
+				*st = backlog[i].status;
+				found = true;
+			} else if (found || strcmp(backlog[i].task_arn, arn) != 0) {
+				backlog[w++] = backlog[i];
 			}
 		}
-		struct timespec t = {0, 20 * 1000000};
-		nanosleep(&t, NULL);
+		n_backlog = w;
+		if (found)
+			return true;
+		if (mono_ms() >= end)
+			return false;
+		struct sched_driver_event ev[8];
+		int n = d->events(d->handle, ev, 8);
+		for (int i = 0; i < n; i++)
+			if (n_backlog < sizeof(backlog) / sizeof(backlog[0]))
+				backlog[n_backlog++] = ev[i];
+		if (n <= 0) {
+			struct timespec t = {0, 20 * 1000000};
+			nanosleep(&t, NULL);
+		}
 	}
-	return false;
 }
 
 static bool wait_event(struct sched_driver *d, const char *arn, struct sched_driver_status *st)
@@ -584,6 +606,41 @@ static void test_engine_stop_cancels_start(void)
 	json_decref(env);
 }
 
+/* A gateway killed between creating a task's containers and starting them
+ * leaves one in the engine's "created" state: the next driver removes the
+ * task's containers and reports it failed to start. */
+static void test_engine_interrupted_start(void)
+{
+	const char *arn = arn_of(13);
+	struct dhttp_target t = {.unix_path = sock, .timeout_ms = 10000};
+	json_t *body =
+	    json_pack("{s:s, s:[s,s,s], s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s}}", "Image", image,
+	              "Cmd", "/bin/sh", "-c", "sleep 60", "Labels", DK_LABEL_TASK, arn,
+	              DK_LABEL_CONTAINER, "app", DK_LABEL_MANAGED, "true", DK_LABEL_ESSENTIAL,
+	              "true", DK_LABEL_INDEX, "0", "HostConfig", "NetworkMode", "host");
+	int status = 0;
+	json_t *r = NULL;
+	char err[256] = "";
+	CHECK_INT(dhttp_request_json(&t, "POST", "/v1.41/containers/create", body, &status, &r, err,
+	                             sizeof(err)),
+	          0);
+	CHECK_INT(status, 201);
+	json_decref(r);
+	json_decref(body);
+	CHECK_INT(engine_count(arn), 1);
+	struct sched_driver d = open_engine();
+	CHECK(d.handle != NULL);
+	if (!d.handle)
+		return;
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
+	CHECK(st.failed_to_start);
+	CHECK(strstr(st.reason, "while the task was starting") != NULL);
+	CHECK_INT(engine_count(arn), 0);
+	sched_docker_driver_close(&d);
+}
+
 static json_t *def_health(const char *script, json_t *cmd, int retries)
 {
 	return json_pack("{s:s, s:i, s:[{s:s, s:s, s:[s,s,s], s:i, s:{s:o, s:i, s:i, s:i}}]}",
@@ -628,8 +685,9 @@ static void test_engine_health(void)
 		CHECK_INT(st.health, SCHED_HEALTH_UNHEALTHY);
 		CHECK_INT(d.stop(d.handle, good, reason, sizeof(reason)), 0);
 		CHECK_INT(d.stop(d.handle, bad, reason, sizeof(reason)), 0);
-		CHECK(wait_event(&d, good, &st));
-		CHECK(wait_event(&d, bad, &st));
+		/* (inspect: one wait for an event would drop the other's) */
+		CHECK(wait_state(&d, good, SCHED_DRIVER_STOPPED, &st));
+		CHECK(wait_state(&d, bad, SCHED_DRIVER_STOPPED, &st));
 		sched_docker_driver_close(&d);
 	}
 	json_decref(tg);
@@ -742,6 +800,8 @@ int main(int argc, char **argv)
 	     test_engine_start_failures},
 	    {"a stop or close while a start is pulling cancels it and leaves nothing behind",
 	     test_engine_stop_cancels_start},
+	    {"a start cut short by a killed gateway is found, cleaned up and failed to start",
+	     test_engine_interrupted_start},
 	    {"a passing health check makes the task HEALTHY, a failing one UNHEALTHY, with an "
 	     "event",
 	     test_engine_health},
