@@ -9,7 +9,9 @@
  *   workingDirectory -> WorkingDir; user -> User; stopTimeout -> StopTimeout;
  *   memory (MiB) -> HostConfig.Memory; memoryReservation -> MemoryReservation;
  *   cpu units -> HostConfig.CpuShares (at least 2, as the agent does);
- *   readonlyRootFilesystem -> ReadonlyRootfs; networkMode -> NetworkMode
+ *   readonlyRootFilesystem -> ReadonlyRootfs; healthCheck -> Healthcheck
+ *   (Test as given, interval/timeout/startPeriod seconds -> nanoseconds,
+ *   retries); networkMode -> NetworkMode
  *   (bridge, host or none; awsvpc needs ENIs and is refused);
  *   in bridge mode, the task's networkBindings -> ExposedPorts and
  *   PortBindings on the configured host address.
@@ -52,6 +54,49 @@ static long num_of(const json_t *v)
 		if (!errno && end != json_string_value(v) && *end == '\0')
 			return n;
 	}
+	return 0;
+}
+
+static json_t *labels_of(json_t *cfg)
+{
+	return json_object_get(cfg, "Labels");
+}
+
+/* The definition's healthCheck (validated by taskdef.c) as the engine's
+ * Healthcheck, the way the ECS agent passes it: Test unchanged (["CMD-SHELL",
+ * "..."], ["CMD", ...] or ["NONE"], which also turns off the image's own
+ * HEALTHCHECK), durations in nanoseconds. Defaults as ECS's when a field is
+ * missing. */
+static int health(json_t *cfg, const json_t *cdef, bool *has_check, char *reason, size_t cap)
+{
+	*has_check = false;
+	const json_t *h = json_object_get(cdef, "healthCheck");
+	if (!json_is_object(h))
+		return 0;
+	const json_t *cmd = json_object_get(h, "command");
+	size_t i;
+	const json_t *v;
+	json_array_foreach(cmd, i, v)
+	{
+		if (!json_is_string(v))
+			return fail(reason, cap, "healthCheck.command is not a list of strings");
+	}
+	const char *first = json_string_value(json_array_get(cmd, 0));
+	if (!first)
+		return fail(reason, cap, "healthCheck.command is empty");
+	long interval = num_of(json_object_get(h, "interval"));
+	long timeout = num_of(json_object_get(h, "timeout"));
+	long retries = num_of(json_object_get(h, "retries"));
+	long start = num_of(json_object_get(h, "startPeriod"));
+	const json_int_t sec = 1000000000;
+	json_t *o = json_pack("{s:O, s:I, s:I, s:I, s:I}", "Test", cmd, "Interval",
+	                      (json_int_t)(interval > 0 ? interval : 30) * sec, "Timeout",
+	                      (json_int_t)(timeout > 0 ? timeout : 5) * sec, "Retries",
+	                      (json_int_t)(retries > 0 ? retries : 3), "StartPeriod",
+	                      (json_int_t)(start > 0 ? start : 0) * sec);
+	if (!o || json_object_set_new(cfg, "Healthcheck", o) < 0)
+		return fail(reason, cap, "out of memory");
+	*has_check = strcmp(first, "NONE") != 0;
 	return 0;
 }
 
@@ -307,6 +352,10 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	if (user && *user)
 		json_object_set_new(cfg, "User", json_string(user));
 	json_object_set_new(cfg, "StopTimeout", json_integer(c->stop_timeout));
+	if (health(cfg, cdef, &c->has_check, reason, cap) < 0)
+		goto out;
+	if (c->has_check)
+		json_object_set_new(labels_of(cfg), DK_LABEL_HEALTH, json_string("true"));
 
 	json_object_set_new(hc, "NetworkMode", json_string(mode));
 	long mem = num_of(json_object_get(ovr, "memory"));

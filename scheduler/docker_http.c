@@ -602,6 +602,14 @@ int dhttp_request(const struct dhttp_target *t, const char *method, const char *
                   const json_t *json_body, int *status, char **body, size_t *body_len, char *err,
                   size_t cap)
 {
+	return dhttp_request_cancel(t, method, path, json_body, -1, status, body, body_len, err,
+	                            cap);
+}
+
+int dhttp_request_cancel(const struct dhttp_target *t, const char *method, const char *path,
+                         const json_t *json_body, int cancel_fd, int *status, char **body,
+                         size_t *body_len, char *err, size_t cap)
+{
 	*status = 0;
 	if (body)
 		*body = NULL;
@@ -627,7 +635,7 @@ int dhttp_request(const struct dhttp_target *t, const char *method, const char *
 	}
 	dhttp_parser_init(p, strcmp(method, "HEAD") == 0, collect_body, &col);
 	if (dhttp_send(t, &c, method, path, text, err, cap) < 0 ||
-	    dhttp_recv(&c, p, -1, t->timeout_ms, err, cap) < 0)
+	    dhttp_recv(&c, p, cancel_fd, t->timeout_ms, err, cap) < 0)
 		goto out;
 	*status = p->status;
 	if (body) {

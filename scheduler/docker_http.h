@@ -94,6 +94,11 @@ int dhttp_recv(struct dhttp_conn *c, struct dhttp_parser *p, int cancel_fd, int 
 int dhttp_request(const struct dhttp_target *t, const char *method, const char *path,
                   const json_t *json_body, int *status, char **body, size_t *body_len, char *err,
                   size_t cap);
+/* The same, given up ("cancelled") as soon as cancel_fd (or -1) is readable:
+ * for an image pull, which can take minutes. */
+int dhttp_request_cancel(const struct dhttp_target *t, const char *method, const char *path,
+                         const json_t *json_body, int cancel_fd, int *status, char **body,
+                         size_t *body_len, char *err, size_t cap);
 /* The same, with the answer parsed as JSON (*out owned, NULL when the body
  * is empty or not JSON). */
 int dhttp_request_json(const struct dhttp_target *t, const char *method, const char *path,

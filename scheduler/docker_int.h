@@ -21,6 +21,7 @@
 #define DK_LABEL_ESSENTIAL    "taskgate.essential"
 #define DK_LABEL_STOP_TIMEOUT "taskgate.stop-timeout"
 #define DK_LABEL_INDEX        "taskgate.index"
+#define DK_LABEL_HEALTH       "taskgate.health-check" /* "true": the definition has one */
 
 struct dk_create_opts {
 	const char *bind_ip;      /* HostIp of port bindings */
@@ -35,6 +36,7 @@ struct dk_create {
 	char *docker_name; /* ecs-<family>-<revision>-<name>-<task id> */
 	char *image;
 	bool essential;
+	bool has_check; /* a healthCheck that is not NONE: Config.Healthcheck */
 	int stop_timeout;
 	json_t *body; /* POST /containers/create body, owned */
 };

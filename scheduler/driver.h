@@ -37,15 +37,25 @@ enum sched_driver_health {
 	SCHED_HEALTH_UNHEALTHY = 2,
 };
 
+/* A task definition holds at most this many containers (taskdef.c). */
+#define SCHED_DRIVER_MAX_CONTAINERS 10
+
 struct sched_driver_status {
 	enum sched_driver_state state;
 	enum sched_driver_health health;
+	/* Each container's own verdict, in definition order, for the task's
+	 * containers[].healthStatus: n_health 0 when the driver does not say
+	 * (the scheduler then leaves the containers' health alone). */
+	enum sched_driver_health container_health[SCHED_DRIVER_MAX_CONTAINERS];
+	size_t n_health;
 	bool failed_to_start; /* STOPPED because starting failed (image, resources...) */
 	int exit_code;        /* of the essential container that stopped the task */
 	char reason[256];     /* for a person: "Essential container in task exited" */
 };
 
-/* An event the driver noticed by itself (a container died). */
+/* An event the driver noticed by itself: a container died, a start that ran
+ * in the background ended (RUNNING, or STOPPED with failed_to_start), or a
+ * RUNNING task's health changed. */
 struct sched_driver_event {
 	char task_arn[512];
 	struct sched_driver_status status;
@@ -62,7 +72,11 @@ struct sched_driver {
 	 * container, or an object container name -> string, set in the named
 	 * containers only (ECS_CONTAINER_METADATA_URI_V4 differs per container);
 	 * sched_driver_env_for() picks one container's variables. 0 on success (the task is at
-	 * least PENDING), else -1 with reason filled. */
+	 * least PENDING), else -1 with reason filled. A driver may start in the
+	 * background (docker: pulling an image can take minutes): it then
+	 * answers 0 at once, inspect says PENDING meanwhile, and a start that
+	 * fails later is STOPPED with failed_to_start, through inspect and an
+	 * event, as if start had returned -1. */
 	int (*start)(void *handle, const json_t *task, const json_t *taskdef, const json_t *env,
 	             char *reason, size_t reason_cap);
 	/* Asks the task's containers to stop; 0 when asked (or already gone). */
@@ -169,9 +183,14 @@ struct sched_driver sched_fake_driver(struct sched_fake *f);
 void sched_fake_start_pending(struct sched_fake *f, bool on);
 /* The next n starts fail with reason. */
 void sched_fake_fail_starts(struct sched_fake *f, int n, const char *reason);
+/* The next n starts are accepted (start returns 0), then fail as a driver
+ * that starts in the background reports it: STOPPED with failed_to_start
+ * and reason, an event and inspect. */
+void sched_fake_fail_starts_later(struct sched_fake *f, int n, const char *reason);
 /* The task's essential container exits with code: an event, then STOPPED. */
 int sched_fake_kill(struct sched_fake *f, const char *task_arn, int exit_code);
-/* The task's health from now on (an event, and what inspect reports). */
+/* The task's health from now on, and each of its containers' (an event,
+ * and what inspect reports). */
 int sched_fake_set_health(struct sched_fake *f, const char *task_arn,
                           enum sched_driver_health health);
 /* Forgets every task, as a host that lost its containers. */

@@ -2,11 +2,25 @@
  * driver_docker.c - the `docker` driver: a task's containers as Docker
  * containers, through the Docker Engine API (docker_http.c).
  *
- * start creates every container of the task (pulling a missing image once),
- * then starts them in definition order; if any step fails, what was created
- * is removed and the task fails to start with the ECS error name
- * (CannotPullContainerError, CannotCreateContainerError,
- * CannotStartContainerError). The driver remembers each task's containers
+ * start only records the task (PENDING) and hands it to a worker thread, so
+ * that a slow image pull never holds the driver's lock, nor the scheduler's
+ * that start is called under. The worker creates every container of the
+ * task (pulling a missing image once), then starts them in definition order;
+ * if any step fails, what was created is removed and the task is STOPPED
+ * with failed_to_start and the ECS error name (CannotPullContainerError,
+ * CannotCreateContainerError, CannotStartContainerError), reported by
+ * inspect and queued as an event, as a start that failed at once would be.
+ * A stop while starting cancels the start (a pull in progress is abandoned)
+ * and removes what was created; close cancels and waits for the workers. A
+ * container found in the engine's "created" state when the driver adopts a
+ * task belongs to a start that a gateway restart cut short: the task's
+ * containers are removed and it is STOPPED, failed to start.
+ *
+ * A container definition's healthCheck becomes the engine's Healthcheck;
+ * its verdict (State.Health.Status) is read on inspect and followed through
+ * health_status events, which queue an event when a task's health changes.
+ *
+ * The driver remembers each task's containers
  * (Docker id, essential, stop timeout) and rebuilds that memory from the
  * engine's labels when it opens, so a restarted gateway carries on.
  *
@@ -35,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,7 +65,10 @@ struct dcont {
 	bool has_code;
 	int exit_code;
 	bool oom;
-	bool stop_sent; /* a stop thread for it is running */
+	bool stop_sent;     /* a stop thread for it is running */
+	bool has_check;     /* the definition has a healthCheck (label on adopt) */
+	bool never_started; /* adopted in the engine's "created" state */
+	enum sched_driver_health health;
 };
 
 struct dtask {
@@ -58,6 +76,8 @@ struct dtask {
 	struct dcont *c;
 	size_t n;
 	bool stopping, stopped, failed, cause_set;
+	bool starting; /* a worker is creating and starting the containers */
+	int cancel_fd; /* eventfd the worker's pull gives up on; -1: none */
 	int exit_code;
 	char reason[256];
 	long long stopped_ms;
@@ -83,6 +103,7 @@ struct ddrv {
 	bool thread_started;
 	pthread_t thread;
 	int stoppers;
+	int starters;       /* start workers running */
 	long long since_ns; /* of the last event seen */
 	long long last_cleanup_ms;
 };
@@ -123,7 +144,58 @@ static void task_free(struct dtask *t)
 	}
 	free(t->c);
 	free(t->arn);
+	if (t->cancel_fd >= 0)
+		close(t->cancel_fd);
 	free(t);
+}
+
+static struct dtask *task_new(void)
+{
+	struct dtask *t = calloc(1, sizeof(*t));
+	if (t)
+		t->cancel_fd = -1;
+	return t;
+}
+
+/* Task health from its containers' (driver.h): UNHEALTHY when an essential
+ * container with a check fails it, HEALTHY when every container with a
+ * check passes, UNKNOWN otherwise (no check, or no verdict yet). */
+static void task_health(const struct dtask *t, struct sched_driver_status *out)
+{
+	bool any = false, all = true, bad = false;
+	out->n_health = t->n < SCHED_DRIVER_MAX_CONTAINERS ? t->n : SCHED_DRIVER_MAX_CONTAINERS;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct dcont *c = &t->c[i];
+		enum sched_driver_health h = c->has_check ? c->health : SCHED_HEALTH_UNKNOWN;
+		if (i < out->n_health)
+			out->container_health[i] = h;
+		if (!c->has_check)
+			continue;
+		any = true;
+		bad |= c->essential && h == SCHED_HEALTH_UNHEALTHY;
+		all &= h == SCHED_HEALTH_HEALTHY;
+	}
+	out->health = bad          ? SCHED_HEALTH_UNHEALTHY
+	              : any && all ? SCHED_HEALTH_HEALTHY
+	                           : SCHED_HEALTH_UNKNOWN;
+}
+
+/* What inspect and events report for a task the driver knows (lock held;
+ * a RUNNING task's containers are as last refreshed). */
+static void fill_status(const struct dtask *t, struct sched_driver_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (t->stopped) {
+		out->state = SCHED_DRIVER_STOPPED;
+		out->failed_to_start = t->failed;
+		out->exit_code = t->exit_code;
+		memcpy(out->reason, t->reason, sizeof(out->reason));
+	} else if (t->starting) {
+		out->state = SCHED_DRIVER_PENDING;
+	} else {
+		out->state = SCHED_DRIVER_RUNNING;
+		task_health(t, out);
+	}
 }
 
 static struct dtask *find_task(struct ddrv *d, const char *arn)
@@ -162,13 +234,21 @@ static void queue_event(struct ddrv *d, const struct dtask *t)
 	memset(e, 0, sizeof(*e));
 	if (snprintf(e->task_arn, sizeof(e->task_arn), "%s", t->arn) < 0)
 		e->task_arn[0] = '\0';
-	e->status.state = SCHED_DRIVER_STOPPED;
-	e->status.failed_to_start = t->failed;
-	e->status.exit_code = t->exit_code;
-	memcpy(e->status.reason, t->reason, sizeof(e->status.reason));
+	fill_status(t, &e->status);
+}
+
+/* Tells a start worker to give up (stop or close while it runs). */
+static void cancel_start(struct dtask *t)
+{
+	uint64_t one = 1;
+	if (t->starting && t->cancel_fd >= 0) {
+		ssize_t w = write(t->cancel_fd, &one, sizeof(one));
+		(void)w;
+	}
 }
 
 static struct dcont *find_container(struct ddrv *d, const char *id, struct dtask **task);
+static int remove_container(struct ddrv *d, const char *id);
 
 /* --- stopping: one detached thread per container --------------------------- */
 
@@ -230,6 +310,11 @@ static void stop_container(struct ddrv *d, struct dcont *c)
 static void stop_task_locked(struct ddrv *d, struct dtask *t)
 {
 	t->stopping = true;
+	if (t->starting) {
+		/* The worker removes what it created. */
+		cancel_start(t);
+		return;
+	}
 	for (size_t i = 0; i < t->n; i++)
 		stop_container(d, &t->c[i]);
 }
@@ -288,6 +373,18 @@ static struct dcont *find_container(struct ddrv *d, const char *id, struct dtask
 	return NULL;
 }
 
+/* The engine's State.Health.Status, or the word after "health_status: " in
+ * an event: "starting" (in the start period, or no verdict yet) counts as
+ * UNKNOWN, as ECS shows it. */
+static enum sched_driver_health health_of(const char *s)
+{
+	if (s && strcmp(s, "healthy") == 0)
+		return SCHED_HEALTH_HEALTHY;
+	if (s && strcmp(s, "unhealthy") == 0)
+		return SCHED_HEALTH_UNHEALTHY;
+	return SCHED_HEALTH_UNKNOWN;
+}
+
 /* Asks the engine about one container (lock held). 0 with the container
  * updated, -1 when the engine cannot be asked. */
 static int refresh_container(struct ddrv *d, struct dtask *t, struct dcont *c)
@@ -310,6 +407,8 @@ static int refresh_container(struct ddrv *d, struct dtask *t, struct dcont *c)
 	} else if (status == 200) {
 		const json_t *st = json_object_get(j, "State");
 		const char *s = json_string_value(json_object_get(st, "Status"));
+		c->health = health_of(
+		    json_string_value(json_object_get(json_object_get(st, "Health"), "Status")));
 		if (s && (strcmp(s, "exited") == 0 || strcmp(s, "dead") == 0))
 			container_ended(d, t, c, true,
 			                (int)json_integer_value(json_object_get(st, "ExitCode")),
@@ -395,7 +494,7 @@ static int adopt(struct ddrv *d, const char *arn)
 		if (t && !is_fresh)
 			continue; /* already known */
 		if (!t) {
-			t = calloc(1, sizeof(*t));
+			t = task_new();
 			struct dtask **nf = realloc(fresh, (n_fresh + 1) * sizeof(*nf));
 			if (!t || !nf || !(t->arn = strdup(tarn)) || add_task(d, t) < 0) {
 				if (nf)
@@ -427,6 +526,10 @@ static int adopt(struct ddrv *d, const char *arn)
 			c->stop_timeout = d->co.stop_timeout;
 		const char *ix = label(labels, DK_LABEL_INDEX);
 		c->index = ix ? atoi(ix) : 0;
+		const char *hc = label(labels, DK_LABEL_HEALTH);
+		c->has_check = hc && strcmp(hc, "true") == 0;
+		const char *state = json_string_value(json_object_get(e, "State"));
+		c->never_started = state && strcmp(state, "created") == 0;
 		t->n++;
 	}
 	json_decref(list);
@@ -435,6 +538,27 @@ static int adopt(struct ddrv *d, const char *arn)
 		struct dtask *t = fresh[k];
 		qsort(t->c, t->n, sizeof(*t->c), by_index);
 		size_t before = d->n_ev;
+		bool interrupted = false;
+		for (size_t j = 0; j < t->n; j++)
+			interrupted |= t->c[j].never_started;
+		if (interrupted) {
+			/* Every start creates all containers, then starts them
+			 * all: one never started means a gateway stopped in
+			 * the middle (the task may lack containers too). What
+			 * was made goes; the task failed to start. */
+			for (size_t j = 0; j < t->n; j++) {
+				remove_container(d, t->c[j].id);
+				t->c[j].ended = true;
+			}
+			t->failed = t->cause_set = t->stopped = true;
+			t->exit_code = -1;
+			t->stopped_ms = now_ms();
+			if (snprintf(
+			        t->reason, sizeof(t->reason),
+			        "CannotStartContainerError: the gateway stopped while the task "
+			        "was starting") < 0)
+				t->reason[0] = '\0';
+		}
 		for (size_t j = 0; j < t->n; j++)
 			refresh_container(d, t, &t->c[j]);
 		/* What ended while no gateway ran is for inspect, not an event. */
@@ -488,6 +612,16 @@ static void handle_event(struct ddrv *d, const json_t *ev, bool *told)
 		container_ended(d, t, c, code != NULL, code ? atoi(code) : -1, false);
 	} else if (strcmp(action, "destroy") == 0) {
 		container_ended(d, t, c, false, -1, false);
+	} else if (strncmp(action, "health_status:", 14) == 0 && c->has_check && !c->ended) {
+		const char *v = action + 14;
+		while (*v == ' ')
+			v++;
+		enum sched_driver_health h = health_of(v);
+		if (h != c->health) {
+			c->health = h;
+			if (!t->starting && !t->stopped && !t->stopping)
+				queue_event(d, t);
+		}
 	}
 	*told |= d->n_ev > before;
 	pthread_mutex_unlock(&d->lock);
@@ -544,8 +678,11 @@ static void *events_main(void *arg)
 	int backoff = 100;
 	char *q = NULL;
 	{
-		json_t *f = json_pack("{s:[s], s:[s], s:[s,s,s]}", "type", "container", "label",
-		                      DK_LABEL_MANAGED "=true", "event", "die", "oom", "destroy");
+		/* "health_status" matches the engine's "health_status: <verdict>"
+		 * actions (the engine matches that name by prefix). */
+		json_t *f = json_pack("{s:[s], s:[s], s:[s,s,s,s]}", "type", "container", "label",
+		                      DK_LABEL_MANAGED "=true", "event", "die", "oom", "destroy",
+		                      "health_status");
 		char *fs = f ? json_dumps(f, JSON_COMPACT) : NULL;
 		json_decref(f);
 		q = fs ? dhttp_query_escape(fs) : NULL;
@@ -600,7 +737,7 @@ static int remove_container(struct ddrv *d, const char *id)
 	return status == 204 || status == 404 ? 0 : -1;
 }
 
-static int pull(struct ddrv *d, const char *image, char *reason, size_t cap)
+static int pull(struct ddrv *d, const char *image, int cancel_fd, char *reason, size_t cap)
 {
 	char *from, *tag;
 	if (dk_image_ref(image, &from, &tag) < 0)
@@ -623,7 +760,8 @@ static int pull(struct ddrv *d, const char *image, char *reason, size_t cap)
 	char *body = NULL;
 	size_t len = 0;
 	char err[256];
-	if (dhttp_request(&t, "POST", path, NULL, &status, &body, &len, err, sizeof(err)) < 0) {
+	if (dhttp_request_cancel(&t, "POST", path, NULL, cancel_fd, &status, &body, &len, err,
+	                         sizeof(err)) < 0) {
 		fail(reason, cap, "CannotPullContainerError: %s: %s", image, err);
 		goto out;
 	}
@@ -654,8 +792,8 @@ out:
 	return rc;
 }
 
-static int create_one(struct ddrv *d, const struct dk_create *s, char **id, char *reason,
-                      size_t cap)
+static int create_one(struct ddrv *d, const struct dk_create *s, int cancel_fd, char **id,
+                      char *reason, size_t cap)
 {
 	char *qn = dhttp_query_escape(s->docker_name);
 	if (!qn)
@@ -693,7 +831,7 @@ static int create_one(struct ddrv *d, const struct dk_create *s, char **id, char
 		if (status == 404 && !pulled) {
 			json_decref(j);
 			pulled = true;
-			if (pull(d, s->image, reason, cap) < 0)
+			if (pull(d, s->image, cancel_fd, reason, cap) < 0)
 				break;
 			continue;
 		}
@@ -714,6 +852,131 @@ static int create_one(struct ddrv *d, const struct dk_create *s, char **id, char
 	return rc;
 }
 
+/* --- starting: one detached worker per task --------------------------------- */
+
+struct start_job {
+	struct ddrv *d;
+	struct dtask *t; /* in d's list; not freed while t->starting */
+	struct dk_create *specs;
+	size_t n;
+};
+
+static bool start_cancelled(struct ddrv *d, struct dtask *t)
+{
+	pthread_mutex_lock(&d->lock);
+	bool c = t->stopping || d->quit;
+	pthread_mutex_unlock(&d->lock);
+	return c;
+}
+
+/* Creates and starts the task's containers without the driver's lock (the
+ * lock is taken only to publish each container id and the outcome). */
+static void *start_main(void *arg)
+{
+	struct start_job *j = arg;
+	struct ddrv *d = j->d;
+	struct dtask *t = j->t;
+	char reason[256] = "";
+	char **ids = calloc(j->n, sizeof(*ids));
+	size_t made = 0, started = 0;
+	bool ok = false;
+	if (!ids) {
+		fail(reason, sizeof(reason), "out of memory");
+		goto done;
+	}
+	for (; made < j->n && !start_cancelled(d, t); made++) {
+		if (create_one(d, &j->specs[made], t->cancel_fd, &ids[made], reason,
+		               sizeof(reason)) < 0)
+			break;
+		char *mine = strdup(ids[made]);
+		pthread_mutex_lock(&d->lock);
+		t->c[made].id = mine;
+		pthread_mutex_unlock(&d->lock);
+		if (!mine) {
+			made++;
+			fail(reason, sizeof(reason), "out of memory");
+			break;
+		}
+	}
+	for (; made == j->n && started < j->n && !start_cancelled(d, t); started++) {
+		char path[256], err[256];
+		int status;
+		json_t *r = NULL;
+		if (snprintf(path, sizeof(path), API "/containers/%s/start", ids[started]) < 0 ||
+		    dhttp_request_json(&d->tgt, "POST", path, NULL, &status, &r, err, sizeof(err)) <
+		        0) {
+			fail(reason, sizeof(reason), "CannotStartContainerError: container %s: %s",
+			     t->c[started].name, err);
+			break;
+		}
+		if (status != 204 && status != 304) {
+			fail(reason, sizeof(reason), "CannotStartContainerError: container %s: %s",
+			     t->c[started].name, engine_message(r));
+			json_decref(r);
+			break;
+		}
+		json_decref(r);
+	}
+	ok = made == j->n && started == j->n;
+done:
+	pthread_mutex_lock(&d->lock);
+	bool cancelled = t->stopping || d->quit;
+	if (ok || t->stopped) {
+		/* Running (a stop that came in the meantime is carried out
+		 * now), or every container already ended by itself. */
+		t->starting = false;
+		if (!t->stopped && t->stopping)
+			stop_task_locked(d, t);
+		else if (!t->stopped)
+			queue_event(d, t);
+		ok = true;
+	} else {
+		/* Failed or cancelled: nothing of the task stays on the host.
+		 * Ended first, so the die and destroy events of the removal
+		 * change nothing. */
+		for (size_t i = 0; i < t->n; i++)
+			t->c[i].ended = true;
+		if (!t->cause_set)
+			t->exit_code = -1; /* else: the essential container's exit */
+		t->cause_set = true;
+		t->failed = !cancelled;
+		if (!t->reason[0] || t->failed) {
+			const char *why = reason[0] ? reason : "The task failed to start";
+			if (cancelled && !reason[0])
+				why = "Task stopped on request";
+			if (snprintf(t->reason, sizeof(t->reason), "%s", why) < 0)
+				t->reason[0] = '\0';
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!ok)
+		for (size_t i = 0; i < made; i++)
+			if (ids[i])
+				remove_container(d, ids[i]);
+	pthread_mutex_lock(&d->lock);
+	if (!ok) {
+		t->starting = false;
+		t->stopped = true;
+		t->stopped_ms = now_ms();
+		queue_event(d, t);
+	}
+	bool tell = !d->quit && d->notify;
+	/* Only this worker used the descriptor. */
+	close(t->cancel_fd);
+	t->cancel_fd = -1;
+	d->starters--;
+	pthread_cond_broadcast(&d->idle);
+	pthread_mutex_unlock(&d->lock);
+	if (tell)
+		d->notify(d->notify_ctx);
+	for (size_t i = 0; ids && i < j->n; i++)
+		free(ids[i]);
+	free(ids);
+	dk_create_free(j->specs, j->n);
+	free(j);
+	return NULL;
+}
+
 static int drv_start(void *h, const json_t *task, const json_t *taskdef, const json_t *env,
                      char *reason, size_t cap)
 {
@@ -725,6 +988,7 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 	struct dk_create *specs = NULL;
 	size_t n = 0;
 	struct dtask *t = find_task(d, arn);
+	struct start_job *j = NULL;
 	int rc = -1;
 	if (!t && adopt(d, arn) < 0) {
 		fail(reason, cap, "the Docker engine cannot be reached");
@@ -738,8 +1002,9 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 	}
 	if (dk_create_build(task, taskdef, env, &d->co, &specs, &n, reason, cap) < 0)
 		goto out;
-	t = calloc(1, sizeof(*t));
-	if (!t || !(t->c = calloc(n, sizeof(*t->c))) || !(t->arn = strdup(arn))) {
+	t = task_new();
+	j = calloc(1, sizeof(*j));
+	if (!t || !j || !(t->c = calloc(n, sizeof(*t->c))) || !(t->arn = strdup(arn))) {
 		fail(reason, cap, "out of memory");
 		goto out;
 	}
@@ -747,6 +1012,7 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 	for (size_t i = 0; i < n; i++) {
 		t->c[i].name = strdup(specs[i].name);
 		t->c[i].essential = specs[i].essential;
+		t->c[i].has_check = specs[i].has_check;
 		t->c[i].stop_timeout = specs[i].stop_timeout;
 		t->c[i].index = (int)i;
 		if (!t->c[i].name) {
@@ -754,47 +1020,36 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 			goto out;
 		}
 	}
-	size_t made = 0;
-	for (; made < n; made++)
-		if (create_one(d, &specs[made], &t->c[made].id, reason, cap) < 0)
-			break;
-	size_t started = 0;
-	if (made == n) {
-		for (; started < n; started++) {
-			char path[256], err[256];
-			int status;
-			json_t *j = NULL;
-			if (snprintf(path, sizeof(path), API "/containers/%s/start",
-			             t->c[started].id) < 0 ||
-			    dhttp_request_json(&d->tgt, "POST", path, NULL, &status, &j, err,
-			                       sizeof(err)) < 0) {
-				fail(reason, cap, "CannotStartContainerError: container %s: %s",
-				     t->c[started].name, err);
-				break;
-			}
-			if (status != 204 && status != 304) {
-				fail(reason, cap, "CannotStartContainerError: container %s: %s",
-				     t->c[started].name, engine_message(j));
-				json_decref(j);
-				break;
-			}
-			json_decref(j);
-		}
-	}
-	if (made < n || started < n) {
-		for (size_t i = 0; i < made; i++)
-			remove_container(d, t->c[i].id);
+	t->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->cancel_fd < 0) {
+		fail(reason, cap, "eventfd: %s", strerror(errno));
 		goto out;
 	}
 	if (add_task(d, t) < 0) {
-		for (size_t i = 0; i < n; i++)
-			remove_container(d, t->c[i].id);
 		fail(reason, cap, "out of memory");
 		goto out;
 	}
+	t->starting = true;
+	*j = (struct start_job){.d = d, .t = t, .specs = specs, .n = n};
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_t th;
+	int pc = pthread_create(&th, &at, start_main, j);
+	pthread_attr_destroy(&at);
+	if (pc != 0) {
+		d->n--; /* added last, nothing ran since */
+		fail(reason, cap, "cannot start a thread for the task");
+		goto out;
+	}
+	d->starters++;
+	specs = NULL;
+	n = 0;
 	t = NULL;
+	j = NULL;
 	rc = 0;
 out:
+	free(j);
 	task_free(t);
 	dk_create_free(specs, n);
 	pthread_mutex_unlock(&d->lock);
@@ -838,23 +1093,17 @@ static int drv_inspect(void *h, const char *arn, struct sched_driver_status *out
 		return 0;
 	}
 	int rc = 0;
-	for (size_t i = 0; i < t->n && !t->stopped; i++)
+	for (size_t i = 0; i < t->n && !t->stopped && !t->starting; i++)
 		if (refresh_container(d, t, &t->c[i]) < 0)
 			rc = -1;
-	if (t->stopped) {
-		out->state = SCHED_DRIVER_STOPPED;
-		out->failed_to_start = t->failed;
-		out->exit_code = t->exit_code;
-		memcpy(out->reason, t->reason, sizeof(out->reason));
-	} else if (rc < 0) {
+	if (rc < 0 && !t->stopped) {
 		pthread_mutex_unlock(&d->lock);
 		return -1;
-	} else {
-		out->state = SCHED_DRIVER_RUNNING;
-		/* A stop that did not reach the engine is asked again. */
-		if (t->stopping)
-			stop_task_locked(d, t);
 	}
+	/* A stop that did not reach the engine is asked again. */
+	if (!t->stopped && !t->starting && t->stopping)
+		stop_task_locked(d, t);
+	fill_status(t, out);
 	pthread_mutex_unlock(&d->lock);
 	return 0;
 }
@@ -868,7 +1117,8 @@ static void cleanup_locked(struct ddrv *d)
 	size_t w = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		struct dtask *t = d->t[i];
-		if (t->stopped && t->stopped_ms + (long long)d->retain_s * 1000 <= now) {
+		if (t->stopped && !t->starting &&
+		    t->stopped_ms + (long long)d->retain_s * 1000 <= now) {
 			bool all = true;
 			for (size_t j = 0; j < t->n; j++)
 				if (t->c[j].id && remove_container(d, t->c[j].id) < 0)
@@ -1069,7 +1319,12 @@ static void drv_free(struct ddrv *d)
 		pthread_join(d->thread, NULL);
 	}
 	pthread_mutex_lock(&d->lock);
-	while (d->stoppers > 0)
+	/* Starts in progress give up and remove what they made: a task
+	 * half-created by this gateway is not left for the next one. */
+	d->quit = true;
+	for (size_t i = 0; i < d->n; i++)
+		cancel_start(d->t[i]);
+	while (d->stoppers > 0 || d->starters > 0)
 		pthread_cond_wait(&d->idle, &d->lock);
 	pthread_mutex_unlock(&d->lock);
 	for (size_t i = 0; i < d->n; i++)

@@ -24,6 +24,13 @@
  * whose supervisor vanished without an exit file is killed if its process is
  * still the recorded one, and counts as ended with an unknown exit code.
  *
+ * A container definition's healthCheck is run by the watcher thread too
+ * (process_health.c): its pidfd is polled with the supervisors', its timers
+ * bound the poll, and a change of a task's health queues an event. Only the
+ * definition's healthCheck and the container's working directory and ids
+ * are kept in state.json; a driver opened again starts each check afresh
+ * from UNKNOWN, with the environment read back from the running container.
+ *
  * The lock guards the task list; only the watcher thread frees tasks (when a
  * STOPPED task's retention ends), so the pointers it polls stay valid.
  */
@@ -62,6 +69,14 @@ struct pcont {
 	bool has_exit;
 	struct pshim_exit ex;
 	long long started_ms, finished_ms;
+	/* the health check: the definition's (kept in state.json), what runs
+	 * it (NULL: none), and where and as whom the container runs */
+	json_t *hc_def;
+	struct phealth *hc;
+	char *cwd;
+	bool set_ids;
+	uid_t uid;
+	gid_t gid;
 };
 
 struct ptask {
@@ -150,6 +165,9 @@ static void task_free(struct ptask *t)
 		if (t->c[i].pidfd >= 0)
 			close(t->c[i].pidfd);
 		free(t->c[i].name);
+		phealth_free(t->c[i].hc);
+		json_decref(t->c[i].hc_def);
+		free(t->c[i].cwd);
 	}
 	free(t->c);
 	free(t->arn);
@@ -198,6 +216,15 @@ static int save_state(const struct ptask *t)
 			json_decref(doc);
 			return -1;
 		}
+		if (c->hc_def &&
+		    (json_object_set(o, "healthCheck", c->hc_def) < 0 ||
+		     json_object_set_new(o, "cwd", json_string(c->cwd ? c->cwd : "")) < 0 ||
+		     json_object_set_new(o, "setIds", json_boolean(c->set_ids)) < 0 ||
+		     json_object_set_new(o, "uid", json_integer((json_int_t)c->uid)) < 0 ||
+		     json_object_set_new(o, "gid", json_integer((json_int_t)c->gid)) < 0)) {
+			json_decref(doc);
+			return -1;
+		}
 	}
 	char *tmp = join(t->dir, "state.json.tmp");
 	char *fin = join(t->dir, "state.json");
@@ -208,6 +235,43 @@ static int save_state(const struct ptask *t)
 	free(fin);
 	json_decref(doc);
 	return rc;
+}
+
+/* Task health from its containers' (driver.h): UNHEALTHY when an essential
+ * container with a check fails it, HEALTHY when every container with a
+ * check passes, UNKNOWN otherwise. */
+static void task_health(const struct ptask *t, struct sched_driver_status *out)
+{
+	bool any = false, all = true, bad = false;
+	out->n_health = t->n < SCHED_DRIVER_MAX_CONTAINERS ? t->n : SCHED_DRIVER_MAX_CONTAINERS;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pcont *c = &t->c[i];
+		enum sched_driver_health h = c->hc ? c->hc->verdict : SCHED_HEALTH_UNKNOWN;
+		if (i < out->n_health)
+			out->container_health[i] = h;
+		if (!c->hc)
+			continue;
+		any = true;
+		bad |= c->essential && h == SCHED_HEALTH_UNHEALTHY;
+		all &= h == SCHED_HEALTH_HEALTHY;
+	}
+	out->health = bad          ? SCHED_HEALTH_UNHEALTHY
+	              : any && all ? SCHED_HEALTH_HEALTHY
+	                           : SCHED_HEALTH_UNKNOWN;
+}
+
+static void fill_status(const struct ptask *t, struct sched_driver_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (t->stopped) {
+		out->state = SCHED_DRIVER_STOPPED;
+		out->failed_to_start = t->failed;
+		out->exit_code = t->exit_code;
+		memcpy(out->reason, t->reason, sizeof(out->reason));
+	} else {
+		out->state = SCHED_DRIVER_RUNNING;
+		task_health(t, out);
+	}
 }
 
 static void queue_event(struct pdrv *d, const struct ptask *t)
@@ -226,10 +290,7 @@ static void queue_event(struct pdrv *d, const struct ptask *t)
 	memset(e, 0, sizeof(*e));
 	if (snprintf(e->task_arn, sizeof(e->task_arn), "%s", t->arn) < 0)
 		e->task_arn[0] = '\0';
-	e->status.state = SCHED_DRIVER_STOPPED;
-	e->status.failed_to_start = t->failed;
-	e->status.exit_code = t->exit_code;
-	memcpy(e->status.reason, t->reason, sizeof(e->status.reason));
+	fill_status(t, &e->status);
 }
 
 static void signal_container(struct pcont *c, int sig)
@@ -358,6 +419,45 @@ static void prune(struct pdrv *d)
 	d->n = w;
 }
 
+/* How long the watcher may sleep: until the next check is due or overdue. */
+static int health_wait(struct pdrv *d)
+{
+	long long now = now_ms(), best = 60000;
+	for (size_t i = 0; i < d->n; i++)
+		for (size_t j = 0; j < d->t[i]->n; j++) {
+			const struct phealth *h = d->t[i]->c[j].hc;
+			if (!h || d->t[i]->c[j].done || d->t[i]->stopping)
+				continue;
+			long long left = h->next_ms - now;
+			if (left < best)
+				best = left < 0 ? 0 : left;
+		}
+	return (int)best;
+}
+
+/* Runs what is due of every check (lock held); a task whose health changed
+ * gets an event. Checks of ended containers and stopping tasks end. */
+static void health_steps(struct pdrv *d)
+{
+	long long now = now_ms();
+	for (size_t i = 0; i < d->n; i++) {
+		struct ptask *t = d->t[i];
+		bool changed = false;
+		for (size_t j = 0; j < t->n; j++) {
+			struct pcont *c = &t->c[j];
+			if (!c->hc)
+				continue;
+			if (c->done || t->stopping || t->stopped) {
+				phealth_kill(c->hc);
+				continue;
+			}
+			changed |= phealth_step(c->hc, now);
+		}
+		if (changed && !t->stopping && !t->stopped)
+			queue_event(d, t);
+	}
+}
+
 static void *watch_main(void *arg)
 {
 	struct pdrv *d = arg;
@@ -373,7 +473,7 @@ static void *watch_main(void *arg)
 		}
 		size_t want = 1;
 		for (size_t i = 0; i < d->n; i++)
-			want += d->t[i]->n;
+			want += 2 * d->t[i]->n; /* supervisors and checks */
 		if (want > cap) {
 			struct pollfd *nf = realloc(fds, want * sizeof(*fds));
 			if (nf)
@@ -399,7 +499,19 @@ static void *watch_main(void *arg)
 						ts[n] = d->t[i];
 						n++;
 					}
+			/* Checks only wake the loop: health_steps looks at all. */
+			for (size_t i = 0; i < d->n; i++)
+				for (size_t j = 0; j < d->t[i]->n && n < cap; j++)
+					if (d->t[i]->c[j].hc && d->t[i]->c[j].hc->pidfd >= 0) {
+						fds[n] =
+						    (struct pollfd){.fd = d->t[i]->c[j].hc->pidfd,
+						                    .events = POLLIN};
+						cs[n] = NULL;
+						ts[n] = NULL;
+						n++;
+					}
 		}
+		int wait_ms = health_wait(d);
 		pthread_mutex_unlock(&d->lock);
 		if (!n) {
 			/* Out of memory for the poll set: try again shortly. */
@@ -407,7 +519,7 @@ static void *watch_main(void *arg)
 			nanosleep(&ts100, NULL);
 			continue;
 		}
-		int r = poll(fds, n, 60000);
+		int r = poll(fds, n, wait_ms);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (fds[0].revents & POLLIN) {
@@ -418,8 +530,9 @@ static void *watch_main(void *arg)
 		pthread_mutex_lock(&d->lock);
 		size_t before = d->n_ev;
 		for (size_t i = 1; i < n && r > 0; i++)
-			if (fds[i].revents && cs[i]->pidfd == fds[i].fd)
+			if (fds[i].revents && cs[i] && cs[i]->pidfd == fds[i].fd)
 				supervisor_exited(d, ts[i], cs[i]);
+		health_steps(d);
 		if (now_ms() - d->last_prune_ms > 60000)
 			prune(d);
 		bool told = d->n_ev > before;
@@ -510,6 +623,45 @@ static int spawn_container(struct ptask *t, const struct pcspec *s, struct pcont
 	return 0;
 }
 
+/* The check of a container just started or found again: the definition's
+ * healthCheck in c->hc_def, run as the container runs. Its first run is one
+ * interval after the container started (at once when that has passed). 0, or
+ * -1 when out of memory. */
+static int health_arm(struct ptask *t, struct pcont *c)
+{
+	if (!c->hc_def)
+		return 0;
+	if (phealth_new(c->hc_def, &c->hc) < 0)
+		return -1;
+	if (!c->hc)
+		return 0;
+	char p[PATH_MAX];
+	c->hc->out_path = cpath(p, sizeof(p), t->dir, c->name, "health") ? strdup(p) : NULL;
+	c->hc->cwd = c->cwd && *c->cwd ? strdup(c->cwd) : NULL;
+	if (!c->hc->out_path || (c->cwd && *c->cwd && !c->hc->cwd))
+		return -1;
+	c->hc->set_ids = c->set_ids;
+	c->hc->uid = c->uid;
+	c->hc->gid = c->gid;
+	c->hc->started_ms = c->started_ms ? c->started_ms : now_ms();
+	c->hc->next_ms = c->hc->started_ms + c->hc->interval_ms;
+	return 0;
+}
+
+static int health_setup(struct ptask *t, struct pcont *c, const struct pcspec *s)
+{
+	if (!s->health_check)
+		return 0;
+	c->hc_def = json_incref(s->health_check);
+	c->cwd = strdup(s->cwd);
+	c->set_ids = s->set_ids;
+	c->uid = s->uid;
+	c->gid = s->gid;
+	if (!c->cwd || health_arm(t, c) < 0)
+		return -1;
+	return c->hc ? phealth_set_env(c->hc, s->envp) : 0;
+}
+
 static int drv_start(void *h, const json_t *task, const json_t *taskdef, const json_t *env,
                      char *reason, size_t cap)
 {
@@ -564,10 +716,20 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 	/* ECS starts containers in order; a container that cannot start fails
 	 * the task, and those already started are stopped. */
 	size_t started = 0;
-	for (; started < n; started++)
+	for (; started < n; started++) {
 		if (spawn_container(t, &specs[started], &t->c[started], reason, cap) < 0)
 			break;
-	if (started < n) {
+		if (health_setup(t, &t->c[started], &specs[started]) < 0) {
+			fail(reason, cap, "out of memory");
+			signal_container(&t->c[started], SIGKILL);
+			t->c[started].done = true;
+			t->c[started].finished_ms = now_ms();
+			started++;
+			t->failed = true;
+			break;
+		}
+	}
+	if (started < n || t->failed) {
 		t->failed = true;
 		if (snprintf(t->reason, sizeof(t->reason), "%s", reason) < 0)
 			t->reason[0] = '\0';
@@ -638,16 +800,10 @@ static int drv_inspect(void *h, const char *arn, struct sched_driver_status *out
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&d->lock);
 	struct ptask *t = find_task(d, arn);
-	if (!t) {
+	if (!t)
 		out->state = SCHED_DRIVER_UNKNOWN;
-	} else if (t->stopped) {
-		out->state = SCHED_DRIVER_STOPPED;
-		out->failed_to_start = t->failed;
-		out->exit_code = t->exit_code;
-		memcpy(out->reason, t->reason, sizeof(out->reason));
-	} else {
-		out->state = SCHED_DRIVER_RUNNING;
-	}
+	else
+		fill_status(t, out);
 	pthread_mutex_unlock(&d->lock);
 	return 0;
 }
@@ -740,6 +896,19 @@ static void adopt_container(struct ptask *t, struct pcont *c)
 		unsigned long long st;
 		if (fd >= 0 && proc_start_time(c->shim, &st) == 0 && st == c->shim_start) {
 			c->pidfd = fd;
+			/* A running container's check starts afresh (UNKNOWN),
+			 * with the environment the container was given. */
+			if (!c->done &&
+			    (health_arm(t, c) < 0 ||
+			     (c->hc && phealth_env_from_proc(c->hc, c->pid, c->pid_start) < 0))) {
+				/* Without its environment a check would fail
+				 * for the wrong reason: none, the task's
+				 * health stays UNKNOWN. */
+				phealth_free(c->hc);
+				c->hc = NULL;
+			}
+			if (c->hc && c->hc->next_ms < now_ms())
+				c->hc->next_ms = now_ms();
 			return;
 		}
 		if (fd >= 0)
@@ -789,6 +958,17 @@ static struct ptask *load_task(const char *dir)
 		c->pid_start =
 		    (unsigned long long)json_integer_value(json_object_get(o, "pidStart"));
 		c->started_ms = json_integer_value(json_object_get(o, "startedAt"));
+		const json_t *hc = json_object_get(o, "healthCheck");
+		if (json_is_object(hc)) {
+			c->hc_def = json_incref((json_t *)hc);
+			const char *cwd = json_string_value(json_object_get(o, "cwd"));
+			c->cwd = strdup(cwd ? cwd : "");
+			if (!c->cwd)
+				goto bad;
+			c->set_ids = json_is_true(json_object_get(o, "setIds"));
+			c->uid = (uid_t)json_integer_value(json_object_get(o, "uid"));
+			c->gid = (gid_t)json_integer_value(json_object_get(o, "gid"));
+		}
 	}
 	if (t->failed && snprintf(t->reason, sizeof(t->reason), "A container failed to start") < 0)
 		t->reason[0] = '\0';

@@ -3,7 +3,8 @@
  *
  * It keeps one record per task ARN it was asked to start: a copy of the task
  * and task definition JSON and of the environment, and a state. Nothing runs;
- * the tests steer what the scheduler will see: starts that fail, tasks that
+ * the tests steer what the scheduler will see: starts that fail (at once, or
+ * later as a driver that starts in the background reports them), tasks that
  * stay PENDING until the next inspect, containers that die (an event, then
  * STOPPED with the exit code), and a host that forgets everything.
  *
@@ -39,6 +40,8 @@ struct sched_fake {
 	bool start_pending;
 	int fail_left;
 	char fail_reason[256];
+	int fail_later_left;
+	char fail_later_reason[256];
 	struct sched_driver_event *ev;
 	size_t n_ev, cap_ev;
 	size_t starts;
@@ -166,6 +169,16 @@ static int fake_start(void *handle, const json_t *task, const json_t *taskdef, c
 		goto out;
 	}
 	memset(&t->st, 0, sizeof(t->st));
+	if (f->fail_later_left > 0) {
+		/* Accepted, then failed in the background: an event says so. */
+		f->fail_later_left--;
+		t->st.state = SCHED_DRIVER_STOPPED;
+		t->st.failed_to_start = true;
+		t->st.exit_code = -1;
+		set_reason(t->st.reason, sizeof(t->st.reason), f->fail_later_reason);
+		rc = push_event(f, t);
+		goto out;
+	}
 	t->st.state = f->start_pending ? SCHED_DRIVER_PENDING : SCHED_DRIVER_RUNNING;
 	f->starts++;
 	rc = 0;
@@ -251,6 +264,15 @@ void sched_fake_fail_starts(struct sched_fake *f, int n, const char *reason)
 	pthread_mutex_unlock(&f->lock);
 }
 
+void sched_fake_fail_starts_later(struct sched_fake *f, int n, const char *reason)
+{
+	pthread_mutex_lock(&f->lock);
+	f->fail_later_left = n > 0 ? n : 0;
+	set_reason(f->fail_later_reason, sizeof(f->fail_later_reason),
+	           reason ? reason : "CannotPullContainerError: fake driver failed the start");
+	pthread_mutex_unlock(&f->lock);
+}
+
 int sched_fake_kill(struct sched_fake *f, const char *task_arn, int exit_code)
 {
 	pthread_mutex_lock(&f->lock);
@@ -275,7 +297,12 @@ int sched_fake_set_health(struct sched_fake *f, const char *task_arn,
 	int rc = -1;
 	struct fake_task *t = find(f, task_arn);
 	if (t && t->st.state == SCHED_DRIVER_RUNNING) {
+		/* Every container says the same, as if each had a check. */
 		t->st.health = health;
+		size_t n = json_array_size(json_object_get(t->task, "containers"));
+		t->st.n_health = n < SCHED_DRIVER_MAX_CONTAINERS ? n : SCHED_DRIVER_MAX_CONTAINERS;
+		for (size_t i = 0; i < t->st.n_health; i++)
+			t->st.container_health[i] = health;
 		rc = push_event(f, t);
 	}
 	pthread_mutex_unlock(&f->lock);

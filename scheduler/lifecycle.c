@@ -265,6 +265,36 @@ int sched_task_start(struct sched *s, struct sched_obj *task, const struct sched
 	return sched_task_commit(s, task, err);
 }
 
+static const char *health_word(enum sched_driver_health h)
+{
+	return h == SCHED_HEALTH_HEALTHY     ? "HEALTHY"
+	       : h == SCHED_HEALTH_UNHEALTHY ? "UNHEALTHY"
+	                                     : "UNKNOWN";
+}
+
+/* Each container's healthStatus from the driver's verdicts (definition order,
+ * which is the order of the task's containers[]). Returns whether any
+ * differs; writes them when set is true. */
+static bool containers_health(json_t *doc, const struct sched_driver_status *st, bool set)
+{
+	bool differs = false;
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(doc, "containers"), i, c)
+	{
+		if (i >= st->n_health || i >= SCHED_DRIVER_MAX_CONTAINERS)
+			break;
+		const char *h = health_word(st->container_health[i]);
+		const char *had = jstr(c, "healthStatus");
+		if (had && strcmp(had, h) == 0)
+			continue;
+		differs = true;
+		if (set)
+			json_object_set_new(c, "healthStatus", json_string(h));
+	}
+	return differs;
+}
+
 /* Moves one live task along from what the driver says; *changed set when its
  * state changed. */
 static int apply_status(struct sched *s, struct sched_obj *task,
@@ -286,11 +316,10 @@ static int apply_status(struct sched *s, struct sched_obj *task,
 			return SCHED_OK;
 		}
 		{
-			const char *h = st->health == SCHED_HEALTH_HEALTHY     ? "HEALTHY"
-			                : st->health == SCHED_HEALTH_UNHEALTHY ? "UNHEALTHY"
-			                                                       : "UNKNOWN";
+			const char *h = health_word(st->health);
 			const char *had = jstr(task->doc, "healthStatus");
 			bool health_changed = !had || strcmp(had, h) != 0;
+			health_changed |= containers_health(task->doc, st, false);
 			if (strcmp(last, "RUNNING") == 0 && !health_changed)
 				return SCHED_OK;
 			if (strcmp(last, "RUNNING") != 0) {
@@ -298,6 +327,7 @@ static int apply_status(struct sched *s, struct sched_obj *task,
 				sched_throttle_note(s, task->doc, true);
 			}
 			json_object_set_new(task->doc, "healthStatus", json_string(h));
+			containers_health(task->doc, st, true);
 		}
 		*changed = true;
 		return sched_task_commit(s, task, err);

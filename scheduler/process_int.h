@@ -92,6 +92,7 @@ struct pcspec {
 	bool set_ids;
 	uid_t uid;
 	gid_t gid;
+	json_t *health_check; /* the definition's healthCheck (a reference), or NULL */
 };
 /* Builds every container of the task, in definition order; 0, or -1 with
  * reason (nothing allocated is left behind). */
@@ -105,5 +106,43 @@ int pcspec_nice_for_cpu(int cpu);
 /* The task id of a task ARN (the part after the last '/'), when it is safe
  * as a file name ([A-Za-z0-9_-], 1..64); NULL otherwise. Borrowed from arn. */
 const char *pcspec_task_id(const char *arn);
+
+/* --- health checks (process_health.c) ---------------------------------------
+ * One container's healthCheck, run by the driver's watcher thread: see the
+ * top of process_health.c. Every field is the watcher's (under the driver's
+ * lock). */
+#include "scheduler/driver.h"
+
+struct phealth {
+	char **argv;    /* NULL-terminated: CMD's words, or /bin/sh -c <line> */
+	char **envp;    /* the container's environment; NULL: empty */
+	char *cwd;      /* NULL: the gateway's */
+	char *out_path; /* the last check's output; NULL: discarded */
+	bool set_ids;
+	uid_t uid;
+	gid_t gid;
+	long long interval_ms, timeout_ms, start_period_ms;
+	int retries;
+	long long started_ms; /* the container's start: startPeriod counts from it */
+	enum sched_driver_health verdict;
+	int fails;         /* in a row, outside startPeriod */
+	long long next_ms; /* the next run; while one runs, its deadline */
+	pid_t pid;         /* the running check, 0: none */
+	int pidfd;
+};
+/* From the definition's healthCheck (as taskdef.c validated it): *out NULL
+ * when there is none or it is NONE. 0, or -1 when out of memory. */
+int phealth_new(const json_t *hc, struct phealth **out);
+/* Frees h (NULL-safe), killing a check that runs. */
+void phealth_free(struct phealth *h);
+/* The check's environment: a copy of envp, or the container's own as
+ * /proc/<pid>/environ shows it (pid checked against its start time). 0/-1. */
+int phealth_set_env(struct phealth *h, char *const *envp);
+int phealth_env_from_proc(struct phealth *h, pid_t pid, unsigned long long start);
+/* Does what is due at now (ms): reaps a check that ended, kills one that
+ * overran, starts one whose time came. True when the verdict changed. */
+bool phealth_step(struct phealth *h, long long now);
+/* Kills and reaps a check that runs (the container ended). */
+void phealth_kill(struct phealth *h);
 
 #endif

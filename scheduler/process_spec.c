@@ -464,6 +464,9 @@ out:
 	const char *user = json_string_value(json_object_get(cdef, "user"));
 	if (user && *user && resolve_user(c, user, reason, cap) < 0)
 		return -1;
+	const json_t *hc = json_object_get(cdef, "healthCheck");
+	if (json_is_object(hc))
+		c->health_check = json_incref((json_t *)hc);
 	return 0;
 }
 
@@ -479,6 +482,7 @@ static void spec_clear(struct pcspec *c)
 	for (size_t i = 0; c->envp && c->envp[i]; i++)
 		free(c->envp[i]);
 	free(c->envp);
+	json_decref(c->health_check);
 }
 
 void pcspec_free(struct pcspec *v, size_t n)

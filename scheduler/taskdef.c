@@ -33,7 +33,7 @@
 #include <strings.h>
 
 #define FAMILY_MAX     255
-#define CONTAINERS_MAX 10
+#define CONTAINERS_MAX SCHED_DRIVER_MAX_CONTAINERS /* ECS allows 10 */
 #define IMAGE_MAX      255
 #define TASK_CPU_MIN   128
 #define TASK_CPU_MAX   196608 /* 192 vCPU */
@@ -404,7 +404,7 @@ static int parse_health(const json_t *c, const char *where, json_t *out_c, struc
 	bool set;
 	rc = get_int(h, "interval", 5, 300, &interval, &set, w, err);
 	if (rc == SCHED_OK)
-		rc = get_int(h, "timeout", 2, 60, &timeout, &set, w, err);
+		rc = get_int(h, "timeout", 2, 120, &timeout, &set, w, err);
 	if (rc == SCHED_OK)
 		rc = get_int(h, "retries", 1, 10, &retries, &set, w, err);
 	if (rc == SCHED_OK)

@@ -9,15 +9,19 @@
  * TASKGATE_TEST_DOCKER_IMAGE (a local image with /bin/sh), as
  * tests/integration/test_docker.sh runs it: real containers, host
  * networking, their exits noticed through the event stream, stop, a
- * reopened driver finding its tasks by label, metadata and stats.
+ * reopened driver finding its tasks by label, metadata and stats, health
+ * checks, and starts that run in the background (a pull that fails, a stop
+ * that cancels a start).
  */
 #include "scheduler/docker_http.h"
 #include "scheduler/docker_int.h"
 #include "scheduler/driver.h"
 #include "tests/unit/check.h"
 
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +128,45 @@ static void test_create_body(void)
 	}
 	dk_create_free(v, n);
 
+	/* A healthCheck becomes Healthcheck in nanoseconds, as the agent passes
+	 * it; a container without one has none (and no health label). */
+	json_object_set_new(json_array_get(json_object_get(def, "containerDefinitions"), 0),
+	                    "healthCheck",
+	                    json_pack("{s:[s,s], s:i, s:i, s:i, s:i}", "command", "CMD-SHELL",
+	                              "curl -f http://localhost/ || exit 1", "interval", 10,
+	                              "timeout", 3, "retries", 4, "startPeriod", 20));
+	CHECK_INT(dk_create_build(task, def, env, &o, &v, &n, reason, sizeof(reason)), 0);
+	if (n == 2) {
+		const json_t *h = json_object_get(v[0].body, "Healthcheck");
+		CHECK_STR(json_string_value(json_array_get(json_object_get(h, "Test"), 0)),
+		          "CMD-SHELL");
+		CHECK_STR(json_string_value(json_array_get(json_object_get(h, "Test"), 1)),
+		          "curl -f http://localhost/ || exit 1");
+		CHECK_INT(json_integer_value(json_object_get(h, "Interval")), 10000000000LL);
+		CHECK_INT(json_integer_value(json_object_get(h, "Timeout")), 3000000000LL);
+		CHECK_INT(json_integer_value(json_object_get(h, "Retries")), 4);
+		CHECK_INT(json_integer_value(json_object_get(h, "StartPeriod")), 20000000000LL);
+		CHECK(v[0].has_check);
+		CHECK_STR(json_string_value(json_object_get(json_object_get(v[0].body, "Labels"),
+		                                            DK_LABEL_HEALTH)),
+		          "true");
+		CHECK(json_object_get(v[1].body, "Healthcheck") == NULL);
+		CHECK(!v[1].has_check);
+	}
+	dk_create_free(v, n);
+	/* NONE turns the image's own HEALTHCHECK off and is no check. */
+	json_object_set_new(json_array_get(json_object_get(def, "containerDefinitions"), 0),
+	                    "healthCheck", json_pack("{s:[s]}", "command", "NONE"));
+	CHECK_INT(dk_create_build(task, def, env, &o, &v, &n, reason, sizeof(reason)), 0);
+	if (n == 2) {
+		CHECK_STR(
+		    json_string_value(json_array_get(
+		        json_object_get(json_object_get(v[0].body, "Healthcheck"), "Test"), 0)),
+		    "NONE");
+		CHECK(!v[0].has_check);
+	}
+	dk_create_free(v, n);
+
 	/* Host networking publishes nothing; awsvpc is refused. */
 	json_object_set_new(def, "networkMode", json_string("host"));
 	CHECK_INT(dk_create_build(task, def, env, &o, &v, &n, reason, sizeof(reason)), 0);
@@ -196,7 +239,7 @@ static struct sched_driver open_engine(void)
 	return d;
 }
 
-static char arns[8][128];
+static char arns[16][128];
 static const char *arn_of(int i)
 {
 	snprintf(arns[i], sizeof(arns[i]),
@@ -226,23 +269,93 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits for the driver's event for arn (not inspect: the event stream is
- * what must notice a death by itself). */
-static bool wait_event(struct sched_driver *d, const char *arn, struct sched_driver_status *st)
+/* Events read while waiting for another task's, kept for the next wait. */
+static struct sched_driver_event backlog[64];
+static size_t n_backlog;
+
+static bool event_wanted(const struct sched_driver_event *e, const char *arn, int health)
+{
+	if (strcmp(e->task_arn, arn) != 0)
+		return false;
+	return health < 0
+	           ? e->status.state == SCHED_DRIVER_STOPPED
+	           : e->status.state == SCHED_DRIVER_RUNNING && (int)e->status.health == health;
+}
+
+/* Waits for the driver's event for arn that says STOPPED, or RUNNING with
+ * the given health when health >= 0 (not inspect: the event stream is what
+ * must notice a death or a verdict by itself). Earlier events of arn are
+ * skipped; later ones and other tasks' are kept for their own wait. */
+static bool wait_event_for(struct sched_driver *d, const char *arn, int health,
+                           struct sched_driver_status *st)
 {
 	long long end = mono_ms() + 30000;
-	while (mono_ms() < end) {
+	for (;;) {
+		size_t w = 0;
+		bool found = false;
+		for (size_t i = 0; i < n_backlog; i++) {
+			if (!found && event_wanted(&backlog[i], arn, health)) {
+				*st = backlog[i].status;
+				found = true;
+			} else if (found || strcmp(backlog[i].task_arn, arn) != 0) {
+				backlog[w++] = backlog[i];
+			}
+		}
+		n_backlog = w;
+		if (found)
+			return true;
+		if (mono_ms() >= end)
+			return false;
 		struct sched_driver_event ev[8];
 		int n = d->events(d->handle, ev, 8);
 		for (int i = 0; i < n; i++)
-			if (strcmp(ev[i].task_arn, arn) == 0) {
-				*st = ev[i].status;
-				return true;
-			}
+			if (n_backlog < sizeof(backlog) / sizeof(backlog[0]))
+				backlog[n_backlog++] = ev[i];
+		if (n <= 0) {
+			struct timespec t = {0, 20 * 1000000};
+			nanosleep(&t, NULL);
+		}
+	}
+}
+
+static bool wait_event(struct sched_driver *d, const char *arn, struct sched_driver_status *st)
+{
+	return wait_event_for(d, arn, -1, st);
+}
+
+/* Starts run in the background: waits until inspect says state. */
+static bool wait_state(struct sched_driver *d, const char *arn, enum sched_driver_state state,
+                       struct sched_driver_status *st)
+{
+	long long end = mono_ms() + 30000;
+	while (mono_ms() < end) {
+		if (d->inspect(d->handle, arn, st) == 0 && st->state == state)
+			return true;
 		struct timespec t = {0, 20 * 1000000};
 		nanosleep(&t, NULL);
 	}
 	return false;
+}
+
+/* How many containers the engine holds for the task (-1: no answer). */
+static int engine_count(const char *arn)
+{
+	struct dhttp_target t = {.unix_path = sock, .timeout_ms = 10000};
+	char f[512], path[1024], err[256];
+	snprintf(f, sizeof(f), "{\"label\":[\"%s=%s\"]}", DK_LABEL_TASK, arn);
+	char *q = dhttp_query_escape(f);
+	snprintf(path, sizeof(path), "/v1.41/containers/json?all=1&filters=%s", q ? q : "");
+	free(q);
+	int status;
+	json_t *j = NULL;
+	if (dhttp_request_json(&t, "GET", path, NULL, &status, &j, err, sizeof(err)) < 0 ||
+	    status != 200) {
+		json_decref(j);
+		return -1;
+	}
+	int n = (int)json_array_size(j);
+	json_decref(j);
+	return n;
 }
 
 /* Told after the driver's lock is released: may come just after the event. */
@@ -321,8 +434,9 @@ static void test_engine_stop_and_restart(void)
 	CHECK_INT(d.start(d.handle, ta, da, env, reason, sizeof(reason)), 0);
 	CHECK_INT(d.start(d.handle, tb, db, env, reason, sizeof(reason)), 0);
 	struct sched_driver_status st;
-	CHECK_INT(d.inspect(d.handle, a, &st), 0);
-	CHECK_INT(st.state, SCHED_DRIVER_RUNNING);
+	CHECK(wait_state(&d, a, SCHED_DRIVER_RUNNING, &st));
+	CHECK(wait_state(&d, b, SCHED_DRIVER_RUNNING, &st));
+	CHECK_INT(st.health, SCHED_HEALTH_UNKNOWN); /* no health check */
 	CHECK_INT(d.stop(d.handle, a, reason, sizeof(reason)), 0);
 	CHECK(wait_event(&d, a, &st));
 	CHECK_INT(st.exit_code, 137);
@@ -372,6 +486,7 @@ static void test_engine_start_failures(void)
 	CHECK(d.handle != NULL);
 	if (!d.handle)
 		return;
+	/* No registry answers here: the pull fails, in the background. */
 	const char *arn = arn_of(3);
 	json_t *task = task_of(arn);
 	json_t *def = json_pack("{s:s, s:i, s:[{s:s, s:s}]}", "family", "drvtest", "revision", 1,
@@ -379,23 +494,207 @@ static void test_engine_start_failures(void)
 	                        "127.0.0.1:1/taskgate/none:1");
 	json_t *env = json_object();
 	char reason[256] = "";
-	CHECK_INT(d.start(d.handle, task, def, env, reason, sizeof(reason)), -1);
-	CHECK(strstr(reason, "CannotPullContainerError") != NULL);
+	int before = atomic_load(&notified);
+	long long t0 = mono_ms();
+	CHECK_INT(d.start(d.handle, task, def, env, reason, sizeof(reason)), 0);
+	CHECK(mono_ms() - t0 < 2000);
+	struct sched_driver_status st;
+	CHECK(wait_event(&d, arn, &st));
+	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
+	CHECK(st.failed_to_start);
+	CHECK(strstr(st.reason, "CannotPullContainerError") != NULL);
+	CHECK(wait_notified(before));
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
+	CHECK(st.failed_to_start);
+	CHECK(strstr(st.reason, "CannotPullContainerError") != NULL);
 	json_decref(def);
-	/* An executable the image does not have. */
+	json_decref(task);
+	/* An executable the image does not have: created, then fails to
+	 * start; nothing is left behind. */
+	const char *arn2 = arn_of(12);
+	task = task_of(arn2);
 	def = json_pack("{s:s, s:i, s:[{s:s, s:s, s:[s]}]}", "family", "drvtest", "revision", 1,
 	                "containerDefinitions", "name", "app", "image", image, "entryPoint",
 	                "/no/such/program");
+	CHECK_INT(d.start(d.handle, task, def, env, reason, sizeof(reason)), 0);
+	CHECK(wait_event(&d, arn2, &st));
+	CHECK(st.failed_to_start);
+	CHECK(strstr(st.reason, "CannotStartContainerError") != NULL);
+	CHECK_INT(engine_count(arn2), 0);
+	/* A task that failed to start does not start again. */
 	CHECK_INT(d.start(d.handle, task, def, env, reason, sizeof(reason)), -1);
-	CHECK(strstr(reason, "CannotStartContainerError") != NULL);
-	/* Nothing is left behind. */
-	struct sched_driver_status st;
-	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
-	CHECK_INT(st.state, SCHED_DRIVER_UNKNOWN);
+	CHECK(strstr(reason, "already ran") != NULL);
 	json_decref(task);
 	json_decref(def);
 	json_decref(env);
 	sched_docker_driver_close(&d);
+}
+
+/* A registry that accepts connections and never answers: the pull hangs
+ * until the start is cancelled. */
+static int hanging_registry(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t n = sizeof(a);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &n) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static void test_engine_stop_cancels_start(void)
+{
+	int port = 0;
+	int lfd = hanging_registry(&port);
+	CHECK(lfd >= 0);
+	if (lfd < 0)
+		return;
+	struct sched_driver d = open_engine();
+	CHECK(d.handle != NULL);
+	if (!d.handle) {
+		close(lfd);
+		return;
+	}
+	char img[128];
+	snprintf(img, sizeof(img), "127.0.0.1:%d/taskgate/slow:1", port);
+	const char *arn = arn_of(10);
+	json_t *task = task_of(arn);
+	json_t *def = json_pack("{s:s, s:i, s:[{s:s, s:s}]}", "family", "drvtest", "revision", 1,
+	                        "containerDefinitions", "name", "app", "image", img);
+	json_t *env = json_object();
+	char reason[256] = "";
+	long long t0 = mono_ms();
+	CHECK_INT(d.start(d.handle, task, def, env, reason, sizeof(reason)), 0);
+	CHECK(mono_ms() - t0 < 2000);
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_PENDING);
+	/* The driver's other calls are not held up by the pull. */
+	struct timespec pause = {0, 300 * 1000000};
+	nanosleep(&pause, NULL);
+	t0 = mono_ms();
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_PENDING);
+	CHECK_INT(d.inspect(d.handle, arn_of(11), &st), 0);
+	CHECK(mono_ms() - t0 < 2000);
+	t0 = mono_ms();
+	CHECK_INT(d.stop(d.handle, arn, reason, sizeof(reason)), 0);
+	CHECK(wait_event(&d, arn, &st));
+	CHECK(mono_ms() - t0 < 5000);
+	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
+	CHECK(!st.failed_to_start);
+	CHECK_STR(st.reason, "Task stopped on request");
+	CHECK_INT(engine_count(arn), 0);
+	/* close cancels a start in progress too, and waits for it. */
+	const char *arn2 = arn_of(11);
+	json_t *task2 = task_of(arn2);
+	CHECK_INT(d.start(d.handle, task2, def, env, reason, sizeof(reason)), 0);
+	t0 = mono_ms();
+	sched_docker_driver_close(&d);
+	CHECK(mono_ms() - t0 < 5000);
+	CHECK_INT(engine_count(arn2), 0);
+	close(lfd);
+	json_decref(task);
+	json_decref(task2);
+	json_decref(def);
+	json_decref(env);
+}
+
+/* A gateway killed between creating a task's containers and starting them
+ * leaves one in the engine's "created" state: the next driver removes the
+ * task's containers and reports it failed to start. */
+static void test_engine_interrupted_start(void)
+{
+	const char *arn = arn_of(13);
+	struct dhttp_target t = {.unix_path = sock, .timeout_ms = 10000};
+	json_t *body =
+	    json_pack("{s:s, s:[s,s,s], s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s}}", "Image", image,
+	              "Cmd", "/bin/sh", "-c", "sleep 60", "Labels", DK_LABEL_TASK, arn,
+	              DK_LABEL_CONTAINER, "app", DK_LABEL_MANAGED, "true", DK_LABEL_ESSENTIAL,
+	              "true", DK_LABEL_INDEX, "0", "HostConfig", "NetworkMode", "host");
+	int status = 0;
+	json_t *r = NULL;
+	char err[256] = "";
+	CHECK_INT(dhttp_request_json(&t, "POST", "/v1.41/containers/create", body, &status, &r, err,
+	                             sizeof(err)),
+	          0);
+	CHECK_INT(status, 201);
+	json_decref(r);
+	json_decref(body);
+	CHECK_INT(engine_count(arn), 1);
+	struct sched_driver d = open_engine();
+	CHECK(d.handle != NULL);
+	if (!d.handle)
+		return;
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
+	CHECK(st.failed_to_start);
+	CHECK(strstr(st.reason, "while the task was starting") != NULL);
+	CHECK_INT(engine_count(arn), 0);
+	sched_docker_driver_close(&d);
+}
+
+static json_t *def_health(const char *script, json_t *cmd, int retries)
+{
+	return json_pack("{s:s, s:i, s:[{s:s, s:s, s:[s,s,s], s:i, s:{s:o, s:i, s:i, s:i}}]}",
+	                 "family", "drvtest", "revision", 1, "containerDefinitions", "name", "app",
+	                 "image", image, "command", "/bin/sh", "-c", script, "stopTimeout", 1,
+	                 "healthCheck", "command", cmd, "interval", 1, "timeout", 2, "retries",
+	                 retries);
+}
+
+static void test_engine_health(void)
+{
+	struct sched_driver d = open_engine();
+	CHECK(d.handle != NULL);
+	if (!d.handle)
+		return;
+	const char *good = arn_of(8), *bad = arn_of(9);
+	json_t *tg = task_of(good), *tb = task_of(bad);
+	json_t *dg = def_health("touch /tmp/ok; while :; do sleep 1; done",
+	                        json_pack("[s,s,s]", "CMD", "/bin/cat", "/tmp/ok"), 3);
+	json_t *db =
+	    def_health("while :; do sleep 1; done", json_pack("[s,s]", "CMD-SHELL", "exit 1"), 2);
+	json_t *env = json_object();
+	char reason[256] = "";
+	CHECK_INT(d.start(d.handle, tg, dg, env, reason, sizeof(reason)), 0);
+	CHECK_INT(d.start(d.handle, tb, db, env, reason, sizeof(reason)), 0);
+	struct sched_driver_status st;
+	/* The engine says so through health_status events. */
+	CHECK(wait_event_for(&d, good, SCHED_HEALTH_HEALTHY, &st));
+	CHECK_INT(st.n_health, 1);
+	CHECK_INT(st.container_health[0], SCHED_HEALTH_HEALTHY);
+	CHECK(wait_event_for(&d, bad, SCHED_HEALTH_UNHEALTHY, &st));
+	CHECK_INT(st.container_health[0], SCHED_HEALTH_UNHEALTHY);
+	/* Inspect reads State.Health, also after a gateway restart. */
+	sched_docker_driver_close(&d);
+	d = open_engine();
+	CHECK(d.handle != NULL);
+	if (d.handle) {
+		CHECK_INT(d.inspect(d.handle, good, &st), 0);
+		CHECK_INT(st.state, SCHED_DRIVER_RUNNING);
+		CHECK_INT(st.health, SCHED_HEALTH_HEALTHY);
+		CHECK_INT(d.inspect(d.handle, bad, &st), 0);
+		CHECK_INT(st.health, SCHED_HEALTH_UNHEALTHY);
+		CHECK_INT(d.stop(d.handle, good, reason, sizeof(reason)), 0);
+		CHECK_INT(d.stop(d.handle, bad, reason, sizeof(reason)), 0);
+		/* (inspect: one wait for an event would drop the other's) */
+		CHECK(wait_state(&d, good, SCHED_DRIVER_STOPPED, &st));
+		CHECK(wait_state(&d, bad, SCHED_DRIVER_STOPPED, &st));
+		sched_docker_driver_close(&d);
+	}
+	json_decref(tg);
+	json_decref(tb);
+	json_decref(dg);
+	json_decref(db);
+	json_decref(env);
 }
 
 static void test_engine_essential_stops_others(void)
@@ -483,7 +782,8 @@ int main(int argc, char **argv)
 	sock = getenv("TASKGATE_TEST_DOCKER_SOCK");
 	image = getenv("TASKGATE_TEST_DOCKER_IMAGE");
 	static const struct check_case always[] = {
-	    {"a container definition becomes a create body as the ECS agent maps it",
+	    {"a container definition becomes a create body as the ECS agent maps it, health "
+	     "check included",
 	     test_create_body},
 	    {"an image without a tag is pulled as :latest, never every tag", test_image_ref},
 	    {"open refuses an address where no engine answers, and TCP without a CA",
@@ -495,8 +795,16 @@ int main(int argc, char **argv)
 	    {"stop ends a task (SIGKILL after the timeout), and a reopened driver finds tasks by "
 	     "label",
 	     test_engine_stop_and_restart},
-	    {"a missing image or executable fails the start and leaves nothing behind",
+	    {"start returns at once; a pull or start that fails later stops the task as failed "
+	     "to start, leaving nothing behind",
 	     test_engine_start_failures},
+	    {"a stop or close while a start is pulling cancels it and leaves nothing behind",
+	     test_engine_stop_cancels_start},
+	    {"a start cut short by a killed gateway is found, cleaned up and failed to start",
+	     test_engine_interrupted_start},
+	    {"a passing health check makes the task HEALTHY, a failing one UNHEALTHY, with an "
+	     "event",
+	     test_engine_health},
 	    {"an essential container's exit stops the task's other containers",
 	     test_engine_essential_stops_others},
 	    {"the engine is reached over TCP with mutual TLS; a wrong CA or no client "

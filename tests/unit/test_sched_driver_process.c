@@ -1,8 +1,9 @@
 /*
  * test_sched_driver_process.c - the process driver with real processes
  * (/bin/sh): environment, exit codes and events, stop with SIGTERM then
- * SIGKILL, limits, failures to start, and a reopened driver (a restarted
- * gateway) finding its tasks again without trusting a reused pid.
+ * SIGKILL, limits, failures to start, a reopened driver (a restarted
+ * gateway) finding its tasks again without trusting a reused pid, and
+ * health checks (verdicts, retries, timeouts, startPeriod, restart).
  *
  * Waiting is polling a condition (the driver's inspect, a file appearing)
  * under a generous deadline that only turns a hang into a failure.
@@ -547,6 +548,215 @@ static void test_open_refuses_bad_run_dir(void)
 	CHECK_INT(sched_process_driver_open(NULL, &d, err, sizeof(err)), -1);
 }
 
+/* --- health checks ------------------------------------------------------------ */
+
+/* One container running script, with a healthCheck (seconds). */
+static json_t *def_health(const char *script, json_t *cmd, int interval, int timeout, int retries,
+                          int start_period)
+{
+	return json_pack("{s:[{s:s, s:[s,s,s], s:b, s:[{s:s, s:s}], s:{s:o, s:i, s:i, s:i, "
+	                 "s:i}}]}",
+	                 "containerDefinitions", "name", "app", "command", "/bin/sh", "-c", script,
+	                 "essential", 1, "environment", "name", "FOO", "value", "bar",
+	                 "healthCheck", "command", cmd, "interval", interval, "timeout", timeout,
+	                 "retries", retries, "startPeriod", start_period);
+}
+
+/* Waits for an event that says RUNNING with health (other events skipped). */
+static bool wait_health_event(struct sched_driver *d, const char *arn,
+                              enum sched_driver_health health, struct sched_driver_status *st)
+{
+	long long end = mono_ms() + 15000;
+	while (mono_ms() < end) {
+		struct sched_driver_event ev[8];
+		int n = d->events(d->handle, ev, 8);
+		for (int i = 0; i < n; i++)
+			if (strcmp(ev[i].task_arn, arn) == 0 &&
+			    ev[i].status.state == SCHED_DRIVER_RUNNING &&
+			    ev[i].status.health == health) {
+				*st = ev[i].status;
+				return true;
+			}
+		nap();
+	}
+	return false;
+}
+
+static void test_health_healthy(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	const char *shell = task_arn(0), *cmd = task_arn(1);
+	json_t *ts = task_json(shell), *tc = task_json(cmd);
+	/* CMD-SHELL sees the container's environment; CMD's bare name is
+	 * found on the container's PATH. */
+	json_t *ds = def_health("while :; do sleep 1; done",
+	                        json_pack("[s,s]", "CMD-SHELL", "[ \"$FOO\" = bar ] && echo fine"),
+	                        1, 2, 3, 0);
+	json_t *dc = def_health("while :; do sleep 1; done",
+	                        json_pack("[s,s,s,s]", "CMD", "sh", "-c", "exit 0"), 1, 2, 3, 0);
+	char reason[256] = "";
+	int before = atomic_load(&notified);
+	CHECK_INT(start(&d, ts, ds, NULL, reason), 0);
+	CHECK_INT(start(&d, tc, dc, NULL, reason), 0);
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, shell, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_RUNNING);
+	CHECK_INT(st.health, SCHED_HEALTH_UNKNOWN); /* no verdict before the first run */
+	CHECK(wait_health_event(&d, shell, SCHED_HEALTH_HEALTHY, &st));
+	CHECK_INT(st.n_health, 1);
+	CHECK_INT(st.container_health[0], SCHED_HEALTH_HEALTHY);
+	CHECK(wait_notified(before));
+	CHECK(wait_health_event(&d, cmd, SCHED_HEALTH_HEALTHY, &st));
+	CHECK_INT(d.inspect(d.handle, shell, &st), 0);
+	CHECK_INT(st.health, SCHED_HEALTH_HEALTHY);
+	/* The last check's output is kept beside the container's logs. */
+	char p[512];
+	out_path(p, sizeof(p), shell, "app", "health");
+	char *out = slurp(p);
+	CHECK(out && strcmp(out, "fine\n") == 0);
+	free(out);
+	CHECK_INT(d.stop(d.handle, shell, reason, sizeof(reason)), 0);
+	CHECK_INT(d.stop(d.handle, cmd, reason, sizeof(reason)), 0);
+	CHECK(wait_state(&d, shell, SCHED_DRIVER_STOPPED, &st));
+	CHECK(wait_state(&d, cmd, SCHED_DRIVER_STOPPED, &st));
+	sched_process_driver_close(&d);
+	CHECK(wait_no_children());
+	json_decref(ts);
+	json_decref(tc);
+	json_decref(ds);
+	json_decref(dc);
+}
+
+static void test_health_unhealthy_after_retries(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	const char *arn = task_arn(0);
+	json_t *t = task_json(arn);
+	/* Fails from the start: unhealthy after the third failure in a row,
+	 * that is about three intervals after the start. */
+	json_t *def = def_health("while :; do sleep 1; done",
+	                         json_pack("[s,s]", "CMD-SHELL", "echo probe; exit 1"), 1, 2, 3, 0);
+	char reason[256] = "";
+	long long t0 = mono_ms();
+	CHECK_INT(start(&d, t, def, NULL, reason), 0);
+	char p[512];
+	out_path(p, sizeof(p), arn, "app", "health");
+	CHECK(wait_file(p)); /* a first check ran and failed... */
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK_INT(st.health, SCHED_HEALTH_UNKNOWN); /* ...which is not enough */
+	CHECK(wait_health_event(&d, arn, SCHED_HEALTH_UNHEALTHY, &st));
+	CHECK(mono_ms() - t0 >= 2500);
+	CHECK_INT(st.container_health[0], SCHED_HEALTH_UNHEALTHY);
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK_INT(st.state, SCHED_DRIVER_RUNNING); /* the service replaces it, not the driver */
+	CHECK_INT(st.health, SCHED_HEALTH_UNHEALTHY);
+	CHECK_INT(d.stop(d.handle, arn, reason, sizeof(reason)), 0);
+	CHECK(wait_state(&d, arn, SCHED_DRIVER_STOPPED, &st));
+	sched_process_driver_close(&d);
+	json_decref(t);
+	json_decref(def);
+}
+
+static void test_health_timeout(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	const char *arn = task_arn(0);
+	json_t *t = task_json(arn);
+	char pidfile[512];
+	out_path(pidfile, sizeof(pidfile), arn, "app", "probe-pid");
+	char cmdline[700];
+	snprintf(cmdline, sizeof(cmdline), "sleep 30 & echo $! > %s; wait", pidfile);
+	json_t *def = def_health("while :; do sleep 1; done",
+	                         json_pack("[s,s]", "CMD-SHELL", cmdline), 1, 2, 1, 0);
+	char reason[256] = "";
+	CHECK_INT(start(&d, t, def, NULL, reason), 0);
+	CHECK(wait_file(pidfile));
+	/* The scheduler's calls do not wait for a running check. */
+	struct sched_driver_status st;
+	long long t0 = mono_ms();
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	CHECK(mono_ms() - t0 < 500);
+	CHECK(wait_health_event(&d, arn, SCHED_HEALTH_UNHEALTHY, &st));
+	/* The overrunning check's whole process group was killed. */
+	char *pid_s = slurp(pidfile);
+	int pid = pid_s ? atoi(pid_s) : 0;
+	free(pid_s);
+	CHECK(pid > 0);
+	long long end = mono_ms() + 5000;
+	while (pid > 0 && kill(pid, 0) == 0 && mono_ms() < end)
+		nap();
+	CHECK(pid > 0 && kill(pid, 0) < 0);
+	CHECK_INT(d.stop(d.handle, arn, reason, sizeof(reason)), 0);
+	CHECK(wait_state(&d, arn, SCHED_DRIVER_STOPPED, &st));
+	sched_process_driver_close(&d);
+	json_decref(t);
+	json_decref(def);
+}
+
+static void test_health_start_period(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	const char *arn = task_arn(0);
+	json_t *t = task_json(arn);
+	/* retries 1: any failure that counts makes it unhealthy, so only the
+	 * start period keeps it UNKNOWN. */
+	json_t *def = def_health("while :; do sleep 1; done",
+	                         json_pack("[s,s]", "CMD-SHELL", "echo probe; exit 1"), 1, 2, 1, 4);
+	char reason[256] = "";
+	long long t0 = mono_ms();
+	CHECK_INT(start(&d, t, def, NULL, reason), 0);
+	char p[512];
+	out_path(p, sizeof(p), arn, "app", "health");
+	CHECK(wait_file(p)); /* failed at least once, inside the start period */
+	struct sched_driver_status st;
+	CHECK_INT(d.inspect(d.handle, arn, &st), 0);
+	if (mono_ms() - t0 < 3500)
+		CHECK_INT(st.health, SCHED_HEALTH_UNKNOWN);
+	CHECK(wait_health_event(&d, arn, SCHED_HEALTH_UNHEALTHY, &st));
+	CHECK(mono_ms() - t0 >= 3900);
+	CHECK_INT(d.stop(d.handle, arn, reason, sizeof(reason)), 0);
+	CHECK(wait_state(&d, arn, SCHED_DRIVER_STOPPED, &st));
+	sched_process_driver_close(&d);
+	json_decref(t);
+	json_decref(def);
+}
+
+static void test_health_after_restart(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	const char *arn = task_arn(0);
+	json_t *t = task_json(arn);
+	/* FOO=bar: three letters, checked without naming the value. */
+	json_t *def = def_health("while :; do sleep 1; done",
+	                         json_pack("[s,s]", "CMD-SHELL", "[ ${#FOO} -eq 3 ]"), 1, 2, 3, 0);
+	char reason[256] = "";
+	CHECK_INT(start(&d, t, def, NULL, reason), 0);
+	struct sched_driver_status st;
+	CHECK(wait_health_event(&d, arn, SCHED_HEALTH_HEALTHY, &st));
+	sched_process_driver_close(&d);
+	/* The check's definition came back from state.json, its environment
+	 * from the running container; nothing secret was written. */
+	char p[512];
+	snprintf(p, sizeof(p), "%s/tasks/%s/state.json", run_dir, strrchr(arn, '/') + 1);
+	char *state = slurp(p);
+	CHECK(state && strstr(state, "healthCheck") && !strstr(state, "bar"));
+	free(state);
+	d = open_driver();
+	CHECK(wait_health_event(&d, arn, SCHED_HEALTH_HEALTHY, &st));
+	CHECK_INT(d.stop(d.handle, arn, reason, sizeof(reason)), 0);
+	CHECK(wait_state(&d, arn, SCHED_DRIVER_STOPPED, &st));
+	sched_process_driver_close(&d);
+	CHECK(wait_no_children());
+	json_decref(t);
+	json_decref(def);
+}
+
 int main(int argc, char **argv)
 {
 	setenv("TASKGATE_TEST_SECRET", "x", 1);
@@ -569,6 +779,19 @@ int main(int argc, char **argv)
 	    {"a reopened driver does not trust pids whose start time differs",
 	     test_restart_ignores_reused_pids},
 	    {"open refuses a relative or unusable run folder", test_open_refuses_bad_run_dir},
+	    {"a passing health check (CMD-SHELL with the container's environment, or CMD on its "
+	     "PATH) makes the task HEALTHY with an event",
+	     test_health_healthy},
+	    {"a failing health check makes the task UNHEALTHY only after retries failures in a "
+	     "row",
+	     test_health_unhealthy_after_retries},
+	    {"a health check that overruns its timeout is a failure and its process group is "
+	     "killed, without holding up inspect",
+	     test_health_timeout},
+	    {"failures during startPeriod do not count", test_health_start_period},
+	    {"a reopened driver runs the checks again with the container's environment, which "
+	     "is never written to the run folder",
+	     test_health_after_restart},
 	};
 	int rc = check_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 	if (run_dir[0])

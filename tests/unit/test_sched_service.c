@@ -209,6 +209,9 @@ static void test_unhealthy_task_replaced(void)
 	CHECK_STR(sfx_str(t, "lastStatus"), "STOPPED");
 	CHECK_STR(sfx_str(t, "stopCode"), "ServiceSchedulerInitiated");
 	CHECK_STR(sfx_str(t, "stoppedReason"), "Task failed container health checks");
+	CHECK_STR(sfx_str(t, "healthStatus"), "UNHEALTHY");
+	CHECK_STR(sfx_str(json_array_get(json_object_get(t, "containers"), 0), "healthStatus"),
+	          "UNHEALTHY");
 	json_decref(t);
 	struct counts c = count_service(&f, "web", NULL);
 	CHECK_INT(c.alive, 1);
@@ -487,6 +490,32 @@ static void test_failing_starts_throttled(void)
 	sfx_done(&f);
 }
 
+/* The same back-off when the driver accepts starts and fails them later
+ * (docker pulling in the background). */
+static void test_late_failing_starts_throttled(void)
+{
+	struct sfx f;
+	world(&f, 1);
+	char *td = w_taskdef(&f, TD("web", "a"));
+	sched_fake_fail_starts_later(f.fake, 1000, "CannotPullContainerError: no such image");
+	json_decref(create(&f, "web", "web", 1, -1, -1));
+	for (int i = 0; i < 6; i++)
+		step(&f);
+	CHECK_INT(w_count(&f, "c", "STOPPED"), 3);
+	json_t *svc = describe(&f, "web");
+	CHECK_STR(sfx_str(json_array_get(json_object_get(svc, "events"), 0), "message"),
+	          "(service web) is unable to consistently start tasks successfully. For more "
+	          "information, see the Troubleshooting section.");
+	json_decref(svc);
+	sched_fake_fail_starts_later(f.fake, 0, NULL);
+	f.now_ms += 5000;
+	step(&f);
+	step(&f);
+	CHECK_INT(count_service(&f, "web", NULL).running, 1);
+	free(td);
+	sfx_done(&f);
+}
+
 static void test_placement_failure_event(void)
 {
 	struct sfx f;
@@ -656,6 +685,8 @@ int main(int argc, char **argv)
 	    {"service events are capped at the 100 newest", test_events_capped},
 	    {"a service whose tasks keep failing to start waits longer between tries",
 	     test_failing_starts_throttled},
+	    {"starts that the driver fails after accepting them are throttled the same way",
+	     test_late_failing_starts_throttled},
 	    {"a task that fits nowhere is a service event, not repeated each pass",
 	     test_placement_failure_event},
 	    {"a service's tasks on a DRAINING instance move to ACTIVE ones within the limits",

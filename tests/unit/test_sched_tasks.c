@@ -441,6 +441,46 @@ static void test_driver_start_failure(void)
 	sfx_done(&f);
 }
 
+/* A driver that starts in the background (docker pulling an image) accepts
+ * the start, then reports the failure: the same TaskFailedToStart. */
+static void test_driver_late_start_failure(void)
+{
+	struct sfx f;
+	sfx_init(&f);
+	struct hook_log h;
+	with_hooks(&f, &h);
+	w_cluster(&f, "c");
+	w_instance(&f, "c", 0, 1024, 1024, "a", NULL);
+	char *td = w_taskdef(&f, TD_WEB);
+	sched_fake_fail_starts_later(f.fake, 1, "CannotPullContainerError: pull access denied");
+	json_t *tasks = w_run(&f, "c", "web", 1, NULL);
+	CHECK_INT(json_array_size(tasks), 1);
+	const char *arn = sfx_str(json_array_get(tasks, 0), "taskArn");
+	CHECK_STR(sfx_str(json_array_get(tasks, 0), "lastStatus"), "PENDING");
+	CHECK_INT(h.stopped, 0);
+	int changed = 0;
+	CHECK_INT(sched_tick(f.s, &changed, &f.err), SCHED_OK);
+	CHECK_INT(changed, 1);
+	json_t *t = w_task(&f, "c", arn);
+	CHECK_STR(sfx_str(t, "lastStatus"), "STOPPED");
+	CHECK_STR(sfx_str(t, "stopCode"), "TaskFailedToStart");
+	CHECK_STR(sfx_str(t, "stoppedReason"), "CannotPullContainerError: pull access denied");
+	CHECK_STR(sfx_str(json_array_get(json_object_get(t, "containers"), 0), "reason"),
+	          "CannotPullContainerError: pull access denied");
+	CHECK(json_object_get(t, "startedAt") == NULL);
+	CHECK(json_object_get(json_array_get(json_object_get(t, "containers"), 0), "exitCode") ==
+	      NULL);
+	CHECK_INT(h.stopped, 1);
+	json_decref(t);
+	/* its resources are given back */
+	json_decref(tasks);
+	tasks = w_run(&f, "c", "web", 1, NULL);
+	CHECK_STR(sfx_str(json_array_get(tasks, 0), "lastStatus"), "PENDING");
+	json_decref(tasks);
+	free(td);
+	sfx_done(&f);
+}
+
 static void test_dead_container_noticed(void)
 {
 	struct sfx f;
@@ -764,6 +804,9 @@ int main(int argc, char **argv)
 	     test_hook_refusal_fails_closed},
 	    {"a driver that cannot start a task: TaskFailedToStart with its reason",
 	     test_driver_start_failure},
+	    {"a start the driver accepted and failed later: TaskFailedToStart with its reason, "
+	     "resources given back",
+	     test_driver_late_start_failure},
 	    {"a dead essential container stops the task with its exit code",
 	     test_dead_container_noticed},
 	    {"ListTasks filters by family, startedBy, instance and desired status, in pages",
