@@ -2,7 +2,8 @@
 #
 #   make            build (calls `make deps` first)
 #   make test       unit + integration tests; last line "N passed, N failed"
-#   make run        gateway up with dev certificates, the SQLite store and a demo account
+#   make run        gateway up with dev certificates, the SQLite store and a demo account;
+#                   DRIVER=docker|process (default: docker if an engine answers)
 #   make asan       the whole test suite under AddressSanitizer + UBSan (build/asan)
 #   make fuzz       libFuzzer harnesses (clang), FUZZ_SECONDS per target
 #   make bench      benchmarks, each printing a ratio against a baseline from the same run
@@ -124,9 +125,12 @@ integration: all
 	@BUILD=$(BUILD) tests/run.sh integration
 
 # Certificates, a config under var/ and the demo account, then the gateway in
-# the foreground (see gateway/run-dev.sh).
+# the foreground with this host in cluster "default" (see gateway/run-dev.sh).
+# DRIVER=docker|process picks where tasks run; unset, Docker when an engine
+# answers on /var/run/docker.sock (or TASKGATE_DRIVER from the environment).
+DRIVER ?=
 run: all
-	@BUILD=$(BUILD) gateway/run-dev.sh
+	@BUILD=$(BUILD) DRIVER="$(DRIVER)" gateway/run-dev.sh
 
 asan:
 	@$(MAKE) --no-print-directory deps

@@ -115,6 +115,7 @@ void gw_config_defaults(struct gw_config *cfg)
 	copy_str(cfg->scheduler.docker_network_mode, sizeof(cfg->scheduler.docker_network_mode),
 	         "bridge");
 	cfg->scheduler.docker_timeout_ms = 30000;
+	cfg->scheduler.local_reserved_memory_mib = 256;
 	cfg->task_credentials.lifetime_s = 3600;
 	cfg->task_credentials.renew_before_s = 1800;
 	cfg->task_credentials.full_uri = false;
@@ -827,6 +828,8 @@ SCHED_UINT(p_sched_port_max, dynamic_port_max, 1024, 65535)
 SCHED_UINT(p_sched_stop_timeout, stop_timeout_s, 1, 3600)
 SCHED_UINT(p_sched_retain, retain_s, 0, 30 * 86400)
 SCHED_UINT(p_sched_docker_timeout, docker_timeout_ms, 100, 600000)
+/* 1 TiB: more than any host this runs on would keep for itself. */
+SCHED_UINT(p_sched_local_reserve, local_reserved_memory_mib, 0, 1024 * 1024)
 #undef SCHED_UINT
 
 #define SCHED_STR(fn, field)                                                                       \
@@ -872,6 +875,48 @@ static int p_sched_network_mode(struct walk *w, const char *path, json_t *v)
 	return GW_CONFIG_OK;
 }
 
+/* The clusters this host joins: ECS cluster names (letters, digits, - and _),
+ * each once. Checked here so that a typo stops the start with the key's
+ * name rather than failing later inside the scheduler. */
+static int p_sched_local_instance(struct walk *w, const char *path, json_t *v)
+{
+	struct gw_config_scheduler *sc = &w->cfg->scheduler;
+	if (!json_is_array(v))
+		return set_error(w->err, GW_CONFIG_ERR_TYPE,
+		                 "config: %s: expected a list of cluster names", path);
+	if (json_array_size(v) > GW_CONFIG_LOCAL_CLUSTERS_MAX)
+		return set_error(w->err, GW_CONFIG_ERR_VALUE, "config: %s: at most %d clusters",
+		                 path, GW_CONFIG_LOCAL_CLUSTERS_MAX);
+	sc->n_local_instance = 0;
+	size_t i;
+	json_t *e;
+	json_array_foreach(v, i, e)
+	{
+		char where[300];
+		snprintf(where, sizeof(where), "%s[%zu]", path, i);
+		const char *name = NULL;
+		int rc = want_string(w, where, e, GW_CONFIG_CLUSTER_NAME_MAX + 1, &name);
+		if (rc != GW_CONFIG_OK)
+			return rc;
+		if (strspn(name,
+		           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+		    strlen(name))
+			return set_error(w->err, GW_CONFIG_ERR_VALUE,
+			                 "config: %s: a cluster name is letters, digits, hyphens "
+			                 "and underscores",
+			                 where);
+		for (size_t k = 0; k < sc->n_local_instance; k++)
+			if (strcmp(sc->local_instance[k], name) == 0)
+				return set_error(w->err, GW_CONFIG_ERR_VALUE,
+				                 "config: %s: cluster %s is named twice", where,
+				                 name);
+		copy_str(sc->local_instance[sc->n_local_instance], sizeof(sc->local_instance[0]),
+		         name);
+		sc->n_local_instance++;
+	}
+	return GW_CONFIG_OK;
+}
+
 static const struct key scheduler_keys[] = {
     {"driver", p_sched_driver},
     {"tick_ms", p_sched_tick},
@@ -888,6 +933,8 @@ static const struct key scheduler_keys[] = {
     {"docker_port_bind_ip", p_sched_bind_ip},
     {"docker_network_mode", p_sched_network_mode},
     {"docker_timeout_ms", p_sched_docker_timeout},
+    {"local_instance", p_sched_local_instance},
+    {"local_reserved_memory_mib", p_sched_local_reserve},
 };
 
 static int p_scheduler(struct walk *w, const char *path, json_t *v)
@@ -1221,6 +1268,14 @@ static int check_whole(struct walk *w)
 		return set_error(w->err, GW_CONFIG_ERR_VALUE,
 		                 "config: scheduler.docker_tcp: needs scheduler.docker_tls_ca (the "
 		                 "engine is reached over TLS only)");
+	/* The local instance offers this machine's CPUs and memory; an engine
+	 * reached over TCP runs the tasks on another machine, whose resources
+	 * this one cannot measure. */
+	if (sc->n_local_instance > 0 && strcmp(sc->driver, "docker") == 0 && sc->docker_tcp[0])
+		return set_error(w->err, GW_CONFIG_ERR_VALUE,
+		                 "config: scheduler.local_instance: describes this machine, but "
+		                 "scheduler.docker_tcp runs the tasks on another one; register "
+		                 "that host with RegisterContainerInstance instead");
 	const struct gw_config_taskcreds *tc = &w->cfg->task_credentials;
 	if (tc->renew_before_s >= tc->lifetime_s)
 		return set_error(w->err, GW_CONFIG_ERR_VALUE,

@@ -128,6 +128,12 @@ struct gw_config_server {
 	unsigned shutdown_timeout_s; /* how long SIGTERM waits for requests in flight */
 };
 
+/* scheduler.local_instance: clusters this host joins as a container instance
+ * at start, as the ECS agent does for its own host (sched_run.c). ECS cluster
+ * names are at most 255 characters. */
+#define GW_CONFIG_LOCAL_CLUSTERS_MAX 8
+#define GW_CONFIG_CLUSTER_NAME_MAX   255
+
 /* The scheduler behind the ECS API and the host driver it runs tasks with. */
 struct gw_config_scheduler {
 	char driver[16];               /* "process" or "docker" */
@@ -145,6 +151,10 @@ struct gw_config_scheduler {
 	char docker_port_bind_ip[64];  /* HostIp of published ports */
 	char docker_network_mode[16];  /* when a task definition names none */
 	unsigned docker_timeout_ms;    /* per engine request */
+	/* Clusters this host is registered in at start; none by default. */
+	char local_instance[GW_CONFIG_LOCAL_CLUSTERS_MAX][GW_CONFIG_CLUSTER_NAME_MAX + 1];
+	size_t n_local_instance;
+	unsigned local_reserved_memory_mib; /* physical memory kept from tasks */
 };
 
 /* The decision log (docs/audit.md). */

@@ -14,6 +14,13 @@
  * labelled them with their ARNs, and starts nothing twice (sched_reconcile
  * counts the tasks in the store).
  *
+ * Before the ticker starts, the host joins each cluster of
+ * scheduler.local_instance as a container instance (what the ECS agent does
+ * for its own host): the scheduler keeps one instance per cluster for this
+ * store across restarts; the measurements are made here, since the scheduler
+ * knows nothing of the host. A failure stops the start: a gateway configured
+ * to run tasks here that cannot offer this host would refuse every RunTask.
+ *
  * At stop the thread is told to finish its pass and joined, the scheduler is
  * closed, then the driver; the tasks' containers keep running, to be found
  * by the next start.
@@ -31,6 +38,7 @@
 #include <unistd.h>
 
 #include "gateway/server.h"
+#include "gateway/task_endpoint.h"
 #include "gateway/taskcreds.h"
 #include "scheduler/scheduler.h"
 
@@ -187,6 +195,122 @@ static int open_driver(struct gw_sched_runner *run, struct gw_server_error *err)
 	return GW_SERVER_OK;
 }
 
+/* The ECS agent's reserved ports (scheduler/instance.c keeps the same list
+ * when none is given), then the gateway's own: a task's static hostPort must
+ * not be one this process listens on. */
+static const int agent_reserved_ports[] = {22, 2375, 2376, 51678, 51679};
+
+/* What this machine offers tasks, as the ECS agent measures its host: every
+ * online CPU as 1024 units, physical memory less what is kept back for the
+ * system and the gateway. */
+static int measure_host(const struct gw_config *cfg, int *cpu, int *memory,
+                        struct gw_server_error *err)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long pages = sysconf(_SC_PHYS_PAGES);
+	long page_size = sysconf(_SC_PAGESIZE);
+	if (cpus < 1 || pages < 1 || page_size < 1)
+		return fail(err, GW_SERVER_ERR_LISTEN,
+		            "scheduler.local_instance: cannot read this host's CPUs and memory");
+	long long mib = (long long)pages * page_size / (1024 * 1024);
+	long long offer = mib - (long long)cfg->scheduler.local_reserved_memory_mib;
+	if (offer < 1)
+		return fail(err, GW_SERVER_ERR_LISTEN,
+		            "scheduler.local_instance: this host has %lld MiB of memory, no more "
+		            "than scheduler.local_reserved_memory_mib (%u)",
+		            mib, cfg->scheduler.local_reserved_memory_mib);
+	/* The scheduler caps resources at 2^24 units or MiB. */
+	long long units = (long long)cpus * 1024;
+	*cpu = units > (1 << 24) ? 1 << 24 : (int)units;
+	*memory = offer > (1 << 24) ? 1 << 24 : (int)offer;
+	return GW_SERVER_OK;
+}
+
+/* The attributes the agent would report that hold here, and which driver
+ * runs the tasks (for placement constraints such as
+ * attribute:taskgate.driver == docker). Only true capabilities are claimed:
+ * task roles, since every task gets its role's credentials from the task
+ * endpoint. */
+static json_t *local_attributes(const struct gw_config *cfg)
+{
+	return json_pack("[{s:s},{s:s,s:s}]", "name", "com.amazonaws.ecs.capability.task-iam-role",
+	                 "name", "taskgate.driver", "value", cfg->scheduler.driver);
+}
+
+static json_t *local_reserved_ports(const struct gw_server *srv)
+{
+	const struct gw_config *cfg = srv->cfg;
+	json_t *ports = json_array();
+	for (size_t i = 0;
+	     ports && i < sizeof(agent_reserved_ports) / sizeof(agent_reserved_ports[0]); i++)
+		if (json_array_append_new(ports, json_integer(agent_reserved_ports[i])) != 0) {
+			json_decref(ports);
+			return NULL;
+		}
+	/* The task endpoint is bound already (its port may be the kernel's
+	 * pick); the API listener binds after the scheduler starts, so only a
+	 * port the configuration names can be kept for it. */
+	uint16_t own[] = {cfg->listen.port, srv->task_endpoint ? srv->task_endpoint->port
+	                                                       : cfg->task_endpoint.listen.port};
+	for (size_t i = 0; ports && i < sizeof(own) / sizeof(own[0]); i++)
+		if (own[i] != 0 && json_array_append_new(ports, json_integer(own[i])) != 0) {
+			json_decref(ports);
+			return NULL;
+		}
+	return ports;
+}
+
+static int register_local_host(struct gw_server *srv, struct gw_server_error *err)
+{
+	const struct gw_config *cfg = srv->cfg;
+	if (cfg->scheduler.n_local_instance == 0)
+		return GW_SERVER_OK;
+	struct sched_local_host host = {0};
+	int rc = measure_host(cfg, &host.cpu, &host.memory, err);
+	if (rc != GW_SERVER_OK)
+		return rc;
+	json_t *attrs = local_attributes(cfg);
+	json_t *ports = local_reserved_ports(srv);
+	if (!attrs || !ports) {
+		json_decref(attrs);
+		json_decref(ports);
+		return fail(err, GW_SERVER_ERR_NOMEM, "scheduler: out of memory");
+	}
+	host.attributes = attrs;
+	host.reserved_ports = ports;
+	for (size_t i = 0; rc == GW_SERVER_OK && i < cfg->scheduler.n_local_instance; i++) {
+		const char *cluster = cfg->scheduler.local_instance[i];
+		json_t *ci = NULL;
+		bool created = false;
+		struct sched_error se = {0};
+		if (sched_local_instance_ensure(srv->sched, cluster, &host, &ci, &created, &se) !=
+		    SCHED_OK) {
+			rc = fail(err, GW_SERVER_ERR_LISTEN,
+			          "scheduler.local_instance: cannot register this host in cluster "
+			          "%s: %s",
+			          cluster, se.message);
+			break;
+		}
+		struct gw_log_line l;
+		gw_log_begin(&l, srv->log, GW_LOG_INFO,
+		             created ? "local container instance registered"
+		                     : "local container instance reused");
+		gw_log_str(&l, "cluster", cluster);
+		gw_log_str(&l, "container_instance",
+		           json_string_value(json_object_get(ci, "containerInstanceArn")));
+		gw_log_str(&l, "ec2_instance_id",
+		           json_string_value(json_object_get(ci, "ec2InstanceId")));
+		gw_log_str(&l, "status", json_string_value(json_object_get(ci, "status")));
+		gw_log_int(&l, "cpu", host.cpu);
+		gw_log_int(&l, "memory_mib", host.memory);
+		gw_log_end(&l);
+		json_decref(ci);
+	}
+	json_decref(attrs);
+	json_decref(ports);
+	return rc;
+}
+
 static void close_driver(struct gw_sched_runner *run)
 {
 	if (!run->driver_open)
@@ -238,6 +362,11 @@ int gw_sched_start(struct gw_server *srv, struct gw_server_error *err)
 	if (sched_open(&sc, &srv->sched, &se) != SCHED_OK) {
 		gw_sched_stop(srv);
 		return fail(err, GW_SERVER_ERR_LISTEN, "scheduler: %s", se.message);
+	}
+	rc = register_local_host(srv, err);
+	if (rc != GW_SERVER_OK) {
+		gw_sched_stop(srv);
+		return rc;
 	}
 	if (pthread_create(&run->thread, NULL, ticker, run) != 0) {
 		gw_sched_stop(srv);

@@ -386,9 +386,8 @@ static int instance_view(struct sched *s, const struct sched_obj *inst,
 	return rc;
 }
 
-/* The ACTIVE or DRAINING instance of cluster whose ec2InstanceId is id. */
-static int find_by_ec2_id(struct sched *s, const struct sched_obj *cl, const char *id,
-                          struct sched_obj *o, bool *found, struct sched_error *err)
+int sched_instance_find_ec2(struct sched *s, const struct sched_obj *cl, const char *id,
+                            struct sched_obj *o, bool *found, struct sched_error *err)
 {
 	*found = false;
 	memset(o, 0, sizeof(*o));
@@ -456,7 +455,7 @@ int sched_instance_register(struct sched *s, const struct sched_instance_spec *s
 		goto done;
 	bool found = false;
 	if (ec2)
-		rc = find_by_ec2_id(s, &cl, ec2, &o, &found, err);
+		rc = sched_instance_find_ec2(s, &cl, ec2, &o, &found, err);
 	if (rc != SCHED_OK)
 		goto done_cl;
 	double now = sched_epoch(sched_now_ms(s));

@@ -117,6 +117,10 @@ int sched_cluster_load(struct sched *s, const char *ref, bool any_status, struct
  * status; InvalidParameterException when it is not there. */
 int sched_instance_load(struct sched *s, const struct sched_obj *cl, const char *ref,
                         struct sched_obj *o, struct sched_error *err);
+/* The ACTIVE or DRAINING instance of cluster cl whose ec2InstanceId is id;
+ * *found false (and o zeroed) when there is none. */
+int sched_instance_find_ec2(struct sched *s, const struct sched_obj *cl, const char *id,
+                            struct sched_obj *o, bool *found, struct sched_error *err);
 /* The task definition named by ref (family, family:revision, ARN). */
 int sched_taskdef_load(struct sched *s, const char *ref, struct sched_obj *o,
                        struct sched_error *err);

@@ -200,6 +200,35 @@ int sched_instance_describe(struct sched *s, const char *cluster, const json_t *
                             json_t **instances_out, json_t **failures_out,
                             struct sched_error *err);
 
+/* --- the gateway's own host ----------------------------------------------
+ * What the ECS agent does for the host it runs on, done by the gateway for
+ * the machine its driver runs tasks on (scheduler.local_instance): make sure
+ * the cluster exists and that one container instance stands for this host in
+ * it. The scheduler does not measure the host; the caller says what it
+ * offers. */
+struct sched_local_host {
+	int cpu;                      /* CPU units: online CPUs x 1024 */
+	int memory;                   /* MiB offered to tasks */
+	const json_t *reserved_ports; /* host ports tasks may not take; NULL: the agent's */
+	const json_t *attributes;     /* on top of ECS's defaults (os, architecture...) */
+	const json_t *version_info;   /* NULL: taskgate's version */
+};
+/* The cluster is made (or made ACTIVE again after a delete); then this host
+ * is registered in it, or its container instance from an earlier start is
+ * updated in place (resources, attributes, version info; its status,
+ * ACTIVE or DRAINING, and its tasks stay). The host is known by an
+ * ec2InstanceId made once per store ("i-" and 17 hex digits, kept in the
+ * store's meta table as sched.local_host_id), so the same store on the same
+ * host keeps one container instance across restarts. One deregistered
+ * (INACTIVE) is not brought back: a new container instance is registered, as
+ * an ECS agent registers anew after its instance was deregistered.
+ * *created_out (may be NULL): true when a new container instance was made. */
+int sched_local_instance_ensure(struct sched *s, const char *cluster,
+                                const struct sched_local_host *host, json_t **instance_out,
+                                bool *created_out, struct sched_error *err);
+/* The ec2InstanceId this store gives its own host (made on first use). */
+int sched_local_host_id(struct sched *s, char *out, size_t cap, struct sched_error *err);
+
 /* --- tasks --------------------------------------------------------------- */
 struct sched_run_request {
 	const char *cluster;

@@ -102,6 +102,47 @@ static void scheduler_keys_have_their_documented_defaults_and_rules(void)
 	             "config: scheduler.drivers");
 }
 
+static void local_instance_lists_clusters_and_refuses_bad_ones(void)
+{
+	struct gw_config c;
+	struct gw_config_error e;
+	CHECK_INT(parse("{}", &c, &e), GW_CONFIG_OK);
+	CHECK_INT(c.scheduler.n_local_instance, 0);
+	CHECK_INT(c.scheduler.local_reserved_memory_mib, 256);
+	CHECK_INT(parse("{\"scheduler\": {\"local_instance\": [\"default\", \"dev-1_a\"], "
+	                "\"local_reserved_memory_mib\": 0}}",
+	                &c, &e),
+	          GW_CONFIG_OK);
+	CHECK_INT(c.scheduler.n_local_instance, 2);
+	CHECK_STR(c.scheduler.local_instance[0], "default");
+	CHECK_STR(c.scheduler.local_instance[1], "dev-1_a");
+	CHECK_INT(c.scheduler.local_reserved_memory_mib, 0);
+	CHECK_INT(parse("{\"scheduler\": {\"local_instance\": []}}", &c, &e), GW_CONFIG_OK);
+	CHECK_INT(c.scheduler.n_local_instance, 0);
+	expect_error("{\"scheduler\": {\"local_instance\": \"default\"}}", GW_CONFIG_ERR_TYPE,
+	             "config: scheduler.local_instance: expected a list of cluster names");
+	expect_error("{\"scheduler\": {\"local_instance\": [\"a b\"]}}", GW_CONFIG_ERR_VALUE,
+	             "config: scheduler.local_instance[0]: a cluster name");
+	expect_error("{\"scheduler\": {\"local_instance\": [\"x\", \"\"]}}", GW_CONFIG_ERR_VALUE,
+	             "config: scheduler.local_instance[1]: must not be empty");
+	expect_error("{\"scheduler\": {\"local_instance\": [\"x\", \"x\"]}}", GW_CONFIG_ERR_VALUE,
+	             "config: scheduler.local_instance[1]: cluster x is named twice");
+	expect_error("{\"scheduler\": {\"local_instance\": [\"a\",\"b\",\"c\",\"d\",\"e\","
+	             "\"f\",\"g\",\"h\",\"i\"]}}",
+	             GW_CONFIG_ERR_VALUE, "config: scheduler.local_instance: at most 8 clusters");
+	expect_error("{\"scheduler\": {\"local_reserved_memory_mib\": -1}}", GW_CONFIG_ERR_VALUE,
+	             "config: scheduler.local_reserved_memory_mib");
+	/* the local host cannot stand for an engine on another machine */
+	expect_error("{\"scheduler\": {\"driver\": \"docker\", \"docker_tcp\": \"10.0.0.1:2376\", "
+	             "\"docker_tls_ca\": \"ca.pem\", \"local_instance\": [\"default\"]}}",
+	             GW_CONFIG_ERR_VALUE,
+	             "config: scheduler.local_instance: describes this machine");
+	CHECK_INT(parse("{\"scheduler\": {\"driver\": \"docker\", \"local_instance\": "
+	                "[\"default\"]}}",
+	                &c, &e),
+	          GW_CONFIG_OK);
+}
+
 static void an_empty_object_keeps_every_default(void)
 {
 	struct gw_config c, d;
@@ -368,6 +409,8 @@ static const struct check_case cases[] = {
     {"defaults are the documented values", defaults_are_documented_values},
     {"scheduler keys have their documented defaults and rules",
      scheduler_keys_have_their_documented_defaults_and_rules},
+    {"local_instance lists clusters to join and refuses bad ones",
+     local_instance_lists_clusters_and_refuses_bad_ones},
     {"an empty object keeps every default", an_empty_object_keeps_every_default},
     {"every key is read into its field", every_key_is_read_into_its_field},
     {"listen accepts IPv4 and bracketed IPv6 with any port",
