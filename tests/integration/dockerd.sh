@@ -134,7 +134,7 @@ dk_image() {
 	mkdir -p "$root/bin" "$root/tmp"
 	cp "$BUSYBOX" "$root/bin/busybox"
 	local a
-	for a in sh sleep echo cat env true false ls id kill trap test mkdir httpd wget nc; do
+	for a in sh sleep echo cat env true false ls id kill trap test mkdir httpd wget nc date touch rm; do
 		ln -sf busybox "$root/bin/$a"
 	done
 	tar -C "$root" -cf "$DK_DIR/root.tar" .

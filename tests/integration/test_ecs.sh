@@ -260,7 +260,7 @@ cat >"$W/td-httpd.json" <<EOF
 {"family": "httpd",
  "containerDefinitions": [{"name": "httpd", "image": "$IMAGE", "memory": 32, "essential": true,
    "stopTimeout": 2, "portMappings": [{"containerPort": 8080, "hostPort": 0}],
-   "command": ["/bin/sh", "-c", "mkdir -p www && echo served-by-the-task >www/index.html && exec httpd -f -p \${TASKGATE_HOST_PORT_8080:-8080} -h www"]}]}
+   "command": ["/bin/sh", "-c", "mkdir -p www && echo served-by-the-task >www/index.html && exec busybox httpd -f -p \${TASKGATE_HOST_PORT_8080:-8080} -h www"]}]}
 EOF
 as admin ecs register-task-definition --cli-input-json "file://$W/td-httpd.json"
 as admin ecs run-task --cluster dev --task-definition httpd
@@ -285,7 +285,7 @@ if [ "$ECS_DRIVER" = docker ]; then
 		"[[{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"$hp\"}], 33554432]"
 	expect "the container carries the ECS agent's labels" \
 		is "$(tg_json "$W/inspect.json" '[j[0]["Config"]["Labels"][k] for k in ("com.amazonaws.ecs.task-arn", "com.amazonaws.ecs.container-name", "com.amazonaws.ecs.task-definition-family", "com.amazonaws.ecs.cluster")]')" \
-		"[\"$th\", \"httpd\", \"httpd\", \"dev\"]"
+		"[\"$th\", \"httpd\", \"httpd\", \"arn:aws:ecs:$REGION:$ACCT:cluster/dev\"]"
 fi
 as admin ecs stop-task --cluster dev --task "$th"
 as admin ecs wait tasks-stopped --cluster dev --tasks "$th"
@@ -404,6 +404,45 @@ expect "after the restart the service has the same two tasks, none lost or dupli
 sleep 1 # two scheduler passes (tick 200 ms): a duplicate would have started by now
 expect "after the restart the host runs the same number of containers, no duplicate started" \
 	is "$(host_live)" "$live_before"
+
+# ---- a task that fails its health check is replaced ----
+# Healthy for its first 8 seconds, then its check fails (interval 5 s,
+# retries 1: ECS's smallest); the service stops it and starts another.
+cat >"$W/td-flaky.json" <<EOF
+{"family": "flaky",
+ "containerDefinitions": [{"name": "app", "image": "$IMAGE", "memory": 32, "essential": true,
+   "command": ["/bin/sh", "-c", "date +%s >started; trap 'exit 0' TERM; sleep 600 & wait"],
+   "healthCheck": {"command": ["CMD-SHELL", "test \$((\$(date +%s) - \$(cat started))) -lt 8"],
+                   "interval": 5, "timeout": 2, "retries": 1, "startPeriod": 0}}]}
+EOF
+as admin ecs register-task-definition --cli-input-json "file://$W/td-flaky.json"
+as admin ecs create-service --cluster dev --service-name flaky --task-definition flaky --desired-count 1
+first_flaky=""
+flaky_healthy() {
+	as admin ecs list-tasks --cluster dev --service-name flaky
+	first_flaky=$(j '(j["taskArns"] + [""])[0]')
+	[ -n "$first_flaky" ] || return 1
+	as admin ecs describe-tasks --cluster dev --tasks "$first_flaky"
+	[ "$(j '[j["tasks"][0]["healthStatus"], j["tasks"][0]["containers"][0]["healthStatus"]]')" = '["HEALTHY", "HEALTHY"]' ]
+}
+expect "the task's health check passes: the task and its container are HEALTHY" poll 60 flaky_healthy
+flaky_replaced() {
+	as admin ecs describe-tasks --cluster dev --tasks "$first_flaky"
+	[ "$(j 'j["tasks"][0]["lastStatus"]')" = STOPPED ]
+}
+expect "once its check fails the service stops the task" poll 60 flaky_replaced
+expect "the stopped task says it failed its container health checks" \
+	is "$(j '[j["tasks"][0]["healthStatus"], "health checks" in j["tasks"][0]["stoppedReason"]]')" '["UNHEALTHY", true]'
+flaky_new() {
+	as admin ecs list-tasks --cluster dev --service-name flaky --desired-status RUNNING
+	[ "$(j 'len(j["taskArns"])')" = 1 ] && ! grep -qF "$first_flaky" "$out"
+}
+expect "the service starts a replacement" poll 60 flaky_new
+as admin ecs list-tasks --cluster dev --service-name flaky
+flaky_tasks=$(j '" ".join(j["taskArns"])')
+as admin ecs delete-service --cluster dev --service flaky --force
+# shellcheck disable=SC2086
+as admin ecs wait tasks-stopped --cluster dev --tasks $flaky_tasks
 
 # ---- tags ----
 svc="arn:aws:ecs:$REGION:$ACCT:service/dev/web"
