@@ -36,6 +36,9 @@ TG_URL=""
 TG_EXIT=""
 TG_LOG=""
 TG_DB="$TG_TMP/taskgate.db"
+# A command tg_start puts before the server's, which must exec it (so that
+# $TG_PID is the server's), e.g. (nsenter --net=/run/netns/NAME).
+TG_WRAP=()
 tg_failed=0
 tg_passed=0
 
@@ -144,7 +147,7 @@ tg_start() {
 	local ready="$TG_TMP/ready"
 	rm -f "$ready"
 	TG_LOG="$TG_TMP/server.$(date +%s%N).log"
-	"$TASKGATE" serve --config "$cfg" --ready-file "$ready" "$@" 2>"$TG_LOG" &
+	"${TG_WRAP[@]}" "$TASKGATE" serve --config "$cfg" --ready-file "$ready" "$@" 2>"$TG_LOG" &
 	TG_PID=$!
 	TG_EXIT=""
 	local i
