@@ -50,6 +50,7 @@ secret() { (umask 077 && "$OPENSSL" rand -base64 30 >"$W/secrets/$1"); }
 secret admin
 secret runner
 secret nopass
+secret denier
 cat >"$W/iam.json" <<EOF
 {
   "account_id": "$ACCT",
@@ -67,7 +68,13 @@ cat >"$W/iam.json" <<EOF
     {"name": "nopass",
      "inline_policies": {"ecs": {"Version": "2012-10-17", "Statement": [
        {"Effect": "Allow", "Action": "ecs:*", "Resource": "*"}]}},
-     "access_keys": [{"id": "AKIAECSNOPASS0000001", "secret_file": "secrets/nopass"}]}
+     "access_keys": [{"id": "AKIAECSNOPASS0000001", "secret_file": "secrets/nopass"}]},
+    {"name": "denier",
+     "inline_policies": {"ecs-but": {"Version": "2012-10-17", "Statement": [
+       {"Effect": "Allow", "Action": "ecs:*", "Resource": "*"},
+       {"Sid": "NoRunTaskOutsideDev", "Effect": "Deny", "Action": "ecs:RunTask", "Resource": "*",
+        "Condition": {"ArnNotEquals": {"ecs:cluster": "arn:aws:ecs:$REGION:$ACCT:cluster/dev"}}}]}},
+     "access_keys": [{"id": "AKIAECSDENIER0000001", "secret_file": "secrets/denier"}]}
   ]
 }
 EOF
@@ -92,6 +99,7 @@ as() {
 	admin) id=AKIAECSADMIN00000001 ;;
 	runner) id=AKIAECSRUNNER0000001 ;;
 	nopass) id=AKIAECSNOPASS0000001 ;;
+	denier) id=AKIAECSDENIER0000001 ;;
 	esac
 	env -i PATH=/usr/bin:/bin HOME="$W" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 		AWS_ACCESS_KEY_ID="$id" AWS_SECRET_ACCESS_KEY="$(cat "$W/secrets/$user")" \
@@ -336,6 +344,26 @@ expect "runner may not stop tasks" grep -qF "perform: ecs:StopTask on resource: 
 as admin ecs describe-tasks --cluster dev --tasks "$t3"
 expect "the task runner could not stop is still wanted RUNNING" is "$(j 'j["tasks"][0]["desiredStatus"]')" RUNNING
 as admin ecs stop-task --cluster dev --task "$t3"
+
+# ---- a policy that denies RunTask outside one cluster, explicitly ----
+as denier ecs run-task --cluster prod --task-definition sleeper:1
+expect "an explicit Deny refuses RunTask in prod, in AWS's words" grep -qF \
+	"User: arn:aws:iam::$ACCT:user/denier is not authorized to perform: ecs:RunTask on resource: arn:aws:ecs:$REGION:$ACCT:task-definition/sleeper:1 with an explicit deny in an identity-based policy" "$err"
+as admin ecs list-tasks --cluster prod --desired-status RUNNING
+expect "the explicitly denied RunTask started nothing" is "$(j 'j["taskArns"]')" "$before"
+as denier ecs run-task --cluster dev --task-definition sleeper:1
+expect "the same user runs the task in dev, where the Deny does not apply" is "$rc" 0
+td4=$(j 'j["tasks"][0]["taskArn"]')
+as admin ecs list-container-instances --cluster prod
+prod_ci=$(j 'j["containerInstanceArns"][0]')
+as denier ecs start-task --cluster prod --task-definition sleeper:1 --container-instances "$prod_ci"
+expect "the Deny names RunTask only: StartTask in prod is still allowed by ecs:*" is "$rc" 0
+tp4=$(j 'j["tasks"][0]["taskArn"]')
+as denier ecs stop-task --cluster dev --task "$td4"
+as denier ecs stop-task --cluster prod --task "$tp4"
+as admin ecs wait tasks-stopped --cluster dev --tasks "$td4"
+as admin ecs wait tasks-stopped --cluster prod --tasks "$tp4"
+expect "both are stopped again" is "$rc" 0
 
 # ---- iam:PassRole ----
 cat >"$W/td-role.json" <<EOF
