@@ -268,10 +268,14 @@ cat >"$W/td-httpd.json" <<EOF
 {"family": "httpd",
  "containerDefinitions": [{"name": "httpd", "image": "$IMAGE", "memory": 32, "essential": true,
    "stopTimeout": 2, "portMappings": [{"containerPort": 8080, "hostPort": 0}],
-   "command": ["/bin/sh", "-c", "mkdir -p www && echo served-by-the-task >www/index.html && exec busybox httpd -f -p \${TASKGATE_HOST_PORT_8080:-8080} -h www"]}]}
+   "command": ["/bin/sh", "-c", "mkdir -p www && echo \$TOKEN >www/index.html && exec busybox httpd -f -p \${TASKGATE_HOST_PORT_8080:-8080} -h www"]}]}
 EOF
 as admin ecs register-task-definition --cli-input-json "file://$W/td-httpd.json"
-as admin ecs run-task --cluster dev --task-definition httpd
+# A token of this run, given through overrides: what answers on the port is
+# this task, not some other program that happens to hold it.
+token="served-by-$("$OPENSSL" rand -hex 8)"
+as admin ecs run-task --cluster dev --task-definition httpd \
+	--overrides "{\"containerOverrides\": [{\"name\": \"httpd\", \"environment\": [{\"name\": \"TOKEN\", \"value\": \"$token\"}]}]}"
 th=$(j 'j["tasks"][0]["taskArn"]')
 as admin ecs wait tasks-running --cluster dev --tasks "$th"
 as admin ecs describe-tasks --cluster dev --tasks "$th"
@@ -283,7 +287,7 @@ bind=0.0.0.0
 expect "the task's binding names container port 8080 on $bind over tcp" \
 	is "$(j '[(b["containerPort"], b["bindIP"], b["protocol"]) for b in j["tasks"][0]["containers"][0]["networkBindings"]]')" \
 	"[[8080, \"$bind\", \"tcp\"]]"
-serves() { host_curl "http://127.0.0.1:$hp/index.html" 2>/dev/null | grep -qx served-by-the-task; }
+serves() { host_curl "http://127.0.0.1:$hp/index.html" 2>/dev/null | grep -qxF "$token"; }
 expect "an HTTP request to 127.0.0.1 on the dynamic host port reaches the task" poll 20 serves
 if [ "$ECS_DRIVER" = docker ]; then
 	cid=$(dk ps -q --filter "label=com.amazonaws.ecs.task-arn=$th")
@@ -298,9 +302,9 @@ fi
 as admin ecs stop-task --cluster dev --task "$th"
 as admin ecs wait tasks-stopped --cluster dev --tasks "$th"
 if serves; then
-	fail "the stopped task's port is closed" "127.0.0.1:$hp still answers"
+	fail "the stopped task no longer answers on its port" "127.0.0.1:$hp still serves $token"
 else
-	ok "the stopped task's port is closed"
+	ok "the stopped task no longer answers on its port"
 fi
 
 # ---- start-task on the instance the caller names ----
@@ -561,6 +565,8 @@ expect "the registration's audit record keeps the variable's name" \
 	sh -c "$SQLITE -readonly '$TG_DB' \"SELECT count(*) FROM audit_events WHERE action = 'ecs:RegisterTaskDefinition' AND record LIKE '%DB_PASSWORD%'\" | grep -qv '^0$'"
 expect "no audit record holds an environment value" \
 	sh -c "$SQLITE -readonly '$TG_DB' \"SELECT count(*) FROM audit_events WHERE record LIKE '%hunter2-in-env%'\" | grep -qx 0"
+expect "no audit record holds an environment value given in RunTask's overrides" \
+	sh -c "$SQLITE -readonly '$TG_DB' \"SELECT count(*) FROM audit_events WHERE record LIKE '%$token%'\" | grep -qx 0"
 expect "the denied RunTask is recorded as an ImplicitDeny on the task definition" \
 	sh -c "$SQLITE -readonly '$TG_DB' \"SELECT record FROM audit_events WHERE action = 'ecs:RunTask' AND decision = 'ImplicitDeny'\" | grep -qF 'task-definition/sleeper:1'"
 
