@@ -9,10 +9,23 @@
 # second run on the same var/ ("no changes" for IAM, the same container
 # instance); `taskgate audit verify` on the result; SIGINT stops it with 0.
 #
+# MR_DRIVER=docker (test_make_run_docker.sh) runs the same with a real
+# dockerd (in a network namespace of the test's own) answering on the socket
+# run-dev.sh is pointed at, and no DRIVER: run-dev.sh must choose docker by
+# itself, and README's busybox example runs as a container (the image is
+# imported offline as busybox:latest, so nothing is pulled).
+#
 # The developer's var/ and certs/dev are never touched (checked), and every
 # process the test started, the gateway's task supervisors and their tasks
 # included, is gone at the end (checked, and killed by the trap otherwise).
 . "$(dirname "$0")/lib.sh"
+MR_DRIVER=${MR_DRIVER:-process}
+if [ "$MR_DRIVER" = docker ]; then
+	. "$(dirname "$0")/dockerd.sh"
+	dk_start netns
+	ok "a real dockerd answers on the test's socket"
+	check "busybox:latest is imported offline" dk_image busybox:latest
+fi
 
 AWS=/usr/bin/aws
 ACCT=111122223333
@@ -43,6 +56,7 @@ mr_cleanup() {
 		for c in $(pgrep -P "$p" 2>/dev/null); do kill -KILL -- "-$c" 2>/dev/null; done
 		kill -KILL "$p" 2>/dev/null
 	done
+	[ "$MR_DRIVER" = docker ] && dk_stop
 	tg_cleanup
 }
 trap mr_cleanup EXIT
@@ -67,7 +81,9 @@ run_dev() {
 	local n=$1
 	rm -f "$TG_TMP/ready"
 	TG_LOG="$TG_TMP/run$n.err"
-	BUILD="$BUILD" DRIVER=process TASKGATE_VAR="$RV" TASKGATE_CERTS="$RC" \
+	local choice=(DRIVER=process)
+	[ "$MR_DRIVER" = docker ] && choice=(TASKGATE_DOCKER_SOCKET="$DK_SOCK")
+	env -u DRIVER -u TASKGATE_DRIVER "${choice[@]}" BUILD="$BUILD" TASKGATE_VAR="$RV" TASKGATE_CERTS="$RC" \
 		TASKGATE_LISTEN="127.0.0.1:$PORT" TASKGATE_TASK_LISTEN="127.0.0.1:$TASK_PORT" \
 		TASKGATE_READY_FILE="$TG_TMP/ready" \
 		bash "$TOP/gateway/run-dev.sh" >"$TG_TMP/run$n.out" 2>"$TG_LOG" </dev/null &
@@ -115,8 +131,13 @@ has() { grep -qF -- "$2" "$1"; }
 run_dev 1 || tg_abort "run-dev.sh brings the gateway up on a fresh var/" \
 	"exit: ${TG_EXIT:-none}" "$(tail -n 5 "$TG_TMP/run1.out")"
 ok "run-dev.sh brings the gateway up on a fresh var/"
-check "it says which driver it chose and why" \
-	has "$TG_TMP/run1.out" "run: driver process: asked for with DRIVER=process"
+if [ "$MR_DRIVER" = docker ]; then
+	check "without DRIVER it chose docker, since the engine answers" \
+		has "$TG_TMP/run1.out" "run: driver docker: a Docker engine answers on $DK_SOCK"
+else
+	check "it says which driver it chose and why" \
+		has "$TG_TMP/run1.out" "run: driver process: asked for with DRIVER=process"
+fi
 check "it made the store, keys, config and secret in the redirected var/" \
 	test -s "$RV/taskgate.db" -a -s "$RV/master.key" -a -s "$RV/audit.key" -a -s "$CONFIG" \
 	-a -s "$RV/demo-admin.secret"
@@ -163,6 +184,11 @@ expect "the tasks-running waiter sees it RUNNING" is "$rc" 0
 as ecs describe-tasks --tasks "$t1"
 expect "describe-tasks shows it RUNNING with its container" \
 	is "$(j '[j["tasks"][0]["lastStatus"], j["tasks"][0]["containers"][0]["name"]]')" '["RUNNING", "hello"]'
+if [ "$MR_DRIVER" = docker ]; then
+	check "the engine runs it: busybox's sleep 300, labelled with the task" \
+		test "$(dk ps --filter "label=com.amazonaws.ecs.task-arn=$t1" --format '{{.Image}} {{.Command}}')" = \
+		'busybox "sleep 300"'
+fi
 as ecs run-task --cluster demo --task-definition hello
 expect "a cluster the host did not join has nowhere to run tasks" \
 	has "$err" "No Container Instances were found in your cluster"
@@ -186,6 +212,19 @@ for i in $(seq 1 60); do
 	sleep 0.5
 done
 expect "the service gets its task running" is "$running" 1
+if [ "$MR_DRIVER" = docker ]; then
+	as ecs list-tasks --service-name web
+	first=$(j 'j["taskArns"][0]' 2>/dev/null)
+	dk kill "$(dk ps -q --filter "label=com.amazonaws.ecs.task-arn=$first")" >/dev/null
+	replaced=""
+	for i in $(seq 1 120); do
+		as ecs list-tasks --service-name web --desired-status RUNNING
+		replaced=$(j '[a for a in j["taskArns"] if a != "'"$first"'"]' 2>/dev/null)
+		[ "$replaced" != "[]" ] && [ -n "$replaced" ] && break
+		sleep 0.5
+	done
+	expect "after docker kill the service starts another task" test "$replaced" != "[]" -a -n "$replaced"
+fi
 as ecs delete-service --service web --force
 expect "delete-service with force answers" is "$rc" 0
 left=x
@@ -225,6 +264,7 @@ check "SIGINT stops the second run with exit status 0" test "$TG_EXIT" = 0
 check "audit verify accepts the decision log of both runs" \
 	"$TASKGATE" audit verify --store "$RV/taskgate.db" --public-key "$TG_TMP/audit.pub"
 # ---------------------------------------------------------------- driver choice
+if [ "$MR_DRIVER" = process ]; then
 # Without DRIVER, Docker is chosen when an engine answers /_ping on the
 # socket. A stand-in that answers only /_ping shows the choice; the gateway
 # then refuses that "engine" at start (it checks the API version), which is
@@ -286,6 +326,7 @@ expect "without DRIVER and without an engine it is the process driver" \
 	has "$out" "run: driver process: no Docker engine answers on $TG_TMP/no-such.sock"
 choose DRIVER=podman
 expect "an unknown DRIVER is refused" eval '[ "$rc" = 2 ] && has "$err" "DRIVER must be docker or process"'
+fi
 
 check "the developer's var/ and certs/dev were not touched" \
 	test "$(snapshot_dev)" = "$before_dev"
