@@ -437,6 +437,16 @@ sleep 1 # two scheduler passes (tick 200 ms): a duplicate would have started by 
 expect "after the restart the host runs the same number of containers, no duplicate started" \
 	is "$(host_live)" "$live_before"
 
+# The same after a crash: SIGKILL, no chance to tidy up.
+tg_stop KILL
+expect "the tasks' containers outlive a killed gateway" is "$(host_live)" "$live_before"
+tg_start "$W/config.json" || tg_abort "the gateway starts again after SIGKILL"
+as admin ecs wait services-stable --cluster dev --services web
+as admin ecs list-tasks --cluster dev --service-name web
+expect "after the crash the service has the same two tasks" is "$(j 'sorted(j["taskArns"])')" "$running_before"
+sleep 1
+expect "and the host the same containers, none started twice" is "$(host_live)" "$live_before"
+
 # ---- a task that fails its health check is replaced ----
 # Healthy for its first 8 seconds, then its check fails (interval 5 s,
 # retries 1: ECS's smallest); the service stops it and starts another.
