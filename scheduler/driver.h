@@ -173,6 +173,11 @@ int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_
                              char *err, size_t err_cap);
 /* Frees the driver; the containers keep running. */
 void sched_docker_driver_close(struct sched_driver *d);
+/* The engine's version as GET /version answered at open ("24.0.5"), for the
+ * local container instance's versionInfo.dockerVersion: borrowed, valid
+ * until close; NULL when the engine did not say or d is not a docker
+ * driver. */
+const char *sched_docker_driver_engine_version(const struct sched_driver *d);
 
 /* --- the in-memory fake driver (scheduler/fake_driver.c) -------------------
  *
