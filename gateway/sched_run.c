@@ -171,8 +171,9 @@ static int open_driver(struct gw_sched_runner *run, struct gw_server_error *err)
 		if (dir[0] != '/') {
 			char cwd[4096];
 			if (!getcwd(cwd, sizeof(cwd)))
-				return fail(err, GW_SERVER_ERR_LISTEN,
-				            "scheduler: cannot read the working directory for run_dir");
+				return fail(
+				    err, GW_SERVER_ERR_LISTEN,
+				    "scheduler: cannot read the working directory for run_dir");
 			int n = snprintf(abs_dir, sizeof(abs_dir), "%s/%s", cwd, dir);
 			if (n < 0 || (size_t)n >= sizeof(abs_dir))
 				return fail(err, GW_SERVER_ERR_LISTEN,
@@ -278,6 +279,22 @@ static int register_local_host(struct gw_server *srv, struct gw_server_error *er
 	}
 	host.attributes = attrs;
 	host.reserved_ports = ports;
+	/* The docker driver's engine, as the ECS agent reports it
+	 * ("DockerVersion: 20.10.x"); the process driver has none. */
+	const char *engine = sched_docker_driver_engine_version(&srv->sched_runner->driver);
+	json_t *vinfo = NULL;
+	if (engine) {
+		char dv[96]; /* the driver keeps at most 64 characters */
+		int n = snprintf(dv, sizeof(dv), "DockerVersion: %s", engine);
+		vinfo = n > 0 && (size_t)n < sizeof(dv) ? json_pack("{s:s}", "dockerVersion", dv)
+		                                        : NULL;
+		if (!vinfo) {
+			json_decref(attrs);
+			json_decref(ports);
+			return fail(err, GW_SERVER_ERR_NOMEM, "scheduler: out of memory");
+		}
+		host.version_info = vinfo;
+	}
 	for (size_t i = 0; rc == GW_SERVER_OK && i < cfg->scheduler.n_local_instance; i++) {
 		const char *cluster = cfg->scheduler.local_instance[i];
 		json_t *ci = NULL;
@@ -308,6 +325,7 @@ static int register_local_host(struct gw_server *srv, struct gw_server_error *er
 	}
 	json_decref(attrs);
 	json_decref(ports);
+	json_decref(vinfo);
 	return rc;
 }
 

@@ -92,13 +92,19 @@ struct sched_driver {
 	 * object with task metadata v4 field names where the host has them
 	 * ("DockerId", "DockerName", "Image", "ImageID", "Labels", "KnownStatus",
 	 * "CreatedAt", "StartedAt", "FinishedAt" (RFC 3339), "ExitCode") and
-	 * "Pid" for the process driver. 0, or -1 with reason (unknown task). */
+	 * "Pid" for the process driver. "DockerId" is the container's runtime
+	 * id on that host (docker: the container id; process: "<task
+	 * id>-<container name>"), which the scheduler copies into the task's
+	 * containers[].runtimeId. 0, or -1 with reason (unknown task). */
 	int (*containers)(void *handle, const char *task_arn, json_t **out, char *reason,
 	                  size_t reason_cap);
-	/* Optional: the Docker Engine's one-shot stats JSON of each running
-	 * container of the task (GET /containers/<id>/stats?stream=false), as an
-	 * object Docker container id -> stats object (*out owned by the caller).
-	 * 0, or -1 with reason (unknown task, engine unreachable). */
+	/* Optional: Docker's stats JSON of each running container of the
+	 * task, as an object id -> stats object (*out owned by the caller),
+	 * the id being the DockerId that containers reports. docker: the
+	 * engine's one-shot GET /containers/<id>/stats?stream=false; process:
+	 * the container's process group read from /proc in that shape
+	 * (process_stats.c). 0, or -1 with reason (unknown task, engine
+	 * unreachable). */
 	int (*stats)(void *handle, const char *task_arn, json_t **out, char *reason,
 	             size_t reason_cap);
 };
@@ -167,6 +173,11 @@ int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_
                              char *err, size_t err_cap);
 /* Frees the driver; the containers keep running. */
 void sched_docker_driver_close(struct sched_driver *d);
+/* The engine's version as GET /version answered at open ("24.0.5"), for the
+ * local container instance's versionInfo.dockerVersion: borrowed, valid
+ * until close; NULL when the engine did not say or d is not a docker
+ * driver. */
+const char *sched_docker_driver_engine_version(const struct sched_driver *d);
 
 /* --- the in-memory fake driver (scheduler/fake_driver.c) -------------------
  *

@@ -91,6 +91,7 @@ struct ddrv {
 	void *tls;
 	struct dk_create_opts co;
 	char *bind_ip, *net_mode;
+	char *engine_version; /* GET /version's Version at open, or NULL */
 	int retain_s;
 	void (*notify)(void *);
 	void *notify_ctx;
@@ -1341,6 +1342,7 @@ static void drv_free(struct ddrv *d)
 	free(d->host);
 	free(d->bind_ip);
 	free(d->net_mode);
+	free(d->engine_version);
 	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
@@ -1433,6 +1435,11 @@ int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_
 		drv_free(d);
 		return -1;
 	}
+	const char *ver = json_string_value(json_object_get(v, "Version"));
+	/* kept for the local container instance's versionInfo.dockerVersion;
+	 * capped, since it is the engine's word, shown as given */
+	if (ver && ver[0] && strlen(ver) <= 64)
+		d->engine_version = strdup(ver);
 	const char *api = json_string_value(json_object_get(v, "ApiVersion"));
 	const char *minapi = json_string_value(json_object_get(v, "MinAPIVersion"));
 	int amaj = 0, amin = 0, mmaj = 1, mmin = 12;
@@ -1479,4 +1486,12 @@ void sched_docker_driver_close(struct sched_driver *d)
 		return;
 	drv_free(d->handle);
 	d->handle = NULL;
+}
+
+const char *sched_docker_driver_engine_version(const struct sched_driver *d)
+{
+	if (!d || !d->handle || !d->name || strcmp(d->name, "docker") != 0)
+		return NULL;
+	const struct ddrv *dd = d->handle;
+	return dd->engine_version;
 }

@@ -77,6 +77,9 @@ struct pcont {
 	bool set_ids;
 	uid_t uid;
 	gid_t gid;
+	/* the last stats sample, handed back as precpu_stats (read_ns 0:
+	 * none yet) */
+	struct pstats_sample stats_prev;
 };
 
 struct ptask {
@@ -838,6 +841,18 @@ static json_t *rfc3339(long long ms)
 	return json_string(buf);
 }
 
+/* A container's runtime id, which the task metadata's DockerId, DescribeTasks'
+ * runtimeId and the stats' id are: "<task id>-<container name>", Fargate's
+ * shape ("<task id>-<number>"), stable across gateway restarts and naming
+ * the folder tasks/<task id>/<container name> that holds the container's
+ * logs. Both parts are [A-Za-z0-9_-] (pcspec_task_id, taskdef.c). */
+static int runtime_id(const struct ptask *t, const struct pcont *c, char *buf, size_t cap)
+{
+	const char *tid = pcspec_task_id(t->arn);
+	int n = tid ? snprintf(buf, cap, "%s-%s", tid, c->name) : -1;
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 static int drv_containers(void *h, const char *arn, json_t **out, char *reason, size_t cap)
 {
 	struct pdrv *d = h;
@@ -853,6 +868,9 @@ static int drv_containers(void *h, const char *arn, json_t **out, char *reason, 
 		const struct pcont *c = &t->c[i];
 		json_t *o = json_pack("{s:s, s:i, s:s}", "Name", c->name, "Pid", (int)c->pid,
 		                      "KnownStatus", c->done ? "STOPPED" : "RUNNING");
+		char id[400];
+		if (o && runtime_id(t, c, id, sizeof(id)) == 0)
+			json_object_set_new(o, "DockerId", json_string(id));
 		if (!o) {
 			json_decref(all);
 			all = NULL;
@@ -874,6 +892,99 @@ static int drv_containers(void *h, const char *arn, json_t **out, char *reason, 
 	pthread_mutex_unlock(&d->lock);
 	if (!all)
 		return fail(reason, cap, "out of memory");
+	*out = all;
+	return 0;
+}
+
+/* One running container as drv_stats copies it out of the task under the
+ * lock, so that /proc is read without holding the watcher thread up. */
+struct pstats_want {
+	char id[400];
+	char name[256];
+	pid_t pid;
+	unsigned long long pid_start;
+	struct pstats_sample prev;
+	struct pstats_sample now;
+	bool taken;
+};
+
+static int drv_stats(void *h, const char *arn, json_t **out, char *reason, size_t cap)
+{
+	struct pdrv *d = h;
+	*out = NULL;
+	struct pstats_want w[SCHED_DRIVER_MAX_CONTAINERS];
+	struct pstats_group g[SCHED_DRIVER_MAX_CONTAINERS];
+	size_t n = 0;
+	memset(g, 0, sizeof(g));
+	pthread_mutex_lock(&d->lock);
+	struct ptask *t = find_task(d, arn);
+	if (!t) {
+		pthread_mutex_unlock(&d->lock);
+		return fail(reason, cap, "no task %s on this host", arn);
+	}
+	for (size_t i = 0; i < t->n && n < SCHED_DRIVER_MAX_CONTAINERS; i++) {
+		const struct pcont *c = &t->c[i];
+		if (c->done || c->pid <= 0 || runtime_id(t, c, w[n].id, sizeof(w[n].id)) < 0 ||
+		    snprintf(w[n].name, sizeof(w[n].name), "%s", c->name) >= (int)sizeof(w[n].name))
+			continue;
+		w[n].pid = c->pid;
+		w[n].pid_start = c->pid_start;
+		w[n].prev = c->stats_prev;
+		w[n].taken = false;
+		n++;
+	}
+	pthread_mutex_unlock(&d->lock);
+	/* The container leads its process group; a pid whose start time
+	 * differs was reused by another process and is not counted. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned long long st;
+		if (proc_start_time(w[i].pid, &st) == 0 && st == w[i].pid_start)
+			g[i].pgid = w[i].pid;
+	}
+	json_t *all = json_object();
+	if (!all)
+		return fail(reason, cap, "out of memory");
+	unsigned long long sys = 0;
+	if (n > 0 && pstats_scan("/proc", g, n) < 0) {
+		json_decref(all);
+		return fail(reason, cap, "cannot read /proc");
+	}
+	if (n > 0 && pstats_system_ticks("/proc", &sys) < 0)
+		sys = 0; /* system_cpu_usage is left out */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long long read_ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	for (size_t i = 0; i < n; i++) {
+		if (g[i].procs == 0)
+			continue; /* ended, or reused: no stats, as for a stopped container */
+		pstats_take(&g[i], sys, read_ns, &w[i].now);
+		/* RLIMIT_AS is what the driver enforces (pcspec: memory);
+		 * without one the host's memory bounds the container, which
+		 * is what Docker reports as the limit of an unlimited one */
+		unsigned long long limit = 0;
+		if (pstats_as_limit("/proc", w[i].pid, &limit) < 0 || limit == 0)
+			limit = pstats_host_memory();
+		json_t *doc = pstats_doc(w[i].id, w[i].name, &g[i], &w[i].now,
+		                         w[i].prev.read_ns > 0 ? &w[i].prev : NULL, limit);
+		if (!doc || json_object_set_new(all, w[i].id, doc) < 0) {
+			json_decref(all);
+			return fail(reason, cap, "out of memory");
+		}
+		w[i].taken = true;
+	}
+	/* Keep each sample for the next call's precpu_stats; the task may
+	 * have been pruned meanwhile (only the watcher frees it, under the
+	 * lock, so it is looked up again). */
+	pthread_mutex_lock(&d->lock);
+	t = find_task(d, arn);
+	for (size_t i = 0; t && i < n; i++) {
+		if (!w[i].taken)
+			continue;
+		for (size_t k = 0; k < t->n; k++)
+			if (t->c[k].pid == w[i].pid && strcmp(t->c[k].name, w[i].name) == 0)
+				t->c[k].stats_prev = w[i].now;
+	}
+	pthread_mutex_unlock(&d->lock);
 	*out = all;
 	return 0;
 }
@@ -1116,7 +1227,7 @@ int sched_process_driver_open(const struct sched_process_opts *opts, struct sche
 	out->inspect = drv_inspect;
 	out->events = drv_events;
 	out->containers = drv_containers;
-	out->stats = NULL;
+	out->stats = drv_stats;
 	return 0;
 }
 

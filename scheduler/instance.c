@@ -248,8 +248,11 @@ static int build_resources(const struct sched_instance_spec *spec, json_t **out,
 
 static int build_version_info(const json_t *in, json_t **out, struct sched_error *err)
 {
-	*out = json_pack("{s:s,s:s,s:s}", "agentVersion", "taskgate-" TASKGATE_VERSION, "agentHash",
-	                 "", "dockerVersion", "");
+	/* dockerVersion only when given: a host without a Docker engine (the
+	 * process driver's) has none to report, and an empty string would
+	 * read as an engine of unknown version */
+	*out =
+	    json_pack("{s:s,s:s}", "agentVersion", "taskgate-" TASKGATE_VERSION, "agentHash", "");
 	if (!*out)
 		return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
 	if (!in || json_is_null(in))

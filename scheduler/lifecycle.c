@@ -175,6 +175,37 @@ static void mark_running(struct sched *s, json_t *doc)
 	containers_status(doc, "RUNNING");
 }
 
+/* Each container's runtimeId (ECS: the Docker container id) from the
+ * DockerId the driver reports of the task's containers (driver.h), asked
+ * once, as the task reaches RUNNING: every container has been created by
+ * then, and the id does not change while it lives. The call is the one the
+ * task metadata endpoint makes (docker: one inspect per container on the
+ * engine's local socket; process: from memory), so it holds the scheduler's
+ * lock no longer than a metadata request does. A driver that cannot say
+ * (none, an error) leaves runtimeId out, as does a container it does not
+ * name. */
+static void containers_runtime_ids(struct sched *s, json_t *doc, const char *arn)
+{
+	if (!s->driver.containers)
+		return;
+	json_t *host = NULL;
+	char why[256];
+	if (s->driver.containers(s->driver.handle, arn, &host, why, sizeof(why)) != 0) {
+		json_decref(host);
+		return;
+	}
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(doc, "containers"), i, c)
+	{
+		const char *name = jstr(c, "name");
+		const char *id = name ? jstr(json_object_get(host, name), "DockerId") : NULL;
+		if (id && id[0])
+			json_object_set_new(c, "runtimeId", json_string(id));
+	}
+	json_decref(host);
+}
+
 void sched_clip_reason(char *buf, size_t cap, const char *r)
 {
 	snprintf(buf, cap, "%s", r ? r : "");
@@ -324,6 +355,7 @@ static int apply_status(struct sched *s, struct sched_obj *task,
 				return SCHED_OK;
 			if (strcmp(last, "RUNNING") != 0) {
 				mark_running(s, task->doc);
+				containers_runtime_ids(s, task->doc, task->row.arn);
 				sched_throttle_note(s, task->doc, true);
 			}
 			json_object_set_new(task->doc, "healthStatus", json_string(h));

@@ -145,4 +145,38 @@ bool phealth_step(struct phealth *h, long long now);
 /* Kills and reaps a check that runs (the container ended). */
 void phealth_kill(struct phealth *h);
 
+/* --- stats (process_stats.c) -------------------------------------------------
+ * A container's process group read from /proc, in Docker's stats shape. */
+struct pstats_group {
+	pid_t pgid; /* in: the group to count (the container's pid); <= 0: none */
+	size_t procs;
+	unsigned long long threads;                  /* what Docker's pids_stats.current counts */
+	unsigned long long user_ticks, kernel_ticks; /* own and reaped children's */
+	unsigned long long rss_pages;
+};
+/* One pass over <proc_root>/<pid>/stat filling every group of g. 0, or -1
+ * when proc_root cannot be listed. */
+int pstats_scan(const char *proc_root, struct pstats_group *g, size_t n);
+/* The host's CPU time in clock ticks (<proc_root>/stat, Docker's sum). 0/-1. */
+int pstats_system_ticks(const char *proc_root, unsigned long long *out);
+/* The process's RLIMIT_AS in bytes from <proc_root>/<pid>/limits: *out 0
+ * when unlimited. 0, or -1 when unreadable. */
+int pstats_as_limit(const char *proc_root, pid_t pid, unsigned long long *out);
+/* Physical memory in bytes (0 when unknown). */
+unsigned long long pstats_host_memory(void);
+
+struct pstats_sample {
+	long long read_ns; /* CLOCK_REALTIME; 0: never taken */
+	unsigned long long total_ns, kernel_ns, user_ns;
+	unsigned long long system_ns;
+	bool have_system;
+};
+void pstats_take(const struct pstats_group *g, unsigned long long system_ticks, long long read_ns,
+                 struct pstats_sample *out);
+/* The stats object (a new reference, NULL when out of memory): prev NULL
+ * for a first read; mem_limit 0 leaves memory_stats.limit out. */
+json_t *pstats_doc(const char *id, const char *name, const struct pstats_group *g,
+                   const struct pstats_sample *now, const struct pstats_sample *prev,
+                   unsigned long long mem_limit);
+
 #endif

@@ -242,6 +242,13 @@ as admin ecs describe-tasks --cluster dev --tasks "$t1" "$t2" missing-task-id
 expect "describe-tasks shows RUNNING with desiredStatus RUNNING" \
 	is "$(j '[(t["lastStatus"], t["desiredStatus"]) for t in j["tasks"]]')" '[["RUNNING", "RUNNING"], ["RUNNING", "RUNNING"]]'
 expect "an unknown task is a MISSING failure" is "$(j '[f["reason"] for f in j["failures"]]')" '["MISSING"]'
+# runtimeId: the Docker container id (64 hex) on the engine, <task id>-<container> for the process driver
+case "$ECS_DRIVER" in
+docker) rt_want=$(dk inspect -f '{{.Id}}' "$(dk ps -q --filter "label=com.amazonaws.ecs.task-arn=$t1")") ;;
+process) rt_want="${t1##*/}-$(j 'j["tasks"][0]["containers"][0]["name"]')" ;;
+esac
+expect "each running container has its runtimeId, the id its host knows it by" \
+	is "$(j '[t["containers"][0].get("runtimeId", "") for t in j["tasks"] if t["taskArn"] == "'"$t1"'"][0]')" "$rt_want"
 expect "hostPort 0 got a dynamic port from the ephemeral range" \
 	"$PYTHON" -c 'import json,sys
 j = json.load(open(sys.argv[1]))
@@ -428,7 +435,24 @@ live_before=$(host_live)
 tg_stop TERM
 expect "the gateway stops cleanly with tasks running" is "$TG_EXIT" 0
 expect "the tasks' containers outlive the gateway" is "$(host_live)" "$live_before"
+# Started again with this host joining prod as its container instance.
+tg_config "\"account_id\": \"$ACCT\", \"region\": \"$REGION\", \"master_key\": \"$W/master.key\",
+  \"scheduler\": {$sched, \"tick_ms\": 200, \"stop_timeout_s\": 5, \"local_instance\": [\"prod\"]}" >"$W/config.json"
 tg_start "$W/config.json" || tg_abort "the gateway starts again on the same store"
+as admin ecs list-container-instances --cluster prod
+as admin ecs describe-container-instances --cluster prod --container-instances $(j '" ".join(j["containerInstanceArns"])')
+local_vi=$(j '[i["versionInfo"] for i in j["containerInstances"] if any(a["name"] == "taskgate.driver" for a in i["attributes"])][0]')
+case "$ECS_DRIVER" in
+docker)
+	dv_want="DockerVersion: $(dk version -f '{{.Server.Version}}')"
+	expect "the local container instance reports the engine's version as the ECS agent does" \
+		is "$("$PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1]).get("dockerVersion"))' "$local_vi")" "$dv_want"
+	;;
+process)
+	expect "the local container instance has no dockerVersion without a Docker engine" \
+		is "$("$PYTHON" -c 'import json,sys; v=json.loads(sys.argv[1]); print(sorted(v), v["agentVersion"].startswith("taskgate-"))' "$local_vi")" "['agentHash', 'agentVersion'] True"
+	;;
+esac
 as admin ecs wait services-stable --cluster dev --services web
 as admin ecs list-tasks --cluster dev --service-name web
 expect "after the restart the service has the same two tasks, none lost or duplicated" \

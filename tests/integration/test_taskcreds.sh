@@ -191,6 +191,29 @@ curl_te -o "$out" "$meta"
 expect "container metadata names the container and its status" \
 	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["Name"]=="main" and d["KnownStatus"] in ("RUNNING","PENDING") else 1)' "$out"
 
+# ---- stats and runtime ids: the process driver reads /proc ----
+rid_a="$ta_id-main"
+expect "container metadata's DockerId is the process driver's runtime id <task id>-<container>" \
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["DockerId"]==sys.argv[2] else 1)' "$out" "$rid_a"
+as_admin ecs describe-tasks --cluster prod --tasks "$ta"
+expect "describe-tasks gives the container the same runtimeId" is "$(j 'j["tasks"][0]["containers"][0].get("runtimeId")')" "$rid_a"
+curl_te -o "$out" "$meta/stats"
+expect "the container's /stats has its processes, CPU and memory in Docker's shape" \
+	"$PY" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+ok = (d["id"] == sys.argv[2] and d["name"] == "/main" and d["pids_stats"]["current"] >= 1
+      and d["memory_stats"]["usage"] > 0 and d["memory_stats"]["limit"] == 512 * 1024 * 1024
+      and d["cpu_stats"]["cpu_usage"]["total_usage"] > 0 and d["cpu_stats"]["system_cpu_usage"] > 0
+      and d["cpu_stats"]["online_cpus"] >= 1 and d["read"].endswith("Z"))
+sys.exit(0 if ok else 1)' "$out" "$rid_a"
+read1=$(j 'j["read"]')
+curl_te -o "$out" "$meta/task/stats"
+expect "the task's /task/stats maps the runtime id to the stats, the last read as precpu_stats" \
+	"$PY" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+s = d[sys.argv[2]]
+sys.exit(0 if list(d) == [sys.argv[2]] and s["preread"] == sys.argv[3] and s["precpu_stats"]["cpu_usage"]["total_usage"] > 0 else 1)' "$out" "$rid_a" "$read1"
+
 # ---- renewal: polled, not slept ----
 first=$(tg_json "$W/a/creds.json" 'j["AccessKeyId"]')
 renewed=""

@@ -222,6 +222,12 @@ static void test_open_without_engine(void)
 	o.tcp_address = "no-port";
 	CHECK_INT(sched_docker_driver_open(&o, &d, err, sizeof(err)), -1);
 	CHECK(strstr(err, "host:port") != NULL);
+	/* only a docker driver has an engine version */
+	CHECK(sched_docker_driver_engine_version(&d) == NULL);
+	struct sched_fake *fk = sched_fake_new();
+	struct sched_driver fd = sched_fake_driver(fk);
+	CHECK(sched_docker_driver_engine_version(&fd) == NULL);
+	sched_fake_free(fk);
 }
 
 /* --- against a real engine --------------------------------------------------- */
@@ -450,6 +456,9 @@ static void test_engine_stop_and_restart(void)
 		goto out;
 	CHECK_INT(d.inspect(d.handle, b, &st), 0);
 	CHECK_INT(st.state, SCHED_DRIVER_RUNNING);
+	/* the engine's version, for the local instance's dockerVersion */
+	const char *ver = sched_docker_driver_engine_version(&d);
+	CHECK(ver && ver[0] >= '1' && ver[0] <= '9' && strchr(ver, '.'));
 	CHECK_INT(d.inspect(d.handle, a, &st), 0);
 	CHECK_INT(st.state, SCHED_DRIVER_STOPPED);
 	CHECK_INT(st.exit_code, 137);
@@ -458,13 +467,20 @@ static void test_engine_stop_and_restart(void)
 	const char *k;
 	json_t *v;
 	int n = 0;
+	json_t *cs = NULL;
+	CHECK_INT(d.containers(d.handle, b, &cs, reason, sizeof(reason)), 0);
+	const char *did =
+	    json_string_value(json_object_get(json_object_get(cs, "app"), "DockerId"));
 	json_object_foreach(stats, k, v)
 	{
 		n++;
 		CHECK(json_object_get(v, "memory_stats") != NULL);
 		CHECK(json_object_get(v, "cpu_stats") != NULL);
+		/* keyed by the DockerId that containers reports */
+		CHECK(did && strcmp(k, did) == 0);
 	}
 	CHECK_INT(n, 1);
+	json_decref(cs);
 	json_decref(stats);
 	CHECK_INT(d.stop(d.handle, b, reason, sizeof(reason)), 0);
 	CHECK(wait_event(&d, b, &st));

@@ -757,6 +757,199 @@ static void test_health_after_restart(void)
 	json_decref(def);
 }
 
+static long long jint_at(const json_t *o, const char *a, const char *b, const char *c)
+{
+	const json_t *v = json_object_get(o, a);
+	if (b)
+		v = json_object_get(v, b);
+	if (c)
+		v = json_object_get(v, c);
+	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+/* Burns CPU in the container until its stats show some, so that a second
+ * sample has something to differ by. */
+static void test_stats_from_proc(void)
+{
+	fresh_dir();
+	struct sched_driver d = open_driver();
+	CHECK(d.stats != NULL);
+	const char *arn = task_arn(7);
+	const char *tid = strrchr(arn, '/') + 1;
+	json_t *task = json_pack("{s:s, s:[{s:s},{s:s}]}", "taskArn", arn, "containers", "name",
+	                         "app", "name", "side");
+	/* app: a shell with two children in its process group, one of them
+	 * busy; side: no memory limit of its own */
+	json_t *def =
+	    json_pack("{s:[{s:s, s:[s,s,s], s:b, s:i}, {s:s, s:[s,s,s], s:b}]}",
+	              "containerDefinitions", "name", "app", "command", "/bin/sh", "-c",
+	              "sleep 60 & while :; do :; done & wait", "essential", 1, "memory", 256,
+	              "name", "side", "command", "/bin/sh", "-c", "exec sleep 60", "essential", 0);
+	char reason[256] = "";
+	CHECK_INT(start(&d, task, def, NULL, reason), 0);
+	char want_id[200], side_id[200];
+	snprintf(want_id, sizeof(want_id), "%s-app", tid);
+	snprintf(side_id, sizeof(side_id), "%s-side", tid);
+	/* the shell forks its children just after exec */
+	json_t *all = NULL;
+	long long end = mono_ms() + 15000;
+	while (mono_ms() < end) {
+		json_decref(all);
+		all = NULL;
+		CHECK_INT(d.stats(d.handle, arn, &all, reason, sizeof(reason)), 0);
+		if (jint_at(json_object_get(all, want_id), "pids_stats", "current", NULL) >= 3 &&
+		    jint_at(json_object_get(all, want_id), "cpu_stats", "cpu_usage",
+		            "total_usage") > 0)
+			break;
+		nap();
+	}
+	const json_t *a = json_object_get(all, want_id);
+	CHECK(a != NULL);
+	CHECK_STR(json_string_value(json_object_get(a, "id")), want_id);
+	CHECK_STR(json_string_value(json_object_get(a, "name")), "/app");
+	CHECK_INT(jint_at(a, "pids_stats", "current", NULL), 3);
+	CHECK(jint_at(a, "cpu_stats", "cpu_usage", "total_usage") > 0);
+	CHECK(jint_at(a, "cpu_stats", "system_cpu_usage", NULL) > 0);
+	CHECK(jint_at(a, "cpu_stats", "online_cpus", NULL) >= 1);
+	CHECK(jint_at(a, "memory_stats", "usage", NULL) > 0);
+	CHECK_INT(jint_at(a, "memory_stats", "limit", NULL), 256LL * 1024 * 1024);
+	const char *read1 = json_string_value(json_object_get(a, "read"));
+	CHECK(read1 && strlen(read1) == 30 && read1[4] == '-' && read1[29] == 'Z');
+	long long total1 = jint_at(a, "cpu_stats", "cpu_usage", "total_usage");
+	long long sys1 = jint_at(a, "cpu_stats", "system_cpu_usage", NULL);
+	/* side: one process, the host's memory as its limit */
+	const json_t *b = json_object_get(all, side_id);
+	CHECK_INT(jint_at(b, "pids_stats", "current", NULL), 1);
+	CHECK_INT(jint_at(b, "memory_stats", "limit", NULL),
+	          (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE));
+	/* the ids are the DockerIds containers reports */
+	json_t *cs = NULL;
+	CHECK_INT(d.containers(d.handle, arn, &cs, reason, sizeof(reason)), 0);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(cs, "app"), "DockerId")),
+	          want_id);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(cs, "side"), "DockerId")),
+	          side_id);
+	json_decref(cs);
+
+	/* The second read hands the first back as precpu_stats; the first had
+	 * none, as Docker's first read. */
+	json_t *again = NULL;
+	struct timespec t = {.tv_sec = 0, .tv_nsec = 200 * 1000000};
+	nanosleep(&t, NULL);
+	CHECK_INT(d.stats(d.handle, arn, &again, reason, sizeof(reason)), 0);
+	const json_t *a2 = json_object_get(again, want_id);
+	CHECK_STR(json_string_value(json_object_get(a2, "preread")), read1);
+	CHECK_INT(jint_at(a2, "precpu_stats", "cpu_usage", "total_usage"), total1);
+	CHECK_INT(jint_at(a2, "precpu_stats", "system_cpu_usage", NULL), sys1);
+	CHECK(jint_at(a2, "cpu_stats", "cpu_usage", "total_usage") > total1);
+	CHECK(jint_at(a2, "cpu_stats", "system_cpu_usage", NULL) > sys1);
+	json_decref(again);
+	json_decref(all);
+
+	/* A fresh driver (a restarted gateway) starts over from a first read. */
+	sched_process_driver_close(&d);
+	d = open_driver();
+	CHECK_INT(d.stats(d.handle, arn, &all, reason, sizeof(reason)), 0);
+	a = json_object_get(all, want_id);
+	CHECK_STR(json_string_value(json_object_get(a, "preread")), "0001-01-01T00:00:00Z");
+	CHECK_INT(jint_at(a, "precpu_stats", "cpu_usage", "total_usage"), 0);
+	CHECK(json_object_get(json_object_get(a, "precpu_stats"), "system_cpu_usage") == NULL);
+	CHECK(json_object_get(json_object_get(a, "precpu_stats"), "online_cpus") == NULL);
+	CHECK(json_object_get(a, "networks") == NULL);
+	json_decref(all);
+
+	/* Stopped containers have no stats; an unknown task is an error. */
+	struct sched_driver_status st;
+	CHECK_INT(d.stop(d.handle, arn, reason, sizeof(reason)), 0);
+	CHECK(wait_state(&d, arn, SCHED_DRIVER_STOPPED, &st));
+	CHECK_INT(d.stats(d.handle, arn, &all, reason, sizeof(reason)), 0);
+	CHECK_INT(json_object_size(all), 0);
+	json_decref(all);
+	all = NULL;
+	CHECK_INT(d.stats(d.handle, "arn:aws:ecs:us-east-1:1:task/default/nope", &all, reason,
+	                  sizeof(reason)),
+	          -1);
+	CHECK(all == NULL);
+	sched_process_driver_close(&d);
+	CHECK(wait_no_children());
+	json_decref(task);
+	json_decref(def);
+}
+
+static void put_file(const char *dir, const char *name, const char *text)
+{
+	char p[1100];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	if (!f)
+		abort();
+	fputs(text, f);
+	fclose(f);
+}
+
+/* /proc as files: a command name with spaces and parentheses, processes of
+ * other groups, a zombie's times, an old kernel's short cpu line. */
+static void test_stats_parse_proc_files(void)
+{
+	fresh_dir();
+	char root[512];
+	snprintf(root, sizeof(root), "%s/proc", run_dir);
+	mkdir(root, 0700);
+	static const char *const dirs[] = {"100", "101", "102", "103", "self", "abc"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char p[600];
+		snprintf(p, sizeof(p), "%s/%s", root, dirs[i]);
+		mkdir(p, 0700);
+	}
+	/* pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
+	 * majflt cmajflt utime stime cutime cstime prio nice threads
+	 * itreal starttime vsize rss */
+	put_file(root, "100/stat",
+	         "100 (sh) S 1 100 100 0 -1 0 0 0 0 0 10 5 3 2 20 0 1 0 999 1000 50\n");
+	put_file(root, "101/stat",
+	         "101 (a b) (c)) R 100 100 100 0 -1 0 0 0 0 0 7 1 0 0 20 0 4 0 1000 1000 30\n");
+	put_file(root, "102/stat",
+	         "102 (x) Z 101 100 100 0 -1 0 0 0 0 0 2 0 0 0 20 0 1 0 1001 0 0\n");
+	put_file(root, "103/stat",
+	         "103 (other) S 1 103 103 0 -1 0 0 0 0 0 99 99 0 0 20 0 1 0 1 1000 70\n");
+	put_file(root, "stat", "cpu  100 1 50 800 10 2 3\ncpu0 1 1 1 1 1 1 1 1\n");
+	put_file(root, "100/limits",
+	         "Limit                     Soft Limit           Hard Limit           Units\n"
+	         "Max address space         268435456            268435456            bytes\n");
+	put_file(root, "103/limits",
+	         "Limit                     Soft Limit           Hard Limit           Units\n"
+	         "Max address space         unlimited            unlimited            bytes\n");
+	struct pstats_group g[2] = {{.pgid = 100}, {.pgid = 555}};
+	CHECK_INT(pstats_scan(root, g, 2), 0);
+	CHECK_INT(g[0].procs, 3);
+	CHECK_INT(g[0].threads, 6);
+	CHECK_INT(g[0].user_ticks, 10 + 3 + 7 + 2);
+	CHECK_INT(g[0].kernel_ticks, 5 + 2 + 1);
+	CHECK_INT(g[0].rss_pages, 80);
+	CHECK_INT(g[1].procs, 0);
+	unsigned long long sys = 0, lim = 1;
+	CHECK_INT(pstats_system_ticks(root, &sys), 0);
+	CHECK_INT(sys, 100 + 1 + 50 + 800 + 10 + 2 + 3);
+	CHECK_INT(pstats_as_limit(root, 100, &lim), 0);
+	CHECK_INT(lim, 268435456);
+	CHECK_INT(pstats_as_limit(root, 103, &lim), 0);
+	CHECK_INT(lim, 0);
+	CHECK_INT(pstats_as_limit(root, 104, &lim), -1);
+	CHECK_INT(pstats_scan("/nonexistent-proc", g, 2), -1);
+
+	struct pstats_sample now;
+	long hz = sysconf(_SC_CLK_TCK);
+	pstats_take(&g[0], sys, 1700000000123456789LL, &now);
+	CHECK_INT(now.total_ns, 30ULL * (1000000000ULL / (unsigned long long)hz));
+	json_t *doc = pstats_doc("t-app", "app", &g[0], &now, NULL, 0);
+	CHECK_STR(json_string_value(json_object_get(doc, "read")),
+	          "2023-11-14T22:13:20.123456789Z");
+	CHECK_STR(json_string_value(json_object_get(doc, "preread")), "0001-01-01T00:00:00Z");
+	CHECK_INT(jint_at(doc, "memory_stats", "usage", NULL), 80LL * sysconf(_SC_PAGESIZE));
+	CHECK(json_object_get(json_object_get(doc, "memory_stats"), "limit") == NULL);
+	json_decref(doc);
+}
+
 int main(int argc, char **argv)
 {
 	setenv("TASKGATE_TEST_SECRET", "x", 1);
@@ -792,6 +985,11 @@ int main(int argc, char **argv)
 	    {"a reopened driver runs the checks again with the container's environment, which "
 	     "is never written to the run folder",
 	     test_health_after_restart},
+	    {"stats read a running container's process group from /proc in Docker's shape, keyed "
+	     "by the DockerId containers reports, the previous read as precpu_stats",
+	     test_stats_from_proc},
+	    {"stats parse /proc's stat, limits and cpu lines, counting only the container's group",
+	     test_stats_parse_proc_files},
 	};
 	int rc = check_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 	if (run_dir[0])

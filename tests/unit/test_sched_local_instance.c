@@ -115,7 +115,32 @@ static void test_the_first_start_makes_the_cluster_and_registers_once(void)
 	CHECK_STR(sfx_str(ci, "status"), "ACTIVE");
 	CHECK(json_is_true(json_object_get(ci, "agentConnected")));
 	CHECK_INT(count_instances(&f, "default", NULL), 1);
+	/* taskgate's version; no Docker engine, so no dockerVersion */
+	const json_t *vi = json_object_get(ci, "versionInfo");
+	CHECK_STR(sfx_str(vi, "agentVersion"), "taskgate-" TASKGATE_VERSION);
+	CHECK(json_object_get(vi, "dockerVersion") == NULL);
 	json_decref(ci);
+	sfx_done(&f);
+}
+
+static void test_a_docker_host_reports_its_engine_version(void)
+{
+	struct sfx f;
+	sfx_init(&f);
+	json_t *vinfo = sfx_json("{\"dockerVersion\":\"DockerVersion: 24.0.5\"}");
+	struct sched_local_host h = {.cpu = 1024, .memory = 1024, .version_info = vinfo};
+	json_t *ci = NULL;
+	CHECK_INT(sched_local_instance_ensure(f.s, "default", &h, &ci, NULL, &f.err), SCHED_OK);
+	const json_t *vi = json_object_get(ci, "versionInfo");
+	CHECK_STR(sfx_str(vi, "dockerVersion"), "DockerVersion: 24.0.5");
+	CHECK_STR(sfx_str(vi, "agentVersion"), "taskgate-" TASKGATE_VERSION);
+	json_decref(ci);
+	/* the same store started again with the process driver: no engine */
+	h.version_info = NULL;
+	CHECK_INT(sched_local_instance_ensure(f.s, "default", &h, &ci, NULL, &f.err), SCHED_OK);
+	CHECK(json_object_get(json_object_get(ci, "versionInfo"), "dockerVersion") == NULL);
+	json_decref(ci);
+	json_decref(vinfo);
 	sfx_done(&f);
 }
 
@@ -287,6 +312,9 @@ int main(int argc, char **argv)
 	     test_the_first_start_makes_the_cluster_and_registers_once},
 	    {"a restart reuses the host's container instance and updates what it offers",
 	     test_a_restart_reuses_the_instance_and_updates_what_it_offers},
+	    {"a docker host's container instance reports the engine's version as dockerVersion; a "
+	     "process host's has none",
+	     test_a_docker_host_reports_its_engine_version},
 	    {"the tasks on the host and DRAINING survive a restart",
 	     test_tasks_and_draining_survive_a_restart},
 	    {"a deregistered host is registered anew at the next start",
