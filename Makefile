@@ -144,11 +144,13 @@ fuzz:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
-	  CFLAGS="-O1 -g" build/fuzz/libpolicy.a build/fuzz/libstore.a build/fuzz/libscheduler.a
+	  CFLAGS="-O1 -g" build/fuzz/libpolicy.a build/fuzz/libstore.a build/fuzz/libscheduler.a \
+	  build/fuzz/libgateway.a
 	@mkdir -p build/fuzz/bin
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang -std=c17 -D_GNU_SOURCE -I. -O1 -g -fsanitize=fuzzer,address,undefined \
-	    $(PKG_CFLAGS) $$f build/fuzz/libscheduler.a build/fuzz/libpolicy.a build/fuzz/libstore.a \
+	    $(PKG_CFLAGS) $$f build/fuzz/libgateway.a build/fuzz/libscheduler.a build/fuzz/libpolicy.a \
+	    build/fuzz/libstore.a \
 	    $(PKG_LIBS) -lpthread -lm -o build/fuzz/bin/$$n || exit 1; \
 	done
 	@BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh

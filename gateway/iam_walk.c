@@ -27,6 +27,8 @@ void gw_iam_diags_free(struct gw_iam_diags *d)
 }
 
 static void add_diag(struct gw_iam_walk *w, bool warning, const char *path, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 4, 0)));
+static void add_diag(struct gw_iam_walk *w, bool warning, const char *path, const char *fmt,
                      va_list ap)
 {
 	struct gw_iam_diags *d = w->d;
