@@ -20,6 +20,7 @@
  * half-started task.
  */
 #include "scheduler/driver.h"
+#include "scheduler/driver_int.h"
 #include "scheduler/process_int.h"
 
 #include <errno.h>
@@ -27,7 +28,6 @@
 #include <limits.h>
 #include <math.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,19 +35,6 @@
 #include <unistd.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-__attribute__((format(printf, 3, 4))) static int fail(char *reason, size_t cap, const char *fmt,
-                                                      ...)
-{
-	if (reason && cap) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vsnprintf(reason, cap, fmt, ap) < 0)
-			reason[0] = '\0';
-		va_end(ap);
-	}
-	return -1;
-}
 
 static bool safe_name(const char *s, size_t max)
 {
@@ -120,9 +107,9 @@ static bool plain_string(const json_t *v)
 static int env_set(json_t *env, const char *name, const char *value, char *reason, size_t cap)
 {
 	if (!*name || strchr(name, '='))
-		return fail(reason, cap, "environment variable name \"%s\" is not valid", name);
+		return drv_fail(reason, cap, "environment variable name \"%s\" is not valid", name);
 	if (json_object_set_new(env, name, json_string(value)) < 0)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	return 0;
 }
 
@@ -134,16 +121,17 @@ static int env_layer(json_t *env, const json_t *list, const char *what, char *re
 	if (!list || json_is_null(list))
 		return 0;
 	if (!json_is_array(list))
-		return fail(reason, cap, "%s environment is not a list", what);
+		return drv_fail(reason, cap, "%s environment is not a list", what);
 	json_array_foreach(list, i, e)
 	{
 		const json_t *n = json_object_get(e, "name");
 		const json_t *v = json_object_get(e, "value");
 		if (!plain_string(n))
-			return fail(reason, cap, "%s environment entry %zu has no name", what, i);
+			return drv_fail(reason, cap, "%s environment entry %zu has no name", what,
+			                i);
 		if (v && !json_is_null(v) && !plain_string(v))
-			return fail(reason, cap, "%s environment variable %s is not a string", what,
-			            json_string_value(n));
+			return drv_fail(reason, cap, "%s environment variable %s is not a string",
+			                what, json_string_value(n));
 		const char *val = json_string_value(v); /* NULL for a missing or null value */
 		if (env_set(env, json_string_value(n), val ? val : "", reason, cap) < 0)
 			return -1;
@@ -177,7 +165,7 @@ static int env_ports(json_t *env, const json_t *task, const json_t *cdef, const 
 		if (snprintf(key, sizeof(key), "TASKGATE_HOST_PORT_%ld%s", cp, udp ? "_UDP" : "") <
 		        0 ||
 		    snprintf(val, sizeof(val), "%ld", hp) < 0)
-			return fail(reason, cap, "out of memory");
+			return drv_fail(reason, cap, "out of memory");
 		if (env_set(env, key, val, reason, cap) < 0)
 			return -1;
 		if (!udp && !have_port) {
@@ -197,19 +185,20 @@ static int strv_from_json(const json_t *arr, char ***v, size_t *n, const char *w
 	if (!arr || json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr))
-		return fail(reason, cap, "container %s: %s is not a list of strings", name, what);
+		return drv_fail(reason, cap, "container %s: %s is not a list of strings", name,
+		                what);
 	json_array_foreach(arr, i, e)
 	{
 		if (!plain_string(e))
-			return fail(reason, cap, "container %s: %s is not a list of strings", name,
-			            what);
+			return drv_fail(reason, cap, "container %s: %s is not a list of strings",
+			                name, what);
 		char **nv = realloc(*v, (*n + 2) * sizeof(char *));
 		if (!nv)
-			return fail(reason, cap, "out of memory");
+			return drv_fail(reason, cap, "out of memory");
 		*v = nv;
 		nv[*n] = strdup(json_string_value(e));
 		if (!nv[*n])
-			return fail(reason, cap, "out of memory");
+			return drv_fail(reason, cap, "out of memory");
 		(*n)++;
 		nv[*n] = NULL;
 	}
@@ -239,15 +228,15 @@ static int resolve_exec(struct pcspec *c, const char *path_var, char *reason, si
 {
 	const char *a0 = c->argv[0];
 	if (!*a0)
-		return fail(reason, cap, "container %s: the command's first word is empty",
-		            c->name);
+		return drv_fail(reason, cap, "container %s: the command's first word is empty",
+		                c->name);
 	if (strchr(a0, '/')) {
 		c->path = strdup(a0);
-		return c->path ? 0 : fail(reason, cap, "out of memory");
+		return c->path ? 0 : drv_fail(reason, cap, "out of memory");
 	}
 	char *copy = strdup(path_var ? path_var : DEFAULT_PATH);
 	if (!copy)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	char *save = NULL;
 	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
 		if (d[0] != '/')
@@ -255,7 +244,7 @@ static int resolve_exec(struct pcspec *c, const char *path_var, char *reason, si
 		char *p = path_join(d, a0);
 		if (!p) {
 			free(copy);
-			return fail(reason, cap, "out of memory");
+			return drv_fail(reason, cap, "out of memory");
 		}
 		if (executable_file(p)) {
 			c->path = p;
@@ -265,10 +254,11 @@ static int resolve_exec(struct pcspec *c, const char *path_var, char *reason, si
 		free(p);
 	}
 	free(copy);
-	return fail(reason, cap,
-	            "CannotStartContainerError: container %s: exec: \"%s\": executable file not "
-	            "found in $PATH",
-	            c->name, a0);
+	return drv_fail(
+	    reason, cap,
+	    "CannotStartContainerError: container %s: exec: \"%s\": executable file not "
+	    "found in $PATH",
+	    c->name, a0);
 }
 
 static bool all_digits(const char *s)
@@ -288,7 +278,8 @@ static int resolve_user(struct pcspec *c, const char *user, char *reason, size_t
 	const char *colon = strchr(user, ':');
 	size_t ul = colon ? (size_t)(colon - user) : strlen(user);
 	if (ul == 0 || ul >= sizeof(u) || (colon && strlen(colon + 1) >= sizeof(g)))
-		return fail(reason, cap, "container %s: user \"%s\" is not valid", c->name, user);
+		return drv_fail(reason, cap, "container %s: user \"%s\" is not valid", c->name,
+		                user);
 	memcpy(u, user, ul);
 	u[ul] = '\0';
 	if (colon)
@@ -301,15 +292,16 @@ static int resolve_user(struct pcspec *c, const char *user, char *reason, size_t
 	if (all_digits(u)) {
 		unsigned long v = strtoul(u, NULL, 10);
 		if (v > 0x7fffffffUL)
-			return fail(reason, cap, "container %s: user \"%s\" is not valid", c->name,
-			            user);
+			return drv_fail(reason, cap, "container %s: user \"%s\" is not valid",
+			                c->name, user);
 		uid = (uid_t)v;
 		if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp)
 			gid = pwp->pw_gid;
 	} else {
 		if (getpwnam_r(u, &pw, buf, sizeof(buf), &pwp) != 0 || !pwp)
-			return fail(reason, cap, "container %s: no such user \"%s\" on this host",
-			            c->name, u);
+			return drv_fail(reason, cap,
+			                "container %s: no such user \"%s\" on this host", c->name,
+			                u);
 		uid = pwp->pw_uid;
 		gid = pwp->pw_gid;
 	}
@@ -317,15 +309,16 @@ static int resolve_user(struct pcspec *c, const char *user, char *reason, size_t
 		if (all_digits(g)) {
 			unsigned long v = strtoul(g, NULL, 10);
 			if (v > 0x7fffffffUL)
-				return fail(reason, cap, "container %s: group \"%s\" is not valid",
-				            c->name, g);
+				return drv_fail(reason, cap,
+				                "container %s: group \"%s\" is not valid", c->name,
+				                g);
 			gid = (gid_t)v;
 		} else {
 			struct group gr, *grp = NULL;
 			if (getgrnam_r(g, &gr, buf, sizeof(buf), &grp) != 0 || !grp)
-				return fail(reason, cap,
-				            "container %s: no such group \"%s\" on this host",
-				            c->name, g);
+				return drv_fail(reason, cap,
+				                "container %s: no such group \"%s\" on this host",
+				                c->name, g);
 			gid = grp->gr_gid;
 		}
 	}
@@ -337,9 +330,9 @@ static int resolve_user(struct pcspec *c, const char *user, char *reason, size_t
 	}
 	if (uid == geteuid() && (!*g || gid == getegid()))
 		return 0;
-	return fail(reason, cap,
-	            "container %s: cannot run as user \"%s\": the gateway does not run as root",
-	            c->name, user);
+	return drv_fail(reason, cap,
+	                "container %s: cannot run as user \"%s\": the gateway does not run as root",
+	                c->name, user);
 }
 
 static int build_one(const json_t *task, const json_t *taskdef, const json_t *cdef,
@@ -348,13 +341,13 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 {
 	const char *name = json_string_value(json_object_get(cdef, "name"));
 	if (!name || !safe_name(name, 255))
-		return fail(reason, cap,
-		            "container name \"%s\" is not valid (letters, digits, '-' and '_')",
-		            name ? name : "");
+		return drv_fail(reason, cap,
+		                "container name \"%s\" is not valid (letters, digits, '-' and '_')",
+		                name ? name : "");
 	c->name = strdup(name);
 	c->dir = path_join(task_dir, name);
 	if (!c->name || !c->dir)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	const json_t *ess = json_object_get(cdef, "essential");
 	c->essential = !json_is_false(ess);
 	long st = num_of(json_object_get(cdef, "stopTimeout"));
@@ -372,14 +365,15 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	if (strv_from_json(cmd, &c->argv, &argc, "command", name, reason, cap) < 0)
 		return -1;
 	if (argc == 0)
-		return fail(reason, cap,
-		            "CannotStartContainerError: container %s has no entryPoint or command: "
-		            "the process driver runs commands, not images",
-		            name);
+		return drv_fail(
+		    reason, cap,
+		    "CannotStartContainerError: container %s has no entryPoint or command: "
+		    "the process driver runs commands, not images",
+		    name);
 
 	json_t *env = json_object();
 	if (!env)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	char host[256];
 	if (gethostname(host, sizeof(host)) < 0)
 		host[0] = '\0';
@@ -399,13 +393,13 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	json_t *v;
 	mine = sched_driver_env_for(hooks_env, name);
 	if (!mine) {
-		fail(reason, cap, "out of memory");
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	json_object_foreach(mine, k, v)
 	{
 		if (!plain_string(v)) {
-			fail(reason, cap, "task environment variable %s is not a string", k);
+			drv_fail(reason, cap, "task environment variable %s is not a string", k);
 			goto out;
 		}
 		if (env_set(env, k, json_string_value(v), reason, cap) < 0)
@@ -414,7 +408,7 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	size_t n = json_object_size(env), i = 0;
 	c->envp = calloc(n + 1, sizeof(char *));
 	if (!c->envp) {
-		fail(reason, cap, "out of memory");
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	json_object_foreach(env, k, v)
@@ -423,7 +417,7 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 		size_t len = strlen(k) + strlen(s) + 2;
 		c->envp[i] = malloc(len);
 		if (!c->envp[i] || snprintf(c->envp[i], len, "%s=%s", k, s) < 0) {
-			fail(reason, cap, "out of memory");
+			drv_fail(reason, cap, "out of memory");
 			goto out;
 		}
 		i++;
@@ -439,11 +433,11 @@ out:
 
 	const char *wd = json_string_value(json_object_get(cdef, "workingDirectory"));
 	if (wd && *wd && wd[0] != '/')
-		return fail(reason, cap, "container %s: workingDirectory must be an absolute path",
-		            name);
+		return drv_fail(reason, cap,
+		                "container %s: workingDirectory must be an absolute path", name);
 	c->cwd = strdup(wd && *wd ? wd : c->dir);
 	if (!c->cwd)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 
 	/* Hard memory limit: the container's (override first), else the task's. */
 	const json_t *tov = json_object_get(task, "overrides");
@@ -503,12 +497,13 @@ int pcspec_build(const json_t *task, const json_t *taskdef, const json_t *env, c
 	const json_t *defs = json_object_get(taskdef, "containerDefinitions");
 	size_t n = json_array_size(defs);
 	if (!json_is_array(defs) || n == 0)
-		return fail(reason, reason_cap, "the task definition has no containerDefinitions");
+		return drv_fail(reason, reason_cap,
+		                "the task definition has no containerDefinitions");
 	if (env && !json_is_object(env))
-		return fail(reason, reason_cap, "the task environment is not an object");
+		return drv_fail(reason, reason_cap, "the task environment is not an object");
 	struct pcspec *v = calloc(n, sizeof(*v));
 	if (!v)
-		return fail(reason, reason_cap, "out of memory");
+		return drv_fail(reason, reason_cap, "out of memory");
 	json_t *empty = env ? NULL : json_object();
 	for (size_t i = 0; i < n; i++) {
 		if (build_one(task, taskdef, json_array_get(defs, i), env ? env : empty, task_dir,
@@ -519,7 +514,8 @@ int pcspec_build(const json_t *task, const json_t *taskdef, const json_t *env, c
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(v[j].name, v[i].name) == 0) {
-				fail(reason, reason_cap, "two containers are named %s", v[i].name);
+				drv_fail(reason, reason_cap, "two containers are named %s",
+				         v[i].name);
 				json_decref(empty);
 				pcspec_free(v, n);
 				return -1;
@@ -531,7 +527,7 @@ int pcspec_build(const json_t *task, const json_t *taskdef, const json_t *env, c
 		any_essential |= v[i].essential;
 	if (!any_essential) {
 		pcspec_free(v, n);
-		return fail(reason, reason_cap, "the task has no essential container");
+		return drv_fail(reason, reason_cap, "the task has no essential container");
 	}
 	*out = v;
 	*n_out = n;
