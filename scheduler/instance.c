@@ -764,15 +764,8 @@ int sched_instance_describe(struct sched *s, const char *cluster, const json_t *
 		struct sched_error lerr;
 		int lr = sched_instance_load(s, &cl, r, &o, &lerr);
 		if (lr == SCHED_ERR_INVALID_PARAMETER) {
-			char *arn = NULL;
-			if (strncmp(r, "arn:", 4) != 0) {
-				char rest[600];
-				snprintf(rest, sizeof(rest), "%s/%s", cl.row.name, r);
-				arn = sched_arn(s, "container-instance", rest);
-			}
-			if (sched_missing(failures, arn ? arn : r, "MISSING") != 0)
-				rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-			free(arn);
+			rc = sched_missing_ref(s, failures, "container-instance", cl.row.name, r,
+			                       err);
 			continue;
 		}
 		if (lr != SCHED_OK) {
@@ -791,12 +784,5 @@ int sched_instance_describe(struct sched *s, const char *cluster, const json_t *
 	sched_obj_free(&cl);
 done:
 	pthread_mutex_unlock(&s->lock);
-	if (rc != SCHED_OK) {
-		json_decref(out);
-		json_decref(failures);
-		return rc;
-	}
-	*instances_out = out;
-	*failures_out = failures;
-	return SCHED_OK;
+	return sched_hand_over(rc, out, failures, instances_out, failures_out);
 }

@@ -339,6 +339,7 @@ int sched_service_list(struct sched *s, const char *cluster, const struct sched_
 	sched_clear_error(err);
 	*arns_out = NULL;
 	*next_out = NULL;
+	/* A bad page is refused before the cluster is looked up. */
 	int64_t after = 0;
 	size_t limit = 0;
 	int rc = sched_page_start(page, &after, &limit, err);
@@ -346,92 +347,28 @@ int sched_service_list(struct sched *s, const char *cluster, const struct sched_
 		return rc;
 	pthread_mutex_lock(&s->lock);
 	struct sched_obj cl;
-	json_t *arns = json_array();
-	rc = arns ? sched_cluster_load(s, cluster, true, &cl, err)
-	          : sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-	if (rc != SCHED_OK)
-		goto out;
-	struct store_sched_filter f = {.kind = STORE_SCHED_SERVICE,
-	                               .cluster = cl.row.arn,
-	                               .not_status = "INACTIVE",
-	                               .after_seq = after,
-	                               .limit = limit + 1};
-	struct sched_objs l;
-	rc = sched_objs_query(s, &f, &l, err);
-	for (size_t i = 0; rc == SCHED_OK && i < l.n && i < limit; i++)
-		json_array_append_new(arns, json_string(l.v[i].row.arn));
-	if (rc == SCHED_OK && l.n > limit)
-		rc = sched_page_token(l.v[limit - 1].row.seq, next_out, err);
-	sched_objs_free(&l);
-	sched_obj_free(&cl);
-out:
-	pthread_mutex_unlock(&s->lock);
-	if (rc != SCHED_OK) {
-		json_decref(arns);
-		return rc;
+	rc = sched_cluster_load(s, cluster, true, &cl, err);
+	if (rc == SCHED_OK) {
+		struct store_sched_filter f = {
+		    .kind = STORE_SCHED_SERVICE, .cluster = cl.row.arn, .not_status = "INACTIVE"};
+		rc = sched_list_page(s, &f, page, arns_out, next_out, err);
+		sched_obj_free(&cl);
 	}
-	*arns_out = arns;
-	return SCHED_OK;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 int sched_service_describe(struct sched *s, const char *cluster, const json_t *services,
                            json_t **services_out, json_t **failures_out, struct sched_error *err)
 {
-	sched_clear_error(err);
-	*services_out = NULL;
-	*failures_out = NULL;
-	if (!services || !json_is_array(services) || json_array_size(services) == 0 ||
-	    json_array_size(services) > DESCRIBE_MAX)
-		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
-		                  "services must list 1 to %d service names or ARNs", DESCRIBE_MAX);
-	pthread_mutex_lock(&s->lock);
-	struct sched_obj cl;
-	json_t *out = json_array(), *failures = json_array();
-	int rc = out && failures ? sched_cluster_load(s, cluster, true, &cl, err)
-	                         : sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-	if (rc != SCHED_OK)
-		goto done;
-	size_t i;
-	const json_t *ref;
-	json_array_foreach(services, i, ref)
-	{
-		const char *r = json_string_value(ref);
-		struct sched_obj svc;
-		struct sched_error e1;
-		int r1 = service_load(s, &cl, r, &svc, &e1);
-		if (r1 == SCHED_ERR_SERVICE_NOT_FOUND) {
-			const char *arn = r ? r : "";
-			char *made = NULL;
-			if (r && strncmp(r, "arn:", 4) != 0) {
-				char rest[1100];
-				snprintf(rest, sizeof(rest), "%s/%s", cl.row.name, r);
-				made = sched_arn(s, "service", rest);
-				if (made)
-					arn = made;
-			}
-			json_array_append_new(
-			    failures, json_pack("{s:s,s:s}", "arn", arn, "reason", "MISSING"));
-			free(made);
-			continue;
-		}
-		if (r1 != SCHED_OK) {
-			rc = r1;
-			if (err)
-				*err = e1;
-			break;
-		}
-		json_array_append(out, svc.doc);
-		sched_obj_free(&svc);
-	}
-	sched_obj_free(&cl);
-done:
-	pthread_mutex_unlock(&s->lock);
-	if (rc != SCHED_OK) {
-		json_decref(out);
-		json_decref(failures);
-		return rc;
-	}
-	*services_out = out;
-	*failures_out = failures;
-	return SCHED_OK;
+	static const struct sched_describe_kind kind = {
+	    .kind = "service",
+	    .field = "services",
+	    .what = "service names or ARNs",
+	    .max = DESCRIBE_MAX,
+	    .find = service_load,
+	    .not_found = SCHED_ERR_SERVICE_NOT_FOUND,
+	};
+	return sched_describe_in_cluster(s, &kind, cluster, services, services_out, failures_out,
+	                                 err);
 }

@@ -528,14 +528,7 @@ static int run_common(struct sched *s, const struct sched_run_request *req, cons
 	sched_obj_free(&td);
 done:
 	pthread_mutex_unlock(&s->lock);
-	if (rc != SCHED_OK) {
-		json_decref(started);
-		json_decref(failures);
-		return rc;
-	}
-	*tasks_out = started;
-	*failures_out = failures;
-	return SCHED_OK;
+	return sched_hand_over(rc, started, failures, tasks_out, failures_out);
 }
 
 int sched_run_task(struct sched *s, const struct sched_run_request *req, json_t **tasks_out,
@@ -725,60 +718,13 @@ done:
 int sched_task_describe(struct sched *s, const char *cluster, const json_t *tasks,
                         json_t **tasks_out, json_t **failures_out, struct sched_error *err)
 {
-	sched_clear_error(err);
-	*tasks_out = NULL;
-	*failures_out = NULL;
-	if (!tasks || !json_is_array(tasks) || json_array_size(tasks) == 0 ||
-	    json_array_size(tasks) > DESCRIBE_MAX)
-		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
-		                  "tasks must list 1 to %d task ids or ARNs", DESCRIBE_MAX);
-	pthread_mutex_lock(&s->lock);
-	struct sched_obj cl;
-	json_t *out = json_array(), *failures = json_array();
-	int rc = out && failures ? sched_cluster_load(s, cluster, true, &cl, err)
-	                         : sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-	if (rc != SCHED_OK)
-		goto done;
-	size_t i;
-	const json_t *ref;
-	json_array_foreach(tasks, i, ref)
-	{
-		const char *r = json_string_value(ref);
-		struct sched_obj t;
-		struct sched_error ferr;
-		int frc = task_find(s, &cl, r, &t, &ferr);
-		if (frc == SCHED_ERR_INVALID_PARAMETER) {
-			char arn_buf[1200];
-			const char *arn = r ? r : "";
-			if (r && strncmp(r, "arn:", 4) != 0) {
-				char rest[1100];
-				snprintf(rest, sizeof(rest), "%s/%s", cl.row.name, r);
-				char *a = sched_arn(s, "task", rest);
-				snprintf(arn_buf, sizeof(arn_buf), "%s", a ? a : r);
-				free(a);
-				arn = arn_buf;
-			}
-			json_array_append_new(
-			    failures, json_pack("{s:s,s:s}", "arn", arn, "reason", "MISSING"));
-			continue;
-		}
-		if (frc != SCHED_OK) {
-			rc = frc;
-			*err = ferr;
-			break;
-		}
-		json_array_append(out, t.doc);
-		sched_obj_free(&t);
-	}
-	sched_obj_free(&cl);
-done:
-	pthread_mutex_unlock(&s->lock);
-	if (rc != SCHED_OK) {
-		json_decref(out);
-		json_decref(failures);
-		return rc;
-	}
-	*tasks_out = out;
-	*failures_out = failures;
-	return SCHED_OK;
+	static const struct sched_describe_kind kind = {
+	    .kind = "task",
+	    .field = "tasks",
+	    .what = "task ids or ARNs",
+	    .max = DESCRIBE_MAX,
+	    .find = task_find,
+	    .not_found = SCHED_ERR_INVALID_PARAMETER,
+	};
+	return sched_describe_in_cluster(s, &kind, cluster, tasks, tasks_out, failures_out, err);
 }
