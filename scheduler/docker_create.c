@@ -26,24 +26,9 @@
 #include "scheduler/driver.h"
 #include "scheduler/driver_int.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static long num_of(const json_t *v)
-{
-	if (json_is_integer(v))
-		return (long)json_integer_value(v);
-	if (json_is_string(v)) {
-		char *end;
-		errno = 0;
-		long n = strtol(json_string_value(v), &end, 10);
-		if (!errno && end != json_string_value(v) && *end == '\0')
-			return n;
-	}
-	return 0;
-}
 
 static json_t *labels_of(json_t *cfg)
 {
@@ -73,10 +58,10 @@ static int health(json_t *cfg, const json_t *cdef, bool *has_check, char *reason
 	const char *first = json_string_value(json_array_get(cmd, 0));
 	if (!first)
 		return drv_fail(reason, cap, "healthCheck.command is empty");
-	long interval = num_of(json_object_get(h, "interval"));
-	long timeout = num_of(json_object_get(h, "timeout"));
-	long retries = num_of(json_object_get(h, "retries"));
-	long start = num_of(json_object_get(h, "startPeriod"));
+	long interval = drv_num(json_object_get(h, "interval"));
+	long timeout = drv_num(json_object_get(h, "timeout"));
+	long retries = drv_num(json_object_get(h, "retries"));
+	long start = drv_num(json_object_get(h, "startPeriod"));
 	const json_int_t sec = 1000000000;
 	json_t *o = json_pack("{s:O, s:I, s:I, s:I, s:I}", "Test", cmd, "Interval",
 	                      (json_int_t)(interval > 0 ? interval : 30) * sec, "Timeout",
@@ -86,35 +71,6 @@ static int health(json_t *cfg, const json_t *cdef, bool *has_check, char *reason
 	if (!o || json_object_set_new(cfg, "Healthcheck", o) < 0)
 		return drv_fail(reason, cap, "out of memory");
 	*has_check = strcmp(first, "NONE") != 0;
-	return 0;
-}
-
-static const json_t *find_named(const json_t *arr, const char *name)
-{
-	size_t i;
-	const json_t *e;
-	if (!json_is_array(arr))
-		return NULL;
-	json_array_foreach(arr, i, e)
-	{
-		const char *n = json_string_value(json_object_get(e, "name"));
-		if (n && strcmp(n, name) == 0)
-			return e;
-	}
-	return NULL;
-}
-
-static bool plain_string(const json_t *v)
-{
-	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
-}
-
-static int env_put(json_t *env, const char *k, const char *v, char *reason, size_t cap)
-{
-	if (!*k || strchr(k, '='))
-		return drv_fail(reason, cap, "environment variable name \"%s\" is not valid", k);
-	if (json_object_set_new(env, k, json_string(v)) < 0)
-		return drv_fail(reason, cap, "out of memory");
 	return 0;
 }
 
@@ -128,11 +84,11 @@ static int env_layer(json_t *env, const json_t *list, char *reason, size_t cap)
 	{
 		const json_t *n = json_object_get(e, "name");
 		const json_t *v = json_object_get(e, "value");
-		if (!plain_string(n) || (v && !json_is_null(v) && !plain_string(v)))
+		if (!drv_plain_string(n) || (v && !json_is_null(v) && !drv_plain_string(v)))
 			return drv_fail(reason, cap,
 			                "environment entry %zu is not a name and a string", i);
 		const char *val = json_string_value(v);
-		if (env_put(env, json_string_value(n), val ? val : "", reason, cap) < 0)
+		if (drv_env_set(env, json_string_value(n), val ? val : "", reason, cap) < 0)
 			return -1;
 	}
 	return 0;
@@ -149,7 +105,7 @@ static json_t *strings_of(const json_t *arr, bool *bad)
 		*bad = true;
 		return NULL;
 	}
-	json_array_foreach(arr, i, e) if (!plain_string(e))
+	json_array_foreach(arr, i, e) if (!drv_plain_string(e))
 	{
 		*bad = true;
 		return NULL;
@@ -172,7 +128,7 @@ static void name_clean(char *s)
 static int ports(json_t *cfg, json_t *hc, const json_t *task, const json_t *cdef, const char *name,
                  const char *bind_ip, char *reason, size_t cap)
 {
-	const json_t *tc = find_named(json_object_get(task, "containers"), name);
+	const json_t *tc = drv_find_named(json_object_get(task, "containers"), name);
 	const json_t *b = json_object_get(tc, "networkBindings");
 	if (!json_is_array(b) || json_array_size(b) == 0)
 		b = json_object_get(cdef, "portMappings");
@@ -187,8 +143,8 @@ static int ports(json_t *cfg, json_t *hc, const json_t *task, const json_t *cdef
 	const json_t *m;
 	json_array_foreach(b, i, m)
 	{
-		long cp = num_of(json_object_get(m, "containerPort"));
-		long hp = num_of(json_object_get(m, "hostPort"));
+		long cp = drv_num(json_object_get(m, "containerPort"));
+		long hp = drv_num(json_object_get(m, "hostPort"));
 		const char *proto = json_string_value(json_object_get(m, "protocol"));
 		if (!proto)
 			proto = "tcp";
@@ -231,11 +187,10 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	if (!c->name || !c->image)
 		return drv_fail(reason, cap, "out of memory");
 	c->essential = !json_is_false(json_object_get(cdef, "essential"));
-	long st = num_of(json_object_get(cdef, "stopTimeout"));
-	c->stop_timeout = st > 0 ? (int)(st > 86400 ? 86400 : st) : o->stop_timeout;
+	c->stop_timeout = drv_stop_timeout(cdef, o->stop_timeout);
 
 	const char *family = json_string_value(json_object_get(taskdef, "family"));
-	long revision = num_of(json_object_get(taskdef, "revision"));
+	long revision = drv_num(json_object_get(taskdef, "revision"));
 	const char *tid = strrchr(arn, '/');
 	tid = tid ? tid + 1 : arn;
 	size_t dn = strlen(family ? family : "task") + strlen(name) + strlen(tid) + 48;
@@ -255,8 +210,7 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 		    "none)",
 		    mode);
 
-	const json_t *ovr = find_named(
-	    json_object_get(json_object_get(task, "overrides"), "containerOverrides"), name);
+	const json_t *ovr = drv_container_override(task, name);
 	json_t *cfg = json_object();
 	json_t *hc = json_object();
 	json_t *labels = json_object();
@@ -276,10 +230,7 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	}
 	if (ep)
 		json_object_set_new(cfg, "Entrypoint", ep);
-	const json_t *cmdj = json_object_get(ovr, "command");
-	if (!json_is_array(cmdj))
-		cmdj = json_object_get(cdef, "command");
-	json_t *cmd = strings_of(cmdj, &bad);
+	json_t *cmd = strings_of(drv_command(ovr, cdef), &bad);
 	if (bad) {
 		drv_fail(reason, cap, "container %s: command is not a list of strings", name);
 		goto out;
@@ -294,7 +245,8 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	json_t *v;
 	json_object_foreach(mine, k, v)
 	{
-		if (!plain_string(v) || env_put(env, k, json_string_value(v), reason, cap) < 0) {
+		if (!drv_plain_string(v) ||
+		    drv_env_set(env, k, json_string_value(v), reason, cap) < 0) {
 			drv_fail(reason, cap, "task environment variable %s is not valid", k);
 			goto out;
 		}
@@ -348,20 +300,20 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 		json_object_set_new(labels_of(cfg), DK_LABEL_HEALTH, json_string("true"));
 
 	json_object_set_new(hc, "NetworkMode", json_string(mode));
-	long mem = num_of(json_object_get(ovr, "memory"));
+	long mem = drv_num(json_object_get(ovr, "memory"));
 	if (mem <= 0)
-		mem = num_of(json_object_get(cdef, "memory"));
+		mem = drv_num(json_object_get(cdef, "memory"));
 	if (mem > 0)
 		json_object_set_new(hc, "Memory", json_integer((json_int_t)mem * 1024 * 1024));
-	long res = num_of(json_object_get(ovr, "memoryReservation"));
+	long res = drv_num(json_object_get(ovr, "memoryReservation"));
 	if (res <= 0)
-		res = num_of(json_object_get(cdef, "memoryReservation"));
+		res = drv_num(json_object_get(cdef, "memoryReservation"));
 	if (res > 0)
 		json_object_set_new(hc, "MemoryReservation",
 		                    json_integer((json_int_t)res * 1024 * 1024));
-	long cpu = num_of(json_object_get(ovr, "cpu"));
+	long cpu = drv_num(json_object_get(ovr, "cpu"));
 	if (cpu <= 0)
-		cpu = num_of(json_object_get(cdef, "cpu"));
+		cpu = drv_num(json_object_get(cdef, "cpu"));
 	json_object_set_new(hc, "CpuShares", json_integer(cpu < 2 ? 2 : cpu));
 	if (json_is_true(json_object_get(cdef, "readonlyRootFilesystem")))
 		json_object_set_new(hc, "ReadonlyRootfs", json_true());

@@ -3,8 +3,9 @@
  * fake_driver.c and their helpers) do the same way, so that one piece of
  * code serves them all: the table of tasks a driver knows, keyed by ARN;
  * the queue of events it keeps until the scheduler takes them; the rule
- * that turns its containers' health into the task's (driver.h); and the
- * formatter of the reason a failed call hands back.
+ * that turns its containers' health into the task's (driver.h); reading
+ * the parts of an ECS container definition that mean the same to every
+ * host; and the formatter of the reason a failed call hands back.
  *
  * Not a driver interface (that is driver.h) and nothing the rest of the
  * scheduler uses. None of this locks: each driver calls it under its own
@@ -17,6 +18,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <jansson.h>
 
 /* The tasks a driver knows. Each driver has its own task struct; the table
  * holds pointers to them (owned by the driver, which frees them) and finds
@@ -62,6 +65,25 @@ struct drv_container_health {
 void drv_task_health(const void *task, size_t n,
                      struct drv_container_health (*at)(const void *task, size_t i),
                      struct sched_driver_status *out);
+
+/* Reading an ECS container definition (driver_cdef.c), as both real drivers
+ * turn one into a container. */
+/* A number ECS may send as an integer or as a string ("512"); 0 otherwise. */
+long drv_num(const json_t *v);
+/* The element of arr (an array of objects) whose "name" is name, or NULL. */
+const json_t *drv_find_named(const json_t *arr, const char *name);
+/* A JSON string without a NUL inside (it can go into argv or environ). */
+bool drv_plain_string(const json_t *v);
+/* The task's overrides.containerOverrides entry for container name, or NULL. */
+const json_t *drv_container_override(const json_t *task, const char *name);
+/* The command to run: the override's when it has one, else the definition's
+ * (either may be NULL). */
+const json_t *drv_command(const json_t *ovr, const json_t *cdef);
+/* The definition's stopTimeout in seconds (at most a day), else dflt. */
+int drv_stop_timeout(const json_t *cdef, int dflt);
+/* Sets name=value in env (an object used as an ordered map), refusing a
+ * name that is empty or holds '='; 0, or -1 with reason. */
+int drv_env_set(json_t *env, const char *name, const char *value, char *reason, size_t cap);
 
 /* Formats a reason for a person into dst (when dst and cap) and returns -1,
  * so that a failing call reads `return drv_fail(reason, cap, ...)`. */

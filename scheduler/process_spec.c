@@ -23,7 +23,6 @@
 #include "scheduler/driver_int.h"
 #include "scheduler/process_int.h"
 
-#include <errno.h>
 #include <grp.h>
 #include <limits.h>
 #include <math.h>
@@ -68,51 +67,6 @@ int pcspec_nice_for_cpu(int cpu)
 	return n > 19 ? 19 : n;
 }
 
-/* A number that ECS may send as an integer or as a string ("512"). */
-static long num_of(const json_t *v)
-{
-	if (json_is_integer(v))
-		return (long)json_integer_value(v);
-	if (json_is_string(v)) {
-		char *end;
-		errno = 0;
-		long n = strtol(json_string_value(v), &end, 10);
-		if (!errno && end != json_string_value(v) && *end == '\0')
-			return n;
-	}
-	return 0;
-}
-
-static const json_t *find_named(const json_t *arr, const char *name)
-{
-	size_t i;
-	const json_t *e;
-	if (!json_is_array(arr))
-		return NULL;
-	json_array_foreach(arr, i, e)
-	{
-		const char *n = json_string_value(json_object_get(e, "name"));
-		if (n && strcmp(n, name) == 0)
-			return e;
-	}
-	return NULL;
-}
-
-static bool plain_string(const json_t *v)
-{
-	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
-}
-
-/* env: name -> value (a jansson object used as an ordered map). */
-static int env_set(json_t *env, const char *name, const char *value, char *reason, size_t cap)
-{
-	if (!*name || strchr(name, '='))
-		return drv_fail(reason, cap, "environment variable name \"%s\" is not valid", name);
-	if (json_object_set_new(env, name, json_string(value)) < 0)
-		return drv_fail(reason, cap, "out of memory");
-	return 0;
-}
-
 /* [{"name":..., "value":...}] as ECS writes environment lists. */
 static int env_layer(json_t *env, const json_t *list, const char *what, char *reason, size_t cap)
 {
@@ -126,14 +80,14 @@ static int env_layer(json_t *env, const json_t *list, const char *what, char *re
 	{
 		const json_t *n = json_object_get(e, "name");
 		const json_t *v = json_object_get(e, "value");
-		if (!plain_string(n))
+		if (!drv_plain_string(n))
 			return drv_fail(reason, cap, "%s environment entry %zu has no name", what,
 			                i);
-		if (v && !json_is_null(v) && !plain_string(v))
+		if (v && !json_is_null(v) && !drv_plain_string(v))
 			return drv_fail(reason, cap, "%s environment variable %s is not a string",
 			                what, json_string_value(n));
 		const char *val = json_string_value(v); /* NULL for a missing or null value */
-		if (env_set(env, json_string_value(n), val ? val : "", reason, cap) < 0)
+		if (drv_env_set(env, json_string_value(n), val ? val : "", reason, cap) < 0)
 			return -1;
 	}
 	return 0;
@@ -142,7 +96,7 @@ static int env_layer(json_t *env, const json_t *list, const char *what, char *re
 static int env_ports(json_t *env, const json_t *task, const json_t *cdef, const char *name,
                      char *reason, size_t cap)
 {
-	const json_t *tc = find_named(json_object_get(task, "containers"), name);
+	const json_t *tc = drv_find_named(json_object_get(task, "containers"), name);
 	const json_t *bindings = json_object_get(tc, "networkBindings");
 	bool have_port = json_object_get(env, "PORT") != NULL;
 	size_t i;
@@ -155,8 +109,8 @@ static int env_ports(json_t *env, const json_t *task, const json_t *cdef, const 
 	}
 	json_array_foreach(bindings, i, b)
 	{
-		long cp = num_of(json_object_get(b, "containerPort"));
-		long hp = num_of(json_object_get(b, "hostPort"));
+		long cp = drv_num(json_object_get(b, "containerPort"));
+		long hp = drv_num(json_object_get(b, "hostPort"));
 		const char *proto = json_string_value(json_object_get(b, "protocol"));
 		bool udp = proto && strcmp(proto, "udp") == 0;
 		if (cp <= 0 || cp > 65535 || hp <= 0 || hp > 65535)
@@ -166,10 +120,10 @@ static int env_ports(json_t *env, const json_t *task, const json_t *cdef, const 
 		        0 ||
 		    snprintf(val, sizeof(val), "%ld", hp) < 0)
 			return drv_fail(reason, cap, "out of memory");
-		if (env_set(env, key, val, reason, cap) < 0)
+		if (drv_env_set(env, key, val, reason, cap) < 0)
 			return -1;
 		if (!udp && !have_port) {
-			if (env_set(env, "PORT", val, reason, cap) < 0)
+			if (drv_env_set(env, "PORT", val, reason, cap) < 0)
 				return -1;
 			have_port = true;
 		}
@@ -189,7 +143,7 @@ static int strv_from_json(const json_t *arr, char ***v, size_t *n, const char *w
 		                what);
 	json_array_foreach(arr, i, e)
 	{
-		if (!plain_string(e))
+		if (!drv_plain_string(e))
 			return drv_fail(reason, cap, "container %s: %s is not a list of strings",
 			                name, what);
 		char **nv = realloc(*v, (*n + 2) * sizeof(char *));
@@ -350,19 +304,15 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 		return drv_fail(reason, cap, "out of memory");
 	const json_t *ess = json_object_get(cdef, "essential");
 	c->essential = !json_is_false(ess);
-	long st = num_of(json_object_get(cdef, "stopTimeout"));
-	c->stop_timeout = st > 0 ? (int)(st > 86400 ? 86400 : st) : default_stop;
+	c->stop_timeout = drv_stop_timeout(cdef, default_stop);
 
-	const json_t *ovr = find_named(
-	    json_object_get(json_object_get(task, "overrides"), "containerOverrides"), name);
+	const json_t *ovr = drv_container_override(task, name);
 	size_t argc = 0;
 	if (strv_from_json(json_object_get(cdef, "entryPoint"), &c->argv, &argc, "entryPoint", name,
 	                   reason, cap) < 0)
 		return -1;
-	const json_t *cmd = json_object_get(ovr, "command");
-	if (!json_is_array(cmd))
-		cmd = json_object_get(cdef, "command");
-	if (strv_from_json(cmd, &c->argv, &argc, "command", name, reason, cap) < 0)
+	if (strv_from_json(drv_command(ovr, cdef), &c->argv, &argc, "command", name, reason, cap) <
+	    0)
 		return -1;
 	if (argc == 0)
 		return drv_fail(
@@ -380,9 +330,9 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	host[sizeof(host) - 1] = '\0';
 	int rc = -1;
 	json_t *mine = NULL;
-	if (env_set(env, "PATH", DEFAULT_PATH, reason, cap) < 0 ||
-	    env_set(env, "HOSTNAME", host, reason, cap) < 0 ||
-	    env_set(env, "HOME", c->dir, reason, cap) < 0 ||
+	if (drv_env_set(env, "PATH", DEFAULT_PATH, reason, cap) < 0 ||
+	    drv_env_set(env, "HOSTNAME", host, reason, cap) < 0 ||
+	    drv_env_set(env, "HOME", c->dir, reason, cap) < 0 ||
 	    env_layer(env, json_object_get(cdef, "environment"), "the definition's", reason, cap) <
 	        0 ||
 	    env_layer(env, json_object_get(ovr, "environment"), "the override's", reason, cap) <
@@ -398,11 +348,11 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	}
 	json_object_foreach(mine, k, v)
 	{
-		if (!plain_string(v)) {
+		if (!drv_plain_string(v)) {
 			drv_fail(reason, cap, "task environment variable %s is not a string", k);
 			goto out;
 		}
-		if (env_set(env, k, json_string_value(v), reason, cap) < 0)
+		if (drv_env_set(env, k, json_string_value(v), reason, cap) < 0)
 			goto out;
 	}
 	size_t n = json_object_size(env), i = 0;
@@ -441,18 +391,18 @@ out:
 
 	/* Hard memory limit: the container's (override first), else the task's. */
 	const json_t *tov = json_object_get(task, "overrides");
-	long mem = num_of(json_object_get(ovr, "memory"));
+	long mem = drv_num(json_object_get(ovr, "memory"));
 	if (mem <= 0)
-		mem = num_of(json_object_get(cdef, "memory"));
+		mem = drv_num(json_object_get(cdef, "memory"));
 	if (mem <= 0)
-		mem = num_of(json_object_get(tov, "memory"));
+		mem = drv_num(json_object_get(tov, "memory"));
 	if (mem <= 0)
-		mem = num_of(json_object_get(taskdef, "memory"));
+		mem = drv_num(json_object_get(taskdef, "memory"));
 	if (mem > 0)
 		c->mem_limit = (rlim_t)mem * 1024 * 1024;
-	long cpu = num_of(json_object_get(ovr, "cpu"));
+	long cpu = drv_num(json_object_get(ovr, "cpu"));
 	if (cpu <= 0)
-		cpu = num_of(json_object_get(cdef, "cpu"));
+		cpu = drv_num(json_object_get(cdef, "cpu"));
 	c->nice = pcspec_nice_for_cpu(cpu > INT_MAX ? INT_MAX : (int)cpu);
 
 	const char *user = json_string_value(json_object_get(cdef, "user"));
