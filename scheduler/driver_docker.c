@@ -1088,35 +1088,64 @@ static int drv_events(void *h, struct sched_driver_event *out, size_t cap)
 	return (int)n;
 }
 
-/* Copies the task's container ids (lock held) so engine calls for
- * containers()/stats() run without the lock. */
-static int task_ids(struct ddrv *d, const char *arn, char ***names, char ***ids, size_t *n)
-{
-	*names = *ids = NULL;
-	*n = 0;
-	struct dtask *t = find_task(d, arn);
-	if (!t && adopt(d, arn) < 0)
-		return -1;
-	t = find_task(d, arn);
-	if (!t)
-		return -2;
-	*names = calloc(t->n, sizeof(char *));
-	*ids = calloc(t->n, sizeof(char *));
-	if (!*names || !*ids)
-		return -1;
-	for (size_t i = 0; i < t->n; i++) {
-		(*names)[i] = strdup(t->c[i].name);
-		(*ids)[i] = t->c[i].id ? strdup(t->c[i].id) : NULL;
-		(*n)++;
-	}
-	return 0;
-}
-
 static void strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* Copies the names and Docker ids of the task's containers under the lock,
+ * so that the engine calls of containers() and stats() run without it. 0,
+ * or -1 with reason. */
+static int task_ids(struct ddrv *d, const char *arn, char ***names, char ***ids, size_t *n,
+                    char *reason, size_t cap)
+{
+	*names = *ids = NULL;
+	*n = 0;
+	pthread_mutex_lock(&d->lock);
+	int r = 0;
+	struct dtask *t = find_task(d, arn);
+	if (!t && adopt(d, arn) < 0)
+		r = -1;
+	if (!t && r == 0) {
+		t = find_task(d, arn);
+		if (!t)
+			r = -2;
+	}
+	if (t) {
+		*names = calloc(t->n, sizeof(char *));
+		*ids = calloc(t->n, sizeof(char *));
+		if (!*names || !*ids)
+			r = -1;
+		for (size_t i = 0; r == 0 && i < t->n; i++) {
+			(*names)[i] = strdup(t->c[i].name);
+			(*ids)[i] = t->c[i].id ? strdup(t->c[i].id) : NULL;
+			(*n)++;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (r < 0) {
+		strv_free(*names, *n);
+		strv_free(*ids, *n);
+		return drv_fail(reason, cap,
+		                r == -2 ? "no task %s on this host"
+		                        : "the Docker engine cannot be reached (%s)",
+		                arn);
+	}
+	return 0;
+}
+
+/* GET API/containers/<id>/<what> as JSON; -1 with reason when the engine
+ * cannot be reached. */
+static int container_get(struct ddrv *d, const char *id, const char *what, int *status, json_t **j,
+                         char *reason, size_t cap)
+{
+	char path[256], err[256] = "";
+	if (snprintf(path, sizeof(path), API "/containers/%s/%s", id, what) < 0 ||
+	    dhttp_request_json(&d->tgt, "GET", path, NULL, status, j, err, sizeof(err)) < 0)
+		return drv_fail(reason, cap, "the Docker engine cannot be reached: %s", err);
+	return 0;
 }
 
 static void copy_field(json_t *dst, const char *to, const json_t *src)
@@ -1131,31 +1160,18 @@ static int drv_containers(void *h, const char *arn, json_t **out, char *reason, 
 	*out = NULL;
 	char **names, **ids;
 	size_t n;
-	pthread_mutex_lock(&d->lock);
-	int r = task_ids(d, arn, &names, &ids, &n);
-	pthread_mutex_unlock(&d->lock);
-	if (r < 0) {
-		strv_free(names, n);
-		strv_free(ids, n);
-		return drv_fail(reason, cap,
-		                r == -2 ? "no task %s on this host"
-		                        : "the Docker engine cannot be reached (%s)",
-		                arn);
-	}
+	if (task_ids(d, arn, &names, &ids, &n, reason, cap) < 0)
+		return -1;
 	json_t *all = json_object();
 	int rc = all ? 0 : -1;
 	for (size_t i = 0; all && i < n; i++) {
 		if (!ids[i] || !names[i])
 			continue;
-		char path[256], err[256];
 		int status;
 		json_t *j = NULL;
-		if (snprintf(path, sizeof(path), API "/containers/%s/json", ids[i]) < 0 ||
-		    dhttp_request_json(&d->tgt, "GET", path, NULL, &status, &j, err, sizeof(err)) <
-		        0) {
-			rc = drv_fail(reason, cap, "the Docker engine cannot be reached: %s", err);
+		rc = container_get(d, ids[i], "json", &status, &j, reason, cap);
+		if (rc < 0)
 			break;
-		}
 		json_t *o = json_object();
 		if (status == 200 && o) {
 			const json_t *st = json_object_get(j, "State");
@@ -1204,32 +1220,18 @@ static int drv_stats(void *h, const char *arn, json_t **out, char *reason, size_
 	*out = NULL;
 	char **names, **ids;
 	size_t n;
-	pthread_mutex_lock(&d->lock);
-	int r = task_ids(d, arn, &names, &ids, &n);
-	pthread_mutex_unlock(&d->lock);
-	if (r < 0) {
-		strv_free(names, n);
-		strv_free(ids, n);
-		return drv_fail(reason, cap,
-		                r == -2 ? "no task %s on this host"
-		                        : "the Docker engine cannot be reached (%s)",
-		                arn);
-	}
+	if (task_ids(d, arn, &names, &ids, &n, reason, cap) < 0)
+		return -1;
 	json_t *all = json_object();
 	int rc = all ? 0 : drv_fail(reason, cap, "out of memory");
 	for (size_t i = 0; all && i < n; i++) {
 		if (!ids[i])
 			continue;
-		char path[256], err[256];
 		int status;
 		json_t *j = NULL;
-		if (snprintf(path, sizeof(path), API "/containers/%s/stats?stream=false", ids[i]) <
-		        0 ||
-		    dhttp_request_json(&d->tgt, "GET", path, NULL, &status, &j, err, sizeof(err)) <
-		        0) {
-			rc = drv_fail(reason, cap, "the Docker engine cannot be reached: %s", err);
+		rc = container_get(d, ids[i], "stats?stream=false", &status, &j, reason, cap);
+		if (rc < 0)
 			break;
-		}
 		if (status == 200 && json_is_object(j))
 			json_object_set(all, ids[i], j);
 		json_decref(j);
