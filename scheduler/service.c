@@ -119,6 +119,19 @@ static int active_taskdef(struct sched *s, const char *ref, struct sched_obj *td
 	return SCHED_OK;
 }
 
+/* Saves svc, starts or stops its tasks to match it, and hands out its
+ * document (a new reference) in *out. */
+static int service_commit(struct sched *s, struct sched_obj *svc, json_t **out,
+                          struct sched_error *err)
+{
+	int rc = sched_obj_save(s, svc, err);
+	if (rc == SCHED_OK)
+		rc = sched_service_reconcile(s, svc, err);
+	if (rc == SCHED_OK)
+		*out = json_incref(svc->doc);
+	return rc;
+}
+
 int sched_service_create(struct sched *s, const struct sched_service_spec *spec,
                          json_t **service_out, struct sched_error *err)
 {
@@ -197,12 +210,8 @@ int sched_service_create(struct sched *s, const struct sched_service_spec *spec,
 	free(arn);
 	if (rc == SCHED_OK) {
 		svc.row.version = old_version; /* replaces an INACTIVE one of that name */
-		rc = sched_obj_save(s, &svc, err);
+		rc = service_commit(s, &svc, service_out, err);
 	}
-	if (rc == SCHED_OK)
-		rc = sched_service_reconcile(s, &svc, err);
-	if (rc == SCHED_OK)
-		*service_out = json_incref(svc.doc);
 	sched_obj_free(&svc);
 out_td:
 	sched_obj_free(&td);
@@ -275,11 +284,7 @@ int sched_service_update(struct sched *s, const struct sched_service_update *u,
 		}
 		json_object_set_new(prim, "updatedAt", json_real(now_epoch(s)));
 	}
-	rc = sched_obj_save(s, &svc, err);
-	if (rc == SCHED_OK)
-		rc = sched_service_reconcile(s, &svc, err);
-	if (rc == SCHED_OK)
-		*service_out = json_incref(svc.doc);
+	rc = service_commit(s, &svc, service_out, err);
 	sched_obj_free(&td);
 out_svc:
 	sched_obj_free(&svc);
