@@ -54,7 +54,11 @@ int sched_fail_store(struct sched_error *err, const struct store_error *serr, co
 void sched_clear_error(struct sched_error *err);
 
 int64_t sched_now_ms(struct sched *s);
-double sched_epoch(int64_t ms); /* ECS timestamps: epoch seconds */
+double sched_epoch(int64_t ms);          /* ECS timestamps: epoch seconds */
+double sched_now_epoch(struct sched *s); /* the scheduler's now, as an ECS timestamp */
+/* o[key] as a string, or NULL; as an int, or dflt when it is not an integer. */
+const char *sched_jstr(const json_t *o, const char *key);
+int sched_jint(const json_t *o, const char *key, int dflt);
 void sched_random_hex(struct sched *s, char *out, size_t n_hex); /* out: n_hex + 1 bytes */
 uint64_t sched_random_u64(struct sched *s);
 

@@ -21,22 +21,6 @@
 #define DESCRIBE_MAX 10
 #define NAME_MAX_LEN 255
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-static int jint(const json_t *o, const char *key, int dflt)
-{
-	const json_t *v = json_object_get(o, key);
-	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
-}
-
-static double now_epoch(struct sched *s)
-{
-	return sched_epoch(sched_now_ms(s));
-}
-
 static bool valid_name(const char *n)
 {
 	size_t len = n ? strlen(n) : 0;
@@ -57,7 +41,7 @@ static json_t *new_deployment(struct sched *s, const char *taskdef_arn, int desi
 		v = (v << 8) | b[i];
 	char id[40];
 	snprintf(id, sizeof(id), "ecs-svc/%019llu", v % 10000000000000000000ULL);
-	double now = now_epoch(s);
+	double now = sched_now_epoch(s);
 	return json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:f,s:f,s:s,s:s,s:s}", "id", id, "status",
 	                 "PRIMARY", "taskDefinition", taskdef_arn, "desiredCount", desired,
 	                 "pendingCount", 0, "runningCount", 0, "failedTasks", 0, "createdAt", now,
@@ -111,7 +95,7 @@ static int active_taskdef(struct sched *s, const char *ref, struct sched_obj *td
 	int rc = sched_taskdef_load(s, ref, td, err);
 	if (rc != SCHED_OK)
 		return rc;
-	const char *st = jstr(td->doc, "status");
+	const char *st = sched_jstr(td->doc, "status");
 	if (st && strcmp(st, "ACTIVE") != 0) {
 		sched_obj_free(td);
 		return sched_fail(err, SCHED_ERR_CLIENT, "TaskDefinition is inactive");
@@ -185,7 +169,7 @@ int sched_service_create(struct sched *s, const struct sched_service_spec *spec,
 	snprintf(rest, sizeof(rest), "%s/%s", cl.row.name, spec->name);
 	char *arn = sched_arn(s, "service", rest);
 	json_t *dep = new_deployment(s, td.row.arn, spec->desired_count);
-	double now = now_epoch(s);
+	double now = sched_now_epoch(s);
 	json_t *pc = spec->placement_constraints && json_is_array(spec->placement_constraints)
 	                 ? json_deep_copy(spec->placement_constraints)
 	                 : json_array();
@@ -246,8 +230,9 @@ int sched_service_update(struct sched *s, const struct sched_service_update *u,
 	json_t *doc = svc.doc;
 	json_t *dc = json_object_get(doc, "deploymentConfiguration");
 	int minp = u->minimum_healthy_percent >= 0 ? u->minimum_healthy_percent
-	                                           : jint(dc, "minimumHealthyPercent", 100);
-	int maxp = u->maximum_percent >= 0 ? u->maximum_percent : jint(dc, "maximumPercent", 200);
+	                                           : sched_jint(dc, "minimumHealthyPercent", 100);
+	int maxp =
+	    u->maximum_percent >= 0 ? u->maximum_percent : sched_jint(dc, "maximumPercent", 200);
 	rc = check_percents(minp, maxp, err);
 	if (rc != SCHED_OK)
 		goto out_svc;
@@ -260,9 +245,9 @@ int sched_service_update(struct sched *s, const struct sched_service_update *u,
 	json_object_set_new(dc, "maximumPercent", json_integer(maxp));
 	if (u->desired_count >= 0)
 		json_object_set_new(doc, "desiredCount", json_integer(u->desired_count));
-	int desired = jint(doc, "desiredCount", 0);
+	int desired = sched_jint(doc, "desiredCount", 0);
 	json_t *deps = json_object_get(doc, "deployments");
-	const char *cur = jstr(doc, "taskDefinition");
+	const char *cur = sched_jstr(doc, "taskDefinition");
 	if (td.doc && (!cur || strcmp(cur, td.row.arn) != 0)) {
 		json_t *prim = json_array_get(deps, 0);
 		if (prim)
@@ -274,15 +259,15 @@ int sched_service_update(struct sched *s, const struct sched_service_update *u,
 	if (prim) {
 		json_object_set_new(prim, "desiredCount", json_integer(desired));
 		bool steady_before =
-		    strcmp(jstr(prim, "rolloutState") ? jstr(prim, "rolloutState") : "",
+		    strcmp(sched_jstr(prim, "rolloutState") ? sched_jstr(prim, "rolloutState") : "",
 		           "COMPLETED") == 0;
 		if (steady_before && u->desired_count >= 0 &&
-		    jint(prim, "runningCount", 0) != desired) {
+		    sched_jint(prim, "runningCount", 0) != desired) {
 			json_object_set_new(prim, "rolloutState", json_string("IN_PROGRESS"));
 			json_object_set_new(prim, "rolloutStateReason",
 			                    json_string("ECS deployment in progress."));
 		}
-		json_object_set_new(prim, "updatedAt", json_real(now_epoch(s)));
+		json_object_set_new(prim, "updatedAt", json_real(sched_now_epoch(s)));
 	}
 	rc = service_commit(s, &svc, service_out, err);
 	sched_obj_free(&td);
@@ -313,7 +298,7 @@ int sched_service_delete(struct sched *s, const char *cluster, const char *servi
 		goto out_svc;
 	}
 	if (strcmp(svc.row.status, "ACTIVE") == 0) {
-		if (jint(svc.doc, "desiredCount", 0) > 0 && !force) {
+		if (sched_jint(svc.doc, "desiredCount", 0) > 0 && !force) {
 			rc =
 			    sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
 			               "The service cannot be stopped while it is scaled above 0.");
