@@ -337,6 +337,28 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **st, struct s
 	return STORE_OK;
 }
 
+/* Steps and finalizes st, a select of at most one (seq, hash) row: *found
+ * says whether there was one; hash is left alone unless the row holds one
+ * of the right length. what names the work in a database error. */
+static int step_seq_hash(struct store *s, sqlite3_stmt *st, int64_t *seq,
+                         unsigned char hash[STORE_AUDIT_HASH_LEN], bool *found, const char *what,
+                         struct store_error *err)
+{
+	int code = STORE_OK;
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
+		    sqlite3_column_bytes(st, 1) == STORE_AUDIT_HASH_LEN)
+			memcpy(hash, sqlite3_column_blob(st, 1), STORE_AUDIT_HASH_LEN);
+	} else if (rc != SQLITE_DONE) {
+		code = store_fail_sqlite(err, s->db, rc, s->path, what);
+	}
+	sqlite3_finalize(st);
+	return code;
+}
+
 /* The chain head: the last row's seq and hash (zeros when the last row is
  * not chained or there is none). Inside the write transaction. */
 static int read_head(struct store *s, int64_t *seq, unsigned char hash[STORE_AUDIT_HASH_LEN],
@@ -349,17 +371,9 @@ static int read_head(struct store *s, int64_t *seq, unsigned char hash[STORE_AUD
 	    prepare(s, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", &st, err);
 	if (code != STORE_OK)
 		return code;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
-		    sqlite3_column_bytes(st, 1) == STORE_AUDIT_HASH_LEN)
-			memcpy(hash, sqlite3_column_blob(st, 1), STORE_AUDIT_HASH_LEN);
-	} else if (rc != SQLITE_DONE) {
-		code = store_fail_sqlite(err, s->db, rc, s->path, "reading the audit chain head");
-	}
-	sqlite3_finalize(st);
-	if (code != STORE_OK || rc == SQLITE_ROW)
+	bool found;
+	code = step_seq_hash(s, st, seq, hash, &found, "reading the audit chain head", err);
+	if (code != STORE_OK || found)
 		return code;
 	/* No rows: a new log, or one pruned to its last record. After a prune
 	 * the chain goes on from the anchor: its seq and its signed head. */
@@ -371,17 +385,7 @@ static int read_head(struct store *s, int64_t *seq, unsigned char hash[STORE_AUD
 	               &st, err);
 	if (code != STORE_OK)
 		return code;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
-		    sqlite3_column_bytes(st, 1) == STORE_AUDIT_HASH_LEN)
-			memcpy(hash, sqlite3_column_blob(st, 1), STORE_AUDIT_HASH_LEN);
-	} else if (rc != SQLITE_DONE) {
-		code = store_fail_sqlite(err, s->db, rc, s->path, "reading the audit prune anchor");
-	}
-	sqlite3_finalize(st);
-	return code;
+	return step_seq_hash(s, st, seq, hash, &found, "reading the audit prune anchor", err);
 }
 
 static int insert_chained(struct store *s, sqlite3_stmt *st, int64_t seq,
