@@ -44,14 +44,6 @@ static int parse_size(const char *v, const char *unit, int per_unit)
 	return -1;
 }
 
-static int json_int_or(const json_t *o, const char *key, int dflt)
-{
-	const json_t *v = json_object_get(o, key);
-	if (json_is_integer(v))
-		return (int)json_integer_value(v);
-	return dflt;
-}
-
 static const json_t *container_override(const json_t *overrides, const char *name)
 {
 	size_t i;
@@ -90,11 +82,11 @@ int sched_need_of(const json_t *taskdef, const json_t *overrides, struct sched_n
 	{
 		const char *name = sched_jstr(d, "name");
 		const json_t *co = container_override(overrides, name);
-		int cpu = json_int_or(co, "cpu", json_int_or(d, "cpu", 0));
-		int mem = json_int_or(d, "memory", 0);
-		int res = json_int_or(d, "memoryReservation", 0);
-		mem = json_int_or(co, "memory", mem);
-		res = json_int_or(co, "memoryReservation", res);
+		int cpu = sched_jint(co, "cpu", sched_jint(d, "cpu", 0));
+		int mem = sched_jint(d, "memory", 0);
+		int res = sched_jint(d, "memoryReservation", 0);
+		mem = sched_jint(co, "memory", mem);
+		res = sched_jint(co, "memoryReservation", res);
 		if (cpu < 0 || mem < 0 || res < 0) {
 			sched_need_free(out);
 			return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
@@ -110,8 +102,8 @@ int sched_need_of(const json_t *taskdef, const json_t *overrides, struct sched_n
 		json_array_foreach(json_object_get(d, "portMappings"), k, pm)
 		{
 			struct sched_port *p = &out->ports[out->n_ports];
-			p->container_port = json_int_or(pm, "containerPort", 0);
-			p->host_port = bridge ? json_int_or(pm, "hostPort", 0) : p->container_port;
+			p->container_port = sched_jint(pm, "containerPort", 0);
+			p->host_port = bridge ? sched_jint(pm, "hostPort", 0) : p->container_port;
 			const char *proto = sched_jstr(pm, "protocol");
 			p->udp = proto && strcasecmp(proto, "udp") == 0;
 			p->container = name;
@@ -229,7 +221,7 @@ static int int_of_string(const json_t *o, const char *key)
 {
 	const char *v = sched_jstr(o, key);
 	if (!v)
-		return json_int_or(o, key, 0);
+		return sched_jint(o, key, 0);
 	return atoi(v);
 }
 
@@ -239,8 +231,8 @@ int sched_usage_of(struct sched *s, const struct sched_obj *inst, const struct s
 	(void)s;
 	memset(u, 0, sizeof(*u));
 	const json_t *reg = json_object_get(inst->doc, "registeredResources");
-	u->cpu_total = json_int_or(resource(reg, "CPU"), "integerValue", 0);
-	u->mem_total = json_int_or(resource(reg, "MEMORY"), "integerValue", 0);
+	u->cpu_total = sched_jint(resource(reg, "CPU"), "integerValue", 0);
+	u->mem_total = sched_jint(resource(reg, "MEMORY"), "integerValue", 0);
 	if (take_string_ports(u, resource(reg, "PORTS"), false) != 0 ||
 	    take_string_ports(u, resource(reg, "PORTS_UDP"), true) != 0)
 		goto oom;
@@ -265,7 +257,7 @@ int sched_usage_of(struct sched *s, const struct sched_obj *inst, const struct s
 			const json_t *nb;
 			json_array_foreach(json_object_get(cont, "networkBindings"), b, nb)
 			{
-				int hp = json_int_or(nb, "hostPort", 0);
+				int hp = sched_jint(nb, "hostPort", 0);
 				const char *proto = sched_jstr(nb, "protocol");
 				if (hp > 0 && sched_usage_take_port(
 				                  u, hp, proto && strcmp(proto, "udp") == 0) != 0)
