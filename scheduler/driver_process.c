@@ -132,17 +132,6 @@ __attribute__((format(printf, 3, 4))) static int fail(char *dst, size_t cap, con
 	return -1;
 }
 
-static char *join(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = malloc(n);
-	if (p && snprintf(p, n, "%s/%s", a, b) < 0) {
-		free(p);
-		return NULL;
-	}
-	return p;
-}
-
 /* <dir>/<container>/<file> into buf; false when it does not fit. */
 static bool cpath(char *buf, size_t cap, const char *dir, const char *name, const char *file)
 {
@@ -209,8 +198,8 @@ static int save_state(const struct ptask *t)
 			return -1;
 		}
 	}
-	char *tmp = join(t->dir, "state.json.tmp");
-	char *fin = join(t->dir, "state.json");
+	char *tmp = pcspec_path_join(t->dir, "state.json.tmp");
+	char *fin = pcspec_path_join(t->dir, "state.json");
 	int rc = -1;
 	if (tmp && fin && json_dump_file(doc, tmp, JSON_COMPACT) == 0 && rename(tmp, fin) == 0)
 		rc = 0;
@@ -648,7 +637,7 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 			return 0;
 		return fail(reason, cap, "task %s already ran on this host", arn);
 	}
-	char *dir = join(d->tasks_dir, id);
+	char *dir = pcspec_path_join(d->tasks_dir, id);
 	if (!dir) {
 		fail(reason, cap, "out of memory");
 		goto out;
@@ -881,7 +870,7 @@ static void adopt_container(struct ptask *t, struct pcont *c)
 
 static struct ptask *load_task(const char *dir)
 {
-	char *path = join(dir, "state.json");
+	char *path = pcspec_path_join(dir, "state.json");
 	if (!path)
 		return NULL;
 	json_t *doc = json_load_file(path, 0, NULL);
@@ -957,7 +946,7 @@ static void load_all(struct pdrv *d)
 	while ((e = readdir(dir)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		char *p = join(d->tasks_dir, e->d_name);
+		char *p = pcspec_path_join(d->tasks_dir, e->d_name);
 		if (!p)
 			continue;
 		struct ptask *t = load_task(p);
@@ -1041,7 +1030,7 @@ int sched_process_driver_open(const struct sched_process_opts *opts, struct sche
 	d->notify = opts->notify;
 	d->notify_ctx = opts->notify_ctx;
 	d->run_dir = strdup(opts->run_dir);
-	d->tasks_dir = d->run_dir ? join(d->run_dir, "tasks") : NULL;
+	d->tasks_dir = d->run_dir ? pcspec_path_join(d->run_dir, "tasks") : NULL;
 	if (!d->run_dir || !d->tasks_dir) {
 		drv_free(d);
 		return fail(err, err_cap, "out of memory");

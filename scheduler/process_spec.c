@@ -159,7 +159,7 @@ static int strv_from_json(const json_t *arr, char ***v, size_t *n, const char *w
 	return 0;
 }
 
-static char *path_join(const char *a, const char *b)
+char *pcspec_path_join(const char *a, const char *b)
 {
 	size_t n = strlen(a) + strlen(b) + 2;
 	char *p = malloc(n);
@@ -195,7 +195,7 @@ static int resolve_exec(struct pcspec *c, const char *path_var, char *reason, si
 	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
 		if (d[0] != '/')
 			continue;
-		char *p = path_join(d, a0);
+		char *p = pcspec_path_join(d, a0);
 		if (!p) {
 			free(copy);
 			return drv_fail(reason, cap, "out of memory");
@@ -299,7 +299,7 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 		                "container name \"%s\" is not valid (letters, digits, '-' and '_')",
 		                name ? name : "");
 	c->name = strdup(name);
-	c->dir = path_join(task_dir, name);
+	c->dir = pcspec_path_join(task_dir, name);
 	if (!c->name || !c->dir)
 		return drv_fail(reason, cap, "out of memory");
 	const json_t *ess = json_object_get(cdef, "essential");
