@@ -18,6 +18,7 @@
  * and a checkpoint whose signature or head is wrong.
  */
 #include "gateway/audit.h"
+#include "gateway/audit_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,8 +40,7 @@
 #define CANON_MAGIC      "taskgate-audit-record-v1\n"
 #define CHECKPOINT_MAGIC "taskgate-audit-checkpoint-v1\n"
 
-__attribute__((format(printf, 3, 4))) static int fail(struct gw_audit_error *err, int code,
-                                                      const char *fmt, ...)
+int gw_audit_fail(struct gw_audit_error *err, int code, const char *fmt, ...)
 {
 	if (err) {
 		err->code = code;
@@ -192,16 +192,18 @@ int gw_audit_key_create(const char *path, struct gw_audit_error *err)
 {
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (!key)
-		return fail(err, GW_AUDIT_ERR_CRYPTO, "%s: could not generate an Ed25519 key",
-		            path);
+		return gw_audit_fail(err, GW_AUDIT_ERR_CRYPTO,
+		                     "%s: could not generate an Ed25519 key", path);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
 		EVP_PKEY_free(key);
 		if (e == EEXIST)
-			return fail(err, GW_AUDIT_ERR_EXISTS,
-			            "%s: already exists; refusing to overwrite an audit key", path);
-		return fail(err, GW_AUDIT_ERR_IO, "%s: cannot create: %s", path, strerror(e));
+			return gw_audit_fail(
+			    err, GW_AUDIT_ERR_EXISTS,
+			    "%s: already exists; refusing to overwrite an audit key", path);
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: cannot create: %s", path,
+		                     strerror(e));
 	}
 	FILE *f = fdopen(fd, "w");
 	if (!f) {
@@ -209,7 +211,8 @@ int gw_audit_key_create(const char *path, struct gw_audit_error *err)
 		close(fd);
 		(void)unlink(path);
 		EVP_PKEY_free(key);
-		return fail(err, GW_AUDIT_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: cannot write: %s", path,
+		                     strerror(e));
 	}
 	bool ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1;
 	ok = fflush(f) == 0 && ok;
@@ -218,7 +221,7 @@ int gw_audit_key_create(const char *path, struct gw_audit_error *err)
 	EVP_PKEY_free(key);
 	if (!ok) {
 		(void)unlink(path); /* ours: O_EXCL made it */
-		return fail(err, GW_AUDIT_ERR_IO, "%s: could not write the key", path);
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: could not write the key", path);
 	}
 	return GW_AUDIT_OK;
 }
@@ -233,29 +236,32 @@ int gw_audit_key_load(const char *path, EVP_PKEY **out, struct gw_audit_error *e
 	*out = NULL;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, GW_AUDIT_ERR_IO, "%s: cannot open the audit key: %s", path,
-		            strerror(errno));
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: cannot open the audit key: %s",
+		                     path, strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, GW_AUDIT_ERR_KEY, "%s: the audit key is not a regular file", path);
+		return gw_audit_fail(err, GW_AUDIT_ERR_KEY,
+		                     "%s: the audit key is not a regular file", path);
 	}
 	if ((st.st_mode & 077) != 0) {
 		close(fd);
-		return fail(err, GW_AUDIT_ERR_KEY,
-		            "%s: the audit key may be read by others (mode %03o); chmod 600 it",
-		            path, (unsigned)(st.st_mode & 0777));
+		return gw_audit_fail(
+		    err, GW_AUDIT_ERR_KEY,
+		    "%s: the audit key may be read by others (mode %03o); chmod 600 it", path,
+		    (unsigned)(st.st_mode & 0777));
 	}
 	FILE *f = fdopen(fd, "r");
 	if (!f) {
 		close(fd);
-		return fail(err, GW_AUDIT_ERR_NOMEM, "%s: out of memory", path);
+		return gw_audit_fail(err, GW_AUDIT_ERR_NOMEM, "%s: out of memory", path);
 	}
 	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!is_ed25519(k)) {
 		EVP_PKEY_free(k);
-		return fail(err, GW_AUDIT_ERR_KEY, "%s: not an Ed25519 private key in PEM", path);
+		return gw_audit_fail(err, GW_AUDIT_ERR_KEY, "%s: not an Ed25519 private key in PEM",
+		                     path);
 	}
 	*out = k;
 	return GW_AUDIT_OK;
@@ -266,8 +272,8 @@ int gw_audit_public_key_load(const char *path, EVP_PKEY **out, struct gw_audit_e
 	*out = NULL;
 	FILE *f = fopen(path, "r");
 	if (!f)
-		return fail(err, GW_AUDIT_ERR_IO, "%s: cannot open the public key: %s", path,
-		            strerror(errno));
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: cannot open the public key: %s",
+		                     path, strerror(errno));
 	EVP_PKEY *k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	if (!k) {
 		rewind(f);
@@ -276,7 +282,8 @@ int gw_audit_public_key_load(const char *path, EVP_PKEY **out, struct gw_audit_e
 	fclose(f);
 	if (!is_ed25519(k)) {
 		EVP_PKEY_free(k);
-		return fail(err, GW_AUDIT_ERR_KEY, "%s: not an Ed25519 public key in PEM", path);
+		return gw_audit_fail(err, GW_AUDIT_ERR_KEY, "%s: not an Ed25519 public key in PEM",
+		                     path);
 	}
 	*out = k;
 	return GW_AUDIT_OK;
@@ -529,24 +536,24 @@ int gw_audit_open(struct store *store, const struct gw_audit_options *opts, stru
 {
 	*out = NULL;
 	if (!store || !opts || opts->every < 0 || opts->interval_us < 0 || opts->batch_max > 1000)
-		return fail(err, GW_AUDIT_ERR_ARG, "audit: invalid writer options");
+		return gw_audit_fail(err, GW_AUDIT_ERR_ARG, "audit: invalid writer options");
 	struct gw_audit *a = calloc(1, sizeof(*a));
 	if (!a)
-		return fail(err, GW_AUDIT_ERR_NOMEM, "audit: out of memory");
+		return gw_audit_fail(err, GW_AUDIT_ERR_NOMEM, "audit: out of memory");
 	a->store = store;
 	a->every = opts->every;
 	a->interval_us = opts->interval_us;
 	a->batch_max = opts->batch_max ? opts->batch_max : 256;
 	if (opts->key && gw_audit_key_id(opts->key, a->key_id) != 0) {
 		free(a);
-		return fail(err, GW_AUDIT_ERR_KEY, "audit: the key is not an Ed25519 key");
+		return gw_audit_fail(err, GW_AUDIT_ERR_KEY, "audit: the key is not an Ed25519 key");
 	}
 	struct store_error se = {0};
 	int64_t count = 0;
 	if (store_audit_count(store, &count, &a->head_seq, &se) != STORE_OK ||
 	    store_audit_checkpoint_last(store, &a->cp_seq, &a->cp_time_us, &se) != STORE_OK) {
 		free(a);
-		return fail(err, GW_AUDIT_ERR_IO, "audit: %s", se.message);
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "audit: %s", se.message);
 	}
 	if (a->cp_time_us == 0)
 		a->cp_time_us = now_us();
@@ -558,7 +565,7 @@ int gw_audit_open(struct store *store, const struct gw_audit_options *opts, stru
 		free(a->seqs);
 		free(a->batch);
 		free(a);
-		return fail(err, GW_AUDIT_ERR_NOMEM, "audit: out of memory");
+		return gw_audit_fail(err, GW_AUDIT_ERR_NOMEM, "audit: out of memory");
 	}
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -574,7 +581,8 @@ int gw_audit_open(struct store *store, const struct gw_audit_options *opts, stru
 		free(a->seqs);
 		free(a->batch);
 		free(a);
-		return fail(err, GW_AUDIT_ERR_NOMEM, "audit: cannot start the committer thread");
+		return gw_audit_fail(err, GW_AUDIT_ERR_NOMEM,
+		                     "audit: cannot start the committer thread");
 	}
 	a->key = opts->key;
 	*out = a;
@@ -652,8 +660,7 @@ void gw_audit_close(struct gw_audit *a)
 
 /* ---- verification ---- */
 
-__attribute__((format(printf, 2, 3))) static int tampered(struct gw_audit_report *rep,
-                                                          const char *fmt, ...)
+int gw_audit_tampered(struct gw_audit_report *rep, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -787,10 +794,11 @@ static int check_row(struct walk *w, const struct store_audit_row *r)
 	int64_t seq = r->seq;
 	if (seq < w->chain_from) {
 		if (w->has_anchor)
-			return tampered(rep,
-			                "record %" PRId64 ": below the prune anchor (records up to %" PRId64
-			                " were pruned; this one was added afterwards)",
-			                seq, w->chain_from - 1);
+			return gw_audit_tampered(rep,
+			                         "record %" PRId64
+			                         ": below the prune anchor (records up to %" PRId64
+			                         " were pruned; this one was added afterwards)",
+			                         seq, w->chain_from - 1);
 		rep->unchained++;
 		return GW_AUDIT_OK;
 	}
@@ -800,19 +808,19 @@ static int check_row(struct walk *w, const struct store_audit_row *r)
 	    w->have_prev ? w->prev_seq + 1 : (w->from > w->chain_from ? w->from : w->chain_from);
 	if (in_range && seq > expect) {
 		if (seq == expect + 1)
-			return tampered(
+			return gw_audit_tampered(
 			    rep, "record %" PRId64 " missing: seq gap %" PRId64 " -> %" PRId64,
 			    expect, expect - 1, seq);
-		return tampered(rep,
-		                "records %" PRId64 "..%" PRId64 " missing: seq gap %" PRId64
-		                " -> %" PRId64,
-		                expect, seq - 1, expect - 1, seq);
+		return gw_audit_tampered(rep,
+		                         "records %" PRId64 "..%" PRId64
+		                         " missing: seq gap %" PRId64 " -> %" PRId64,
+		                         expect, seq - 1, expect - 1, seq);
 	}
 	if (!r->chained) {
 		if (!in_range)
 			return GW_AUDIT_OK;
-		return tampered(rep, "record %" PRId64 ": no hash (written outside the chain)",
-		                seq);
+		return gw_audit_tampered(
+		    rep, "record %" PRId64 ": no hash (written outside the chain)", seq);
 	}
 	if (in_range) {
 		bool ok = false;
@@ -823,16 +831,18 @@ static int check_row(struct walk *w, const struct store_audit_row *r)
 			if (hash_at(r, seq + 1, &after) != 0 || hash_at(r, seq - 1, &before) != 0)
 				return GW_AUDIT_ERR_NOMEM;
 			if (after)
-				return tampered(rep, "records %" PRId64 "/%" PRId64 " out of order",
-				                seq, seq + 1);
+				return gw_audit_tampered(
+				    rep, "records %" PRId64 "/%" PRId64 " out of order", seq,
+				    seq + 1);
 			if (before)
-				return tampered(rep, "records %" PRId64 "/%" PRId64 " out of order",
-				                seq - 1, seq);
+				return gw_audit_tampered(
+				    rep, "records %" PRId64 "/%" PRId64 " out of order", seq - 1,
+				    seq);
 			char what[384];
 			describe_change(r, what, sizeof(what));
-			return tampered(rep,
-			                "record %" PRId64 ": content changed (hash mismatch); %s",
-			                seq, what);
+			return gw_audit_tampered(
+			    rep, "record %" PRId64 ": content changed (hash mismatch); %s", seq,
+			    what);
 		}
 		const unsigned char zero[STORE_AUDIT_HASH_LEN] = {0};
 		const unsigned char *want = w->have_prev ? w->prev_hash
@@ -840,11 +850,11 @@ static int check_row(struct walk *w, const struct store_audit_row *r)
 		                                                                     : zero;
 		if ((w->have_prev || seq == w->chain_from) &&
 		    CRYPTO_memcmp(r->prev_hash, want, STORE_AUDIT_HASH_LEN) != 0)
-			return tampered(rep,
-			                "record %" PRId64
-			                ": prev_hash does not match record %" PRId64
-			                " (record %" PRId64 " or its hash was changed)",
-			                seq, seq - 1, seq - 1);
+			return gw_audit_tampered(rep,
+			                         "record %" PRId64
+			                         ": prev_hash does not match record %" PRId64
+			                         " (record %" PRId64 " or its hash was changed)",
+			                         seq, seq - 1, seq - 1);
 		rep->records++;
 		if (rep->first_seq == 0)
 			rep->first_seq = seq;
@@ -856,11 +866,12 @@ static int check_row(struct walk *w, const struct store_audit_row *r)
 				continue; /* before the range, or a seq already gone (reported as a
 				             gap) */
 			if (CRYPTO_memcmp(cp->head, r->hash, STORE_AUDIT_HASH_LEN) != 0)
-				return tampered(rep,
-				                "checkpoint %" PRId64
-				                ": chain head does not match record %" PRId64
-				                " (records up to %" PRId64 " were rewritten)",
-				                cp->id, seq, seq);
+				return gw_audit_tampered(
+				    rep,
+				    "checkpoint %" PRId64
+				    ": chain head does not match record %" PRId64
+				    " (records up to %" PRId64 " were rewritten)",
+				    cp->id, seq, seq);
 			rep->checkpoints++;
 		}
 	}
@@ -877,17 +888,18 @@ static int check_signatures(struct walk *w, EVP_PKEY *key)
 	for (size_t i = 0; i < w->ncps; i++) {
 		const struct store_audit_checkpoint *cp = &w->cps[i];
 		if (cp->id != (int64_t)i + 1)
-			return tampered(w->rep, "checkpoint %zu missing: id gap %zu -> %" PRId64,
-			                i + 1, i, cp->id);
+			return gw_audit_tampered(w->rep,
+			                         "checkpoint %zu missing: id gap %zu -> %" PRId64,
+			                         i + 1, i, cp->id);
 		if (w->to > 0 && cp->seq > w->to)
 			continue;
 		if (cp->seq < w->from)
 			continue;
 		if (key && !gw_audit_checkpoint_valid(cp, key))
-			return tampered(w->rep,
-			                "checkpoint %" PRId64 ": bad signature (record %" PRId64
-			                ", key %s)",
-			                cp->id, cp->seq, cp->key_id[0] ? cp->key_id : "-");
+			return gw_audit_tampered(w->rep,
+			                         "checkpoint %" PRId64
+			                         ": bad signature (record %" PRId64 ", key %s)",
+			                         cp->id, cp->seq, cp->key_id[0] ? cp->key_id : "-");
 	}
 	return GW_AUDIT_OK;
 }
@@ -900,14 +912,14 @@ int gw_audit_verify(struct store *s, EVP_PKEY *key, int64_t from, int64_t to,
 	struct walk w = {.rep = rep, .from = from > 0 ? from : 1, .to = to};
 	struct store_error se = {0};
 	if (store_audit_chain_from(s, &w.chain_from, &se) != STORE_OK)
-		return fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
 	if (store_audit_checkpoints(s, &w.cps, &w.ncps, &se) != STORE_OK)
-		return fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
 	int code = check_signatures(&w, key);
 	int64_t anchor_seq = 0, anchor_cp = 0;
 	if (code == GW_AUDIT_OK && store_audit_anchor(s, &anchor_seq, &anchor_cp, &se) != STORE_OK) {
 		free(w.cps);
-		return fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
 	}
 	if (code == GW_AUDIT_OK && anchor_seq > 0) {
 		/* Pruned: records up to the anchor are gone, and the next one must
@@ -917,13 +929,17 @@ int gw_audit_verify(struct store *s, EVP_PKEY *key, int64_t from, int64_t to,
 			if (w.cps[i].id == anchor_cp)
 				a = &w.cps[i];
 		if (!a)
-			code = tampered(rep, "anchor checkpoint %" PRId64 " missing (records up to %" PRId64
-			                     " were pruned down to it)",
-			                anchor_cp, anchor_seq);
+			code = gw_audit_tampered(rep,
+			                         "anchor checkpoint %" PRId64
+			                         " missing (records up to %" PRId64
+			                         " were pruned down to it)",
+			                         anchor_cp, anchor_seq);
 		else if (a->seq != anchor_seq)
-			code = tampered(rep, "anchor checkpoint %" PRId64 " is for record %" PRId64
-			                     ", but the log says it anchors record %" PRId64,
-			                anchor_cp, a->seq, anchor_seq);
+			code =
+			    gw_audit_tampered(rep,
+			                      "anchor checkpoint %" PRId64 " is for record %" PRId64
+			                      ", but the log says it anchors record %" PRId64,
+			                      anchor_cp, a->seq, anchor_seq);
 		else {
 			w.has_anchor = true;
 			memcpy(w.anchor_head, a->head, STORE_AUDIT_HASH_LEN);
@@ -942,7 +958,7 @@ int gw_audit_verify(struct store *s, EVP_PKEY *key, int64_t from, int64_t to,
 	while (code == GW_AUDIT_OK) {
 		struct store_audit_list list = {0};
 		if (store_audit_read(s, after, 1000, &list, &se) != STORE_OK) {
-			code = fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
+			code = gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
 			break;
 		}
 		bool done = list.n == 0;
@@ -956,7 +972,8 @@ int gw_audit_verify(struct store *s, EVP_PKEY *key, int64_t from, int64_t to,
 		}
 		store_audit_list_free(&list);
 		if (code == GW_AUDIT_ERR_NOMEM)
-			code = fail(err, GW_AUDIT_ERR_NOMEM, "audit verify: out of memory");
+			code =
+			    gw_audit_fail(err, GW_AUDIT_ERR_NOMEM, "audit verify: out of memory");
 		if (done)
 			break;
 	}
@@ -976,11 +993,11 @@ int gw_audit_verify(struct store *s, EVP_PKEY *key, int64_t from, int64_t to,
 				continue;
 			if (w.have_prev && cp->seq <= w.prev_seq)
 				continue;
-			code = tampered(rep,
-			                "checkpoint %" PRId64 ": record %" PRId64
-			                " missing (the log ends at record %" PRId64
-			                "; records after it were removed)",
-			                cp->id, cp->seq, w.have_prev ? w.prev_seq : 0);
+			code = gw_audit_tampered(rep,
+			                         "checkpoint %" PRId64 ": record %" PRId64
+			                         " missing (the log ends at record %" PRId64
+			                         "; records after it were removed)",
+			                         cp->id, cp->seq, w.have_prev ? w.prev_seq : 0);
 			break;
 		}
 	}

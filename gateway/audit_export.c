@@ -16,11 +16,11 @@
  * same values (docs/audit.md gives the rules).
  */
 #include "gateway/audit.h"
+#include "gateway/audit_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,33 +33,6 @@
 #include <openssl/sha.h>
 
 #define DIGEST_MAGIC "taskgate-audit-export-v1\n"
-
-__attribute__((format(printf, 3, 4))) static int fail(struct gw_audit_error *err, int code,
-                                                      const char *fmt, ...)
-{
-	if (err) {
-		err->code = code;
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			err->message[0] = '\0';
-	}
-	return code;
-}
-
-__attribute__((format(printf, 2, 3))) static int tampered(struct gw_audit_report *rep,
-                                                          const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(rep->problem, sizeof(rep->problem), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		rep->problem[0] = '\0';
-	return GW_AUDIT_TAMPERED;
-}
 
 static json_t *opt_str(const char *v)
 {
@@ -226,7 +199,7 @@ static int find_range(struct store *s, int64_t since_us, int64_t until_us, int64
 		struct store_audit_list l = {0};
 		struct store_error se = {0};
 		if (store_audit_query(s, &f, after, 1000, &l, &se) != STORE_OK)
-			return fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
+			return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
 		if (l.n == 0) {
 			store_audit_list_free(&l);
 			break;
@@ -246,10 +219,12 @@ int gw_audit_export(struct store *s, EVP_PKEY *key, int64_t since_us, int64_t un
 {
 	memset(res, 0, sizeof(*res));
 	if (!key)
-		return fail(err, GW_AUDIT_ERR_ARG, "export: the audit key is needed to sign the digest");
+		return gw_audit_fail(err, GW_AUDIT_ERR_ARG,
+		                     "export: the audit key is needed to sign the digest");
 	struct digest d = {.since_us = since_us, .until_us = until_us};
 	if (gw_audit_key_id(key, d.key_id) != 0)
-		return fail(err, GW_AUDIT_ERR_KEY, "export: the key is not an Ed25519 key");
+		return gw_audit_fail(err, GW_AUDIT_ERR_KEY,
+		                     "export: the key is not an Ed25519 key");
 	int64_t first = 0, last = 0;
 	int code = find_range(s, since_us, until_us, &first, &last, err);
 	if (code != GW_AUDIT_OK)
@@ -257,10 +232,11 @@ int gw_audit_export(struct store *s, EVP_PKEY *key, int64_t since_us, int64_t un
 	char tmp[4096];
 	int m = snprintf(tmp, sizeof(tmp), "%s.tmp", out_path);
 	if (m < 0 || (size_t)m >= sizeof(tmp))
-		return fail(err, GW_AUDIT_ERR_ARG, "export: file name too long");
+		return gw_audit_fail(err, GW_AUDIT_ERR_ARG, "export: file name too long");
 	FILE *f = fopen(tmp, "w");
 	if (!f)
-		return fail(err, GW_AUDIT_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: cannot create: %s", tmp,
+		                     strerror(errno));
 	memset(d.prev_hash, '0', GW_AUDIT_HEX_LEN);
 	memset(d.head_hash, '0', GW_AUDIT_HEX_LEN);
 	int64_t after = first > 0 ? first - 1 : 0;
@@ -268,7 +244,7 @@ int gw_audit_export(struct store *s, EVP_PKEY *key, int64_t since_us, int64_t un
 		struct store_audit_list l = {0};
 		struct store_error se = {0};
 		if (store_audit_read(s, after, 1000, &l, &se) != STORE_OK) {
-			code = fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
+			code = gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s", se.message);
 			break;
 		}
 		bool done = l.n == 0;
@@ -279,20 +255,22 @@ int gw_audit_export(struct store *s, EVP_PKEY *key, int64_t since_us, int64_t un
 				break;
 			}
 			if (!r->chained) {
-				code = fail(err, GW_AUDIT_ERR_ARG,
-				            "export: record %" PRId64 " predates the hash chain", r->seq);
+				code = gw_audit_fail(
+				    err, GW_AUDIT_ERR_ARG,
+				    "export: record %" PRId64 " predates the hash chain", r->seq);
 				break;
 			}
 			json_t *line = gw_audit_export_line(r);
 			char *text = line ? json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 			json_decref(line);
 			if (!text) {
-				code = fail(err, GW_AUDIT_ERR_NOMEM,
-				            "export: record %" PRId64 " could not be written", r->seq);
+				code = gw_audit_fail(
+				    err, GW_AUDIT_ERR_NOMEM,
+				    "export: record %" PRId64 " could not be written", r->seq);
 				break;
 			}
 			if (fputs(text, f) == EOF || fputc('\n', f) == EOF)
-				code = fail(err, GW_AUDIT_ERR_IO, "%s: write failed", tmp);
+				code = gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: write failed", tmp);
 			free(text);
 			if (d.records == 0) {
 				gw_audit_hex(r->prev_hash, STORE_AUDIT_HASH_LEN, d.prev_hash);
@@ -314,16 +292,18 @@ int gw_audit_export(struct store *s, EVP_PKEY *key, int64_t since_us, int64_t un
 	if (!ok || rename(tmp, out_path) != 0) {
 		unlink(tmp);
 		if (code == GW_AUDIT_OK)
-			code = fail(err, GW_AUDIT_ERR_IO, "%s: cannot write the export", out_path);
+			code = gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: cannot write the export",
+			                     out_path);
 		return code;
 	}
 	if (file_sha256(out_path, d.file_sha256) != 0)
-		return fail(err, GW_AUDIT_ERR_IO, "%s: cannot read back the export", out_path);
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: cannot read back the export",
+		                     out_path);
 	d.created_us = wall_us();
 	char msg[1024];
 	size_t mn = 0;
 	if (digest_message(&d, msg, sizeof(msg), &mn) != 0)
-		return fail(err, GW_AUDIT_ERR_ARG, "export: digest too long");
+		return gw_audit_fail(err, GW_AUDIT_ERR_ARG, "export: digest too long");
 	unsigned char sig[STORE_AUDIT_SIG_MAX];
 	size_t siglen = sizeof(sig);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -331,7 +311,7 @@ int gw_audit_export(struct store *s, EVP_PKEY *key, int64_t since_us, int64_t un
 	                 EVP_DigestSign(md, sig, &siglen, (const unsigned char *)msg, mn) == 1;
 	EVP_MD_CTX_free(md);
 	if (!signed_ok)
-		return fail(err, GW_AUDIT_ERR_CRYPTO, "export: signing the digest failed");
+		return gw_audit_fail(err, GW_AUDIT_ERR_CRYPTO, "export: signing the digest failed");
 	char *sig64 = b64(sig, siglen);
 	json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s}",
 	                      "digestVersion", "taskgate-audit-export-v1", "exportFile", out_path,
@@ -346,22 +326,22 @@ int gw_audit_export(struct store *s, EVP_PKEY *key, int64_t since_us, int64_t un
 	json_decref(j);
 	if (!text || !sig64) {
 		free(text);
-		return fail(err, GW_AUDIT_ERR_NOMEM, "export: out of memory");
+		return gw_audit_fail(err, GW_AUDIT_ERR_NOMEM, "export: out of memory");
 	}
 	size_t tn = strlen(text);
 	text[tn] = '\0';
 	char *withnl = realloc(text, tn + 2);
 	if (!withnl) {
 		free(text);
-		return fail(err, GW_AUDIT_ERR_NOMEM, "export: out of memory");
+		return gw_audit_fail(err, GW_AUDIT_ERR_NOMEM, "export: out of memory");
 	}
 	withnl[tn] = '\n';
 	withnl[tn + 1] = '\0';
 	int w = write_file_atomic(digest_path, withnl, tn + 1);
 	free(withnl);
 	if (w != 0)
-		return fail(err, GW_AUDIT_ERR_IO, "%s: cannot write the digest: %s", digest_path,
-		            strerror(errno));
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: cannot write the digest: %s",
+		                     digest_path, strerror(errno));
 	res->records = d.records;
 	res->first_seq = d.first_seq;
 	res->last_seq = d.last_seq;
@@ -418,7 +398,7 @@ static int check_line(json_t *line, size_t lineno, int64_t expect_seq, const cha
 {
 	json_t *integ = json_object_get(line, "taskgateIntegrity");
 	if (!json_is_object(integ))
-		return tampered(rep, "line %zu: no taskgateIntegrity object", lineno);
+		return gw_audit_tampered(rep, "line %zu: no taskgateIntegrity object", lineno);
 	json_incref(integ);
 	json_object_del(line, "taskgateIntegrity");
 	int64_t seq = 0, time_us = 0, status = 0, latency = 0;
@@ -447,15 +427,19 @@ static int check_line(json_t *line, size_t lineno, int64_t expect_seq, const cha
 	int code = GW_AUDIT_OK;
 	char *record = NULL;
 	if (bad) {
-		code = tampered(rep, "line %zu: taskgateIntegrity is malformed", lineno);
+		code = gw_audit_tampered(rep, "line %zu: taskgateIntegrity is malformed", lineno);
 		goto out;
 	}
 	if (seq != expect_seq) {
 		code = seq > expect_seq
-		           ? tampered(rep, "line %zu: record %" PRId64 " missing (found record %" PRId64 ")",
-		                      lineno, expect_seq, seq)
-		           : tampered(rep, "line %zu: record %" PRId64 " out of order (expected record %" PRId64 ")",
-		                      lineno, seq, expect_seq);
+		           ? gw_audit_tampered(rep,
+		                               "line %zu: record %" PRId64
+		                               " missing (found record %" PRId64 ")",
+		                               lineno, expect_seq, seq)
+		           : gw_audit_tampered(rep,
+		                               "line %zu: record %" PRId64
+		                               " out of order (expected record %" PRId64 ")",
+		                               lineno, seq, expect_seq);
 		goto out;
 	}
 	record = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
@@ -467,7 +451,8 @@ static int check_line(json_t *line, size_t lineno, int64_t expect_seq, const cha
 	unsigned char prevb[STORE_AUDIT_HASH_LEN], want[STORE_AUDIT_HASH_LEN],
 	    got[STORE_AUDIT_HASH_LEN];
 	if (hex_decode(prev, prevb) != 0 || hex_decode(hash, want) != 0) {
-		code = tampered(rep, "line %zu (record %" PRId64 "): a hash is not hex", lineno, seq);
+		code = gw_audit_tampered(rep, "line %zu (record %" PRId64 "): a hash is not hex",
+		                         lineno, seq);
 		goto out;
 	}
 	if (gw_audit_hash(seq, &ev, prevb, got) != 0) {
@@ -475,15 +460,17 @@ static int check_line(json_t *line, size_t lineno, int64_t expect_seq, const cha
 		goto out;
 	}
 	if (CRYPTO_memcmp(got, want, STORE_AUDIT_HASH_LEN) != 0) {
-		code = tampered(rep, "line %zu (record %" PRId64 "): content changed (hash mismatch)",
-		                lineno, seq);
+		code = gw_audit_tampered(
+		    rep, "line %zu (record %" PRId64 "): content changed (hash mismatch)", lineno,
+		    seq);
 		goto out;
 	}
 	if (strcmp(prev, expect_prev) != 0) {
-		code = tampered(rep,
-		                "line %zu (record %" PRId64 "): prevHash does not match the record "
-		                "before it",
-		                lineno, seq);
+		code = gw_audit_tampered(rep,
+		                         "line %zu (record %" PRId64
+		                         "): prevHash does not match the record "
+		                         "before it",
+		                         lineno, seq);
 		goto out;
 	}
 	memcpy(prev_out, hash, GW_AUDIT_HEX_LEN + 1);
@@ -498,14 +485,15 @@ int gw_audit_verify_export(const char *export_path, const char *digest_path, EVP
 {
 	memset(rep, 0, sizeof(*rep));
 	if (!key)
-		return fail(err, GW_AUDIT_ERR_ARG,
-		            "verify --export: --public-key is required (the digest is signed)");
+		return gw_audit_fail(
+		    err, GW_AUDIT_ERR_ARG,
+		    "verify --export: --public-key is required (the digest is signed)");
 	rep->signatures_checked = true;
 	json_error_t je;
 	json_t *dj = json_load_file(digest_path, JSON_REJECT_DUPLICATES, &je);
 	if (!dj)
-		return fail(err, GW_AUDIT_ERR_IO, "%s: cannot read the digest: %s", digest_path,
-		            je.text);
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: cannot read the digest: %s",
+		                     digest_path, je.text);
 	struct digest d = {0};
 	json_t *sigj = json_object_get(dj, "signature"), *kid = json_object_get(dj, "keyId");
 	bool ok = get_hex(dj, "fileSha256", d.file_sha256) && get_int(dj, "records", &d.records) &&
@@ -522,29 +510,33 @@ int gw_audit_verify_export(const char *export_path, const char *digest_path, EVP
 	}
 	json_decref(dj);
 	if (!ok)
-		return tampered(rep, "digest %s: malformed (a field is missing or has the wrong type)",
-		                digest_path);
+		return gw_audit_tampered(
+		    rep, "digest %s: malformed (a field is missing or has the wrong type)",
+		    digest_path);
 	char msg[1024];
 	size_t mn = 0;
 	char want_kid[GW_AUDIT_KEY_ID_LEN + 1];
 	if (gw_audit_key_id(key, want_kid) != 0 || digest_message(&d, msg, sizeof(msg), &mn) != 0)
-		return fail(err, GW_AUDIT_ERR_KEY, "verify --export: unusable key");
+		return gw_audit_fail(err, GW_AUDIT_ERR_KEY, "verify --export: unusable key");
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	bool sig_ok = strcmp(want_kid, d.key_id) == 0 && md &&
 	              EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) == 1 &&
 	              EVP_DigestVerify(md, sig, siglen, (const unsigned char *)msg, mn) == 1;
 	EVP_MD_CTX_free(md);
 	if (!sig_ok)
-		return tampered(rep, "digest %s: bad signature (key %s)", digest_path, d.key_id);
+		return gw_audit_tampered(rep, "digest %s: bad signature (key %s)", digest_path,
+		                         d.key_id);
 	rep->checkpoints = 1;
 	char actual[GW_AUDIT_HEX_LEN + 1];
 	if (file_sha256(export_path, actual) != 0)
-		return fail(err, GW_AUDIT_ERR_IO, "%s: cannot read: %s", export_path, strerror(errno));
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: cannot read: %s", export_path,
+		                     strerror(errno));
 	bool file_ok = strcmp(actual, d.file_sha256) == 0;
 	/* Walk the lines even when the file hash is off, to name the line. */
 	FILE *f = fopen(export_path, "r");
 	if (!f)
-		return fail(err, GW_AUDIT_ERR_IO, "%s: cannot read: %s", export_path, strerror(errno));
+		return gw_audit_fail(err, GW_AUDIT_ERR_IO, "%s: cannot read: %s", export_path,
+		                     strerror(errno));
 	char *buf = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -558,7 +550,7 @@ int gw_audit_verify_export(const char *export_path, const char *digest_path, EVP
 		json_t *line = json_loadb(buf, (size_t)n, 0, NULL);
 		if (!json_is_object(line)) {
 			json_decref(line);
-			code = tampered(rep, "line %zu: not a JSON object", lineno);
+			code = gw_audit_tampered(rep, "line %zu: not a JSON object", lineno);
 			break;
 		}
 		code = check_line(line, lineno, expect, prev, prev, rep);
@@ -574,18 +566,21 @@ int gw_audit_verify_export(const char *export_path, const char *digest_path, EVP
 	free(buf);
 	fclose(f);
 	if (code == GW_AUDIT_ERR_NOMEM)
-		return fail(err, GW_AUDIT_ERR_NOMEM, "verify --export: out of memory");
+		return gw_audit_fail(err, GW_AUDIT_ERR_NOMEM, "verify --export: out of memory");
 	if (code != GW_AUDIT_OK)
 		return code;
 	if (rep->records != d.records || (d.records > 0 && rep->last_seq != d.last_seq))
-		return tampered(rep,
-		                "export ends at line %zu (record %" PRId64 "); the digest says %" PRId64
-		                " records up to record %" PRId64 " (records removed from the end)",
-		                lineno, rep->last_seq, d.records, d.last_seq);
+		return gw_audit_tampered(
+		    rep,
+		    "export ends at line %zu (record %" PRId64 "); the digest says %" PRId64
+		    " records up to record %" PRId64 " (records removed from the end)",
+		    lineno, rep->last_seq, d.records, d.last_seq);
 	if (strcmp(prev, d.head_hash) != 0)
-		return tampered(rep, "the last record's hash is not the digest's headHash");
+		return gw_audit_tampered(rep,
+		                         "the last record's hash is not the digest's headHash");
 	if (!file_ok)
-		return tampered(rep, "the export's SHA-256 is not the digest's (bytes changed "
-		                     "outside the records: white space, line ends)");
+		return gw_audit_tampered(rep,
+		                         "the export's SHA-256 is not the digest's (bytes changed "
+		                         "outside the records: white space, line ends)");
 	return GW_AUDIT_OK;
 }

@@ -68,85 +68,18 @@ const char *gw_authn_service(enum gw_protocol proto)
 	return proto == GW_PROTO_QUERY ? "sts" : "ecs";
 }
 
-/* Appends s[0..n) to out with XML's five special characters escaped and
- * control characters dropped; false when out is full. */
-static bool xml_escape(char *out, size_t cap, size_t *len, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *rep = NULL;
-		char one[2] = {s[i], '\0'};
-		switch (s[i]) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
-		case '"':
-			rep = "&quot;";
-			break;
-		case '\'':
-			rep = "&apos;";
-			break;
-		default:
-			if ((unsigned char)s[i] < 0x20)
-				continue;
-			rep = one;
-		}
-		size_t rn = strlen(rep);
-		if (*len + rn >= cap)
-			return false;
-		memcpy(out + *len, rep, rn);
-		*len += rn;
-	}
-	out[*len] = '\0';
-	return true;
-}
-
-static bool xml_append(char *out, size_t cap, size_t *len, const char *s)
-{
-	size_t n = strlen(s);
-	if (*len + n >= cap)
-		return false;
-	memcpy(out + *len, s, n + 1);
-	*len += n;
-	return true;
-}
-
 int gw_authn_fail(struct gw_request *r, unsigned status, const char *code, const char *message)
 {
 	if (r->protocol != GW_PROTO_QUERY)
 		return gw_request_fail(r, status, code, message);
-	/* AWS's query protocol error document, as botocore's parser reads it. */
-	char xml[2048];
-	size_t len = 0;
-	bool ok =
-	    xml_append(xml, sizeof(xml), &len,
-	               "<ErrorResponse xmlns=\"" GW_STS_NAMESPACE "\">\n  <Error>\n    <Type>") &&
-	    xml_append(xml, sizeof(xml), &len, status >= 500 ? "Receiver" : "Sender") &&
-	    xml_append(xml, sizeof(xml), &len, "</Type>\n    <Code>") &&
-	    xml_escape(xml, sizeof(xml), &len, code, strlen(code)) &&
-	    xml_append(xml, sizeof(xml), &len, "</Code>\n    <Message>") &&
-	    xml_escape(xml, sizeof(xml), &len, message, strlen(message)) &&
-	    xml_append(xml, sizeof(xml), &len, "</Message>\n  </Error>\n  <RequestId>") &&
-	    xml_append(xml, sizeof(xml), &len, r->id) &&
-	    xml_append(xml, sizeof(xml), &len, "</RequestId>\n</ErrorResponse>\n");
+	/* AWS's query protocol error document, as botocore's parser reads it:
+	 * the one STS writes for its own errors. */
 	r->status = status;
 	r->error_code = code;
 	free(r->resp_body);
-	r->resp_body = NULL;
-	r->resp_len = 0;
+	/* NULL when out of memory: the status alone */
+	r->resp_body = gw_sts_error_xml((int)status, code, message, r->id, &r->resp_len);
 	r->content_type = XML_CONTENT_TYPE;
-	if (ok) {
-		r->resp_body = malloc(len + 1);
-		if (r->resp_body) {
-			memcpy(r->resp_body, xml, len + 1);
-			r->resp_len = len;
-		}
-	}
 	return GW_STEP_STOP;
 }
 

@@ -81,18 +81,30 @@ int gw_sts_fail(struct gw_sts_response *r, const char *request_id, int status, c
 	va_end(ap);
 	if (n < 0)
 		r->message[0] = '\0';
+	r->body = gw_sts_error_xml(status, code, r->message, request_id, &r->body_n);
+	return -1;
+}
+
+char *gw_sts_error_xml(int status, const char *code, const char *message, const char *request_id,
+                       size_t *n)
+{
 	struct gw_sts_xml x = {0};
 	gw_sts_xml_raw(&x, "<ErrorResponse xmlns=\"" GW_STS_NAMESPACE "\">\n  <Error>\n    ");
 	gw_sts_xml_elem(&x, "Type", status >= 500 ? "Receiver" : "Sender");
 	gw_sts_xml_raw(&x, "\n    ");
 	gw_sts_xml_elem(&x, "Code", code);
 	gw_sts_xml_raw(&x, "\n    ");
-	gw_sts_xml_elem(&x, "Message", r->message);
+	gw_sts_xml_elem(&x, "Message", message);
 	gw_sts_xml_raw(&x, "\n  </Error>\n  ");
 	gw_sts_xml_elem(&x, "RequestId", request_id ? request_id : "");
 	gw_sts_xml_raw(&x, "\n</ErrorResponse>\n");
-	gw_sts_take_xml(r, &x);
-	return -1;
+	*n = 0;
+	if (x.oom || !x.p) {
+		gw_sts_xml_free(&x);
+		return NULL;
+	}
+	*n = x.n;
+	return x.p;
 }
 
 /* ---- decode ---- */

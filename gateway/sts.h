@@ -83,6 +83,14 @@ struct gw_sts_response {
 
 void gw_sts_response_free(struct gw_sts_response *r); /* frees body; NULL-safe */
 
+/* The query protocol's error document (<ErrorResponse> with Type, Code,
+ * Message and RequestId, values escaped), as botocore's parser reads it: the
+ * one STS answers its errors with, and the authenticate step its refusals
+ * of query-protocol requests. malloc'd, its length in *n; NULL when out of
+ * memory. */
+char *gw_sts_error_xml(int status, const char *code, const char *message, const char *request_id,
+                       size_t *n);
+
 /*
  * Handles one STS call. params is the form-encoded text (the POST body of
  * type application/x-www-form-urlencoded, or the query string), params_n its

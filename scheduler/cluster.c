@@ -264,45 +264,6 @@ out:
 	return rc;
 }
 
-int sched_list_page(struct sched *s, const struct store_sched_filter *base,
-                    const struct sched_page *page, json_t **arns_out, char **next_out,
-                    struct sched_error *err)
-{
-	*arns_out = NULL;
-	*next_out = NULL;
-	struct store_sched_filter f = *base;
-	size_t limit;
-	int rc = sched_page_start(page, &f.after_seq, &limit, err);
-	if (rc != SCHED_OK)
-		return rc;
-	f.limit = limit + 1; /* one more tells whether a next page exists */
-	struct sched_objs l;
-	rc = sched_objs_query(s, &f, &l, err);
-	if (rc != SCHED_OK)
-		return rc;
-	json_t *arns = json_array();
-	if (!arns) {
-		sched_objs_free(&l);
-		return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-	}
-	size_t shown = l.n < limit ? l.n : limit;
-	for (size_t i = 0; i < shown; i++) {
-		if (json_array_append_new(arns, json_string(l.v[i].row.arn)) != 0) {
-			rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-			break;
-		}
-	}
-	if (rc == SCHED_OK && l.n > limit)
-		rc = sched_page_token(l.v[shown - 1].row.seq, next_out, err);
-	sched_objs_free(&l);
-	if (rc != SCHED_OK) {
-		json_decref(arns);
-		return rc;
-	}
-	*arns_out = arns;
-	return SCHED_OK;
-}
-
 int sched_cluster_list(struct sched *s, const struct sched_page *page, json_t **arns_out,
                        char **next_out, struct sched_error *err)
 {
@@ -312,12 +273,6 @@ int sched_cluster_list(struct sched *s, const struct sched_page *page, json_t **
 	int rc = sched_list_page(s, &f, page, arns_out, next_out, err);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
-}
-
-int sched_missing(json_t *failures, const char *arn, const char *reason)
-{
-	return json_array_append_new(failures,
-	                             json_pack("{s:s,s:s}", "arn", arn, "reason", reason));
 }
 
 int sched_cluster_describe(struct sched *s, const json_t *names, json_t **clusters_out,
@@ -364,12 +319,7 @@ int sched_cluster_describe(struct sched *s, const json_t *names, json_t **cluste
 				rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
 			sched_obj_free(&o);
 		} else if (lr == SCHED_ERR_CLUSTER_NOT_FOUND) {
-			char *arn = NULL;
-			if (strncmp(ref, "arn:", 4) != 0)
-				arn = sched_arn(s, "cluster", ref);
-			if (sched_missing(failures, arn ? arn : ref, "MISSING") != 0)
-				rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-			free(arn);
+			rc = sched_missing_ref(s, failures, "cluster", NULL, ref, err);
 		} else {
 			rc = lr;
 			if (err)
@@ -377,12 +327,5 @@ int sched_cluster_describe(struct sched *s, const json_t *names, json_t **cluste
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
-	if (rc != SCHED_OK) {
-		json_decref(clusters);
-		json_decref(failures);
-		return rc;
-	}
-	*clusters_out = clusters;
-	*failures_out = failures;
-	return SCHED_OK;
+	return sched_hand_over(rc, clusters, failures, clusters_out, failures_out);
 }

@@ -155,6 +155,22 @@ double sched_epoch(int64_t ms)
 	return (double)ms / 1000.0;
 }
 
+double sched_now_epoch(struct sched *s)
+{
+	return sched_epoch(sched_now_ms(s));
+}
+
+const char *sched_jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+int sched_jint(const json_t *o, const char *key, int dflt)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
+}
+
 void sched_random_hex(struct sched *s, char *out, size_t n_hex)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -24,38 +24,11 @@
  */
 #include "scheduler/docker_int.h"
 #include "scheduler/driver.h"
+#include "scheduler/driver_int.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-__attribute__((format(printf, 3, 4))) static int fail(char *dst, size_t cap, const char *fmt, ...)
-{
-	if (dst && cap) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vsnprintf(dst, cap, fmt, ap) < 0)
-			dst[0] = '\0';
-		va_end(ap);
-	}
-	return -1;
-}
-
-static long num_of(const json_t *v)
-{
-	if (json_is_integer(v))
-		return (long)json_integer_value(v);
-	if (json_is_string(v)) {
-		char *end;
-		errno = 0;
-		long n = strtol(json_string_value(v), &end, 10);
-		if (!errno && end != json_string_value(v) && *end == '\0')
-			return n;
-	}
-	return 0;
-}
 
 static json_t *labels_of(json_t *cfg)
 {
@@ -79,15 +52,16 @@ static int health(json_t *cfg, const json_t *cdef, bool *has_check, char *reason
 	json_array_foreach(cmd, i, v)
 	{
 		if (!json_is_string(v))
-			return fail(reason, cap, "healthCheck.command is not a list of strings");
+			return drv_fail(reason, cap,
+			                "healthCheck.command is not a list of strings");
 	}
 	const char *first = json_string_value(json_array_get(cmd, 0));
 	if (!first)
-		return fail(reason, cap, "healthCheck.command is empty");
-	long interval = num_of(json_object_get(h, "interval"));
-	long timeout = num_of(json_object_get(h, "timeout"));
-	long retries = num_of(json_object_get(h, "retries"));
-	long start = num_of(json_object_get(h, "startPeriod"));
+		return drv_fail(reason, cap, "healthCheck.command is empty");
+	long interval = drv_num(json_object_get(h, "interval"));
+	long timeout = drv_num(json_object_get(h, "timeout"));
+	long retries = drv_num(json_object_get(h, "retries"));
+	long start = drv_num(json_object_get(h, "startPeriod"));
 	const json_int_t sec = 1000000000;
 	json_t *o = json_pack("{s:O, s:I, s:I, s:I, s:I}", "Test", cmd, "Interval",
 	                      (json_int_t)(interval > 0 ? interval : 30) * sec, "Timeout",
@@ -95,37 +69,8 @@ static int health(json_t *cfg, const json_t *cdef, bool *has_check, char *reason
 	                      (json_int_t)(retries > 0 ? retries : 3), "StartPeriod",
 	                      (json_int_t)(start > 0 ? start : 0) * sec);
 	if (!o || json_object_set_new(cfg, "Healthcheck", o) < 0)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	*has_check = strcmp(first, "NONE") != 0;
-	return 0;
-}
-
-static const json_t *find_named(const json_t *arr, const char *name)
-{
-	size_t i;
-	const json_t *e;
-	if (!json_is_array(arr))
-		return NULL;
-	json_array_foreach(arr, i, e)
-	{
-		const char *n = json_string_value(json_object_get(e, "name"));
-		if (n && strcmp(n, name) == 0)
-			return e;
-	}
-	return NULL;
-}
-
-static bool plain_string(const json_t *v)
-{
-	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
-}
-
-static int env_put(json_t *env, const char *k, const char *v, char *reason, size_t cap)
-{
-	if (!*k || strchr(k, '='))
-		return fail(reason, cap, "environment variable name \"%s\" is not valid", k);
-	if (json_object_set_new(env, k, json_string(v)) < 0)
-		return fail(reason, cap, "out of memory");
 	return 0;
 }
 
@@ -139,11 +84,11 @@ static int env_layer(json_t *env, const json_t *list, char *reason, size_t cap)
 	{
 		const json_t *n = json_object_get(e, "name");
 		const json_t *v = json_object_get(e, "value");
-		if (!plain_string(n) || (v && !json_is_null(v) && !plain_string(v)))
-			return fail(reason, cap, "environment entry %zu is not a name and a string",
-			            i);
+		if (!drv_plain_string(n) || (v && !json_is_null(v) && !drv_plain_string(v)))
+			return drv_fail(reason, cap,
+			                "environment entry %zu is not a name and a string", i);
 		const char *val = json_string_value(v);
-		if (env_put(env, json_string_value(n), val ? val : "", reason, cap) < 0)
+		if (drv_env_set(env, json_string_value(n), val ? val : "", reason, cap) < 0)
 			return -1;
 	}
 	return 0;
@@ -160,7 +105,7 @@ static json_t *strings_of(const json_t *arr, bool *bad)
 		*bad = true;
 		return NULL;
 	}
-	json_array_foreach(arr, i, e) if (!plain_string(e))
+	json_array_foreach(arr, i, e) if (!drv_plain_string(e))
 	{
 		*bad = true;
 		return NULL;
@@ -183,7 +128,7 @@ static void name_clean(char *s)
 static int ports(json_t *cfg, json_t *hc, const json_t *task, const json_t *cdef, const char *name,
                  const char *bind_ip, char *reason, size_t cap)
 {
-	const json_t *tc = find_named(json_object_get(task, "containers"), name);
+	const json_t *tc = drv_find_named(json_object_get(task, "containers"), name);
 	const json_t *b = json_object_get(tc, "networkBindings");
 	if (!json_is_array(b) || json_array_size(b) == 0)
 		b = json_object_get(cdef, "portMappings");
@@ -193,26 +138,26 @@ static int ports(json_t *cfg, json_t *hc, const json_t *task, const json_t *cdef
 	json_t *bind = json_object();
 	if (!exposed || !bind || json_object_set_new(cfg, "ExposedPorts", exposed) < 0 ||
 	    json_object_set_new(hc, "PortBindings", bind) < 0)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	size_t i;
 	const json_t *m;
 	json_array_foreach(b, i, m)
 	{
-		long cp = num_of(json_object_get(m, "containerPort"));
-		long hp = num_of(json_object_get(m, "hostPort"));
+		long cp = drv_num(json_object_get(m, "containerPort"));
+		long hp = drv_num(json_object_get(m, "hostPort"));
 		const char *proto = json_string_value(json_object_get(m, "protocol"));
 		if (!proto)
 			proto = "tcp";
 		if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
-			return fail(reason, cap, "container %s: protocol %s is not tcp or udp",
-			            name, proto);
+			return drv_fail(reason, cap, "container %s: protocol %s is not tcp or udp",
+			                name, proto);
 		if (cp <= 0 || cp > 65535 || hp < 0 || hp > 65535)
-			return fail(reason, cap, "container %s: port mapping %zu is out of range",
-			            name, i);
+			return drv_fail(reason, cap,
+			                "container %s: port mapping %zu is out of range", name, i);
 		char key[32], hps[8];
 		if (snprintf(key, sizeof(key), "%ld/%s", cp, proto) < 0 ||
 		    snprintf(hps, sizeof(hps), "%ld", hp) < 0)
-			return fail(reason, cap, "out of memory");
+			return drv_fail(reason, cap, "out of memory");
 		json_object_set_new(exposed, key, json_object());
 		json_t *list = json_object_get(bind, key);
 		if (!list) {
@@ -234,39 +179,38 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	const char *image = json_string_value(json_object_get(cdef, "image"));
 	const char *arn = json_string_value(json_object_get(task, "taskArn"));
 	if (!name || !*name)
-		return fail(reason, cap, "a container definition has no name");
+		return drv_fail(reason, cap, "a container definition has no name");
 	if (!image || !*image)
-		return fail(reason, cap, "container %s has no image", name);
+		return drv_fail(reason, cap, "container %s has no image", name);
 	c->name = strdup(name);
 	c->image = strdup(image);
 	if (!c->name || !c->image)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	c->essential = !json_is_false(json_object_get(cdef, "essential"));
-	long st = num_of(json_object_get(cdef, "stopTimeout"));
-	c->stop_timeout = st > 0 ? (int)(st > 86400 ? 86400 : st) : o->stop_timeout;
+	c->stop_timeout = drv_stop_timeout(cdef, o->stop_timeout);
 
 	const char *family = json_string_value(json_object_get(taskdef, "family"));
-	long revision = num_of(json_object_get(taskdef, "revision"));
+	long revision = drv_num(json_object_get(taskdef, "revision"));
 	const char *tid = strrchr(arn, '/');
 	tid = tid ? tid + 1 : arn;
 	size_t dn = strlen(family ? family : "task") + strlen(name) + strlen(tid) + 48;
 	c->docker_name = malloc(dn);
 	if (!c->docker_name || snprintf(c->docker_name, dn, "ecs-%s-%ld-%s-%s",
 	                                family ? family : "task", revision, name, tid) < 0)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	name_clean(c->docker_name);
 
 	const char *mode = json_string_value(json_object_get(taskdef, "networkMode"));
 	if (!mode || !*mode)
 		mode = o->network_mode;
 	if (strcmp(mode, "bridge") != 0 && strcmp(mode, "host") != 0 && strcmp(mode, "none") != 0)
-		return fail(reason, cap,
-		            "networkMode %s is not supported by the docker driver (bridge, host or "
-		            "none)",
-		            mode);
+		return drv_fail(
+		    reason, cap,
+		    "networkMode %s is not supported by the docker driver (bridge, host or "
+		    "none)",
+		    mode);
 
-	const json_t *ovr = find_named(
-	    json_object_get(json_object_get(task, "overrides"), "containerOverrides"), name);
+	const json_t *ovr = drv_container_override(task, name);
 	json_t *cfg = json_object();
 	json_t *hc = json_object();
 	json_t *labels = json_object();
@@ -274,24 +218,21 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	json_t *mine = sched_driver_env_for(hooks_env, name);
 	int rc = -1;
 	if (!cfg || !hc || !labels || !env || !mine) {
-		fail(reason, cap, "out of memory");
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	json_object_set_new(cfg, "Image", json_string(image));
 	bool bad;
 	json_t *ep = strings_of(json_object_get(cdef, "entryPoint"), &bad);
 	if (bad) {
-		fail(reason, cap, "container %s: entryPoint is not a list of strings", name);
+		drv_fail(reason, cap, "container %s: entryPoint is not a list of strings", name);
 		goto out;
 	}
 	if (ep)
 		json_object_set_new(cfg, "Entrypoint", ep);
-	const json_t *cmdj = json_object_get(ovr, "command");
-	if (!json_is_array(cmdj))
-		cmdj = json_object_get(cdef, "command");
-	json_t *cmd = strings_of(cmdj, &bad);
+	json_t *cmd = strings_of(drv_command(ovr, cdef), &bad);
 	if (bad) {
-		fail(reason, cap, "container %s: command is not a list of strings", name);
+		drv_fail(reason, cap, "container %s: command is not a list of strings", name);
 		goto out;
 	}
 	if (cmd)
@@ -304,14 +245,15 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	json_t *v;
 	json_object_foreach(mine, k, v)
 	{
-		if (!plain_string(v) || env_put(env, k, json_string_value(v), reason, cap) < 0) {
-			fail(reason, cap, "task environment variable %s is not valid", k);
+		if (!drv_plain_string(v) ||
+		    drv_env_set(env, k, json_string_value(v), reason, cap) < 0) {
+			drv_fail(reason, cap, "task environment variable %s is not valid", k);
 			goto out;
 		}
 	}
 	json_t *envl = json_array();
 	if (!envl || json_object_set_new(cfg, "Env", envl) < 0) {
-		fail(reason, cap, "out of memory");
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	json_object_foreach(env, k, v)
@@ -320,7 +262,7 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 		char *kv = malloc(len);
 		if (!kv || snprintf(kv, len, "%s=%s", k, json_string_value(v)) < 0) {
 			free(kv);
-			fail(reason, cap, "out of memory");
+			drv_fail(reason, cap, "out of memory");
 			goto out;
 		}
 		json_array_append_new(envl, json_string(kv));
@@ -358,20 +300,20 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 		json_object_set_new(labels_of(cfg), DK_LABEL_HEALTH, json_string("true"));
 
 	json_object_set_new(hc, "NetworkMode", json_string(mode));
-	long mem = num_of(json_object_get(ovr, "memory"));
+	long mem = drv_num(json_object_get(ovr, "memory"));
 	if (mem <= 0)
-		mem = num_of(json_object_get(cdef, "memory"));
+		mem = drv_num(json_object_get(cdef, "memory"));
 	if (mem > 0)
 		json_object_set_new(hc, "Memory", json_integer((json_int_t)mem * 1024 * 1024));
-	long res = num_of(json_object_get(ovr, "memoryReservation"));
+	long res = drv_num(json_object_get(ovr, "memoryReservation"));
 	if (res <= 0)
-		res = num_of(json_object_get(cdef, "memoryReservation"));
+		res = drv_num(json_object_get(cdef, "memoryReservation"));
 	if (res > 0)
 		json_object_set_new(hc, "MemoryReservation",
 		                    json_integer((json_int_t)res * 1024 * 1024));
-	long cpu = num_of(json_object_get(ovr, "cpu"));
+	long cpu = drv_num(json_object_get(ovr, "cpu"));
 	if (cpu <= 0)
-		cpu = num_of(json_object_get(cdef, "cpu"));
+		cpu = drv_num(json_object_get(cdef, "cpu"));
 	json_object_set_new(hc, "CpuShares", json_integer(cpu < 2 ? 2 : cpu));
 	if (json_is_true(json_object_get(cdef, "readonlyRootFilesystem")))
 		json_object_set_new(hc, "ReadonlyRootfs", json_true());
@@ -412,14 +354,14 @@ int dk_create_build(const json_t *task, const json_t *taskdef, const json_t *env
 	*out = NULL;
 	*n_out = 0;
 	if (!json_string_value(json_object_get(task, "taskArn")))
-		return fail(reason, cap, "the task has no taskArn");
+		return drv_fail(reason, cap, "the task has no taskArn");
 	const json_t *defs = json_object_get(taskdef, "containerDefinitions");
 	size_t n = json_array_size(defs);
 	if (n == 0)
-		return fail(reason, cap, "the task definition has no containerDefinitions");
+		return drv_fail(reason, cap, "the task definition has no containerDefinitions");
 	struct dk_create *v = calloc(n, sizeof(*v));
 	if (!v)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	bool any_essential = false;
 	for (size_t i = 0; i < n; i++) {
 		if (build_one(task, taskdef, json_array_get(defs, i), i, env, o, &v[i], reason,
@@ -431,7 +373,7 @@ int dk_create_build(const json_t *task, const json_t *taskdef, const json_t *env
 	}
 	if (!any_essential) {
 		dk_create_free(v, n);
-		return fail(reason, cap, "the task has no essential container");
+		return drv_fail(reason, cap, "the task has no essential container");
 	}
 	*out = v;
 	*n_out = n;

@@ -9,13 +9,13 @@
  * supported (a transfer coding other than chunked, folded header lines).
  */
 #include "scheduler/docker_http.h"
+#include "scheduler/driver_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +28,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-
-__attribute__((format(printf, 3, 4))) static int fail(char *dst, size_t cap, const char *fmt, ...)
-{
-	if (dst && cap) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vsnprintf(dst, cap, fmt, ap) < 0)
-			dst[0] = '\0';
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* --- the parser ----------------------------------------------------------- */
 
@@ -371,29 +359,29 @@ int dhttp_connect(const struct dhttp_target *t, struct dhttp_conn *c, char *err,
 	if (t->unix_path) {
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 		if (strlen(t->unix_path) >= sizeof(sa.sun_path))
-			return fail(err, cap, "socket path too long: %s", t->unix_path);
+			return drv_fail(err, cap, "socket path too long: %s", t->unix_path);
 		memcpy(sa.sun_path, t->unix_path, strlen(t->unix_path) + 1);
 		c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (c->fd < 0)
-			return fail(err, cap, "socket: %s", strerror(errno));
+			return drv_fail(err, cap, "socket: %s", strerror(errno));
 		set_timeouts(c->fd, t->timeout_ms);
 		if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 			int e = errno;
 			dhttp_close(c);
-			return fail(err, cap, "cannot connect to %s: %s", t->unix_path,
-			            strerror(e));
+			return drv_fail(err, cap, "cannot connect to %s: %s", t->unix_path,
+			                strerror(e));
 		}
 		return 0;
 	}
 	if (!t->host || t->port <= 0 || t->port > 65535)
-		return fail(err, cap, "no engine address");
+		return drv_fail(err, cap, "no engine address");
 	char port[8];
 	if (snprintf(port, sizeof(port), "%d", t->port) < 0)
-		return fail(err, cap, "bad port");
+		return drv_fail(err, cap, "bad port");
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
 	int gai = getaddrinfo(t->host, port, &hints, &res);
 	if (gai != 0)
-		return fail(err, cap, "cannot resolve %s: %s", t->host, gai_strerror(gai));
+		return drv_fail(err, cap, "cannot resolve %s: %s", t->host, gai_strerror(gai));
 	int last = 0;
 	for (struct addrinfo *a = res; a; a = a->ai_next) {
 		c->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
@@ -410,16 +398,16 @@ int dhttp_connect(const struct dhttp_target *t, struct dhttp_conn *c, char *err,
 	}
 	freeaddrinfo(res);
 	if (c->fd < 0)
-		return fail(err, cap, "cannot connect to %s:%d: %s", t->host, t->port,
-		            strerror(last));
+		return drv_fail(err, cap, "cannot connect to %s:%d: %s", t->host, t->port,
+		                strerror(last));
 	if (!t->tls) {
 		dhttp_close(c);
-		return fail(err, cap, "TCP to a Docker engine needs TLS");
+		return drv_fail(err, cap, "TCP to a Docker engine needs TLS");
 	}
 	SSL *ssl = SSL_new(t->tls);
 	if (!ssl) {
 		dhttp_close(c);
-		return fail(err, cap, "out of memory");
+		return drv_fail(err, cap, "out of memory");
 	}
 	c->ssl = ssl;
 	SSL_set_fd(ssl, c->fd);
@@ -437,9 +425,9 @@ int dhttp_connect(const struct dhttp_target *t, struct dhttp_conn *c, char *err,
 		long vr = SSL_get_verify_result(ssl);
 		dhttp_close(c);
 		if (vr != X509_V_OK)
-			return fail(err, cap, "TLS to %s:%d: %s", t->host, t->port,
-			            X509_verify_cert_error_string(vr));
-		return fail(err, cap, "TLS to %s:%d: %s", t->host, t->port, why);
+			return drv_fail(err, cap, "TLS to %s:%d: %s", t->host, t->port,
+			                X509_verify_cert_error_string(vr));
+		return drv_fail(err, cap, "TLS to %s:%d: %s", t->host, t->port, why);
 	}
 	return 0;
 }
@@ -464,13 +452,14 @@ static int write_all(struct dhttp_conn *c, const char *p, size_t n, char *err, s
 			int k = SSL_write(c->ssl, p, n > (1u << 30) ? (1 << 30) : (int)n);
 			w = k > 0 ? k : -1;
 			if (w < 0)
-				return fail(err, cap, "TLS write: %s", ssl_error_text());
+				return drv_fail(err, cap, "TLS write: %s", ssl_error_text());
 		} else {
 			w = send(c->fd, p, n, MSG_NOSIGNAL);
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0)
-				return fail(err, cap, "write to the engine: %s", strerror(errno));
+				return drv_fail(err, cap, "write to the engine: %s",
+				                strerror(errno));
 		}
 		p += w;
 		n -= (size_t)w;
@@ -487,11 +476,11 @@ int dhttp_send(const struct dhttp_target *t, struct dhttp_conn *c, const char *m
 		snprintf(host, sizeof(host), "docker");
 	} else if (snprintf(host, sizeof(host), strchr(t->host, ':') ? "[%s]:%d" : "%s:%d", t->host,
 	                    t->port) < 0) {
-		return fail(err, cap, "bad host");
+		return drv_fail(err, cap, "bad host");
 	}
 	for (const char *s = path; *s; s++)
 		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return fail(err, cap, "bad request path");
+			return drv_fail(err, cap, "bad request path");
 	int n;
 	if (body)
 		n = snprintf(head, sizeof(head),
@@ -505,7 +494,7 @@ int dhttp_send(const struct dhttp_target *t, struct dhttp_conn *c, const char *m
 		             "Connection: close\r\n\r\n",
 		             method, path, host);
 	if (n < 0 || (size_t)n >= sizeof(head))
-		return fail(err, cap, "request line too long");
+		return drv_fail(err, cap, "request line too long");
 	if (write_all(c, head, (size_t)n, err, cap) < 0)
 		return -1;
 	if (body && write_all(c, body, strlen(body), err, cap) < 0)
@@ -527,17 +516,18 @@ int dhttp_recv(struct dhttp_conn *c, struct dhttp_parser *p, int cancel_fd, int 
 			if (deadline) {
 				long long left = deadline - mono_ms();
 				if (left <= 0)
-					return fail(err, cap, "the engine did not answer in %d ms",
-					            timeout_ms);
+					return drv_fail(err, cap,
+					                "the engine did not answer in %d ms",
+					                timeout_ms);
 				wait = left > 60000 ? 60000 : (int)left;
 			}
 			int r = poll(fds, cancel_fd >= 0 ? 2 : 1, wait);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0)
-				return fail(err, cap, "poll: %s", strerror(errno));
+				return drv_fail(err, cap, "poll: %s", strerror(errno));
 			if (cancel_fd >= 0 && (fds[1].revents & POLLIN))
-				return fail(err, cap, "cancelled");
+				return drv_fail(err, cap, "cancelled");
 			if (r == 0)
 				continue;
 		}
@@ -550,7 +540,7 @@ int dhttp_recv(struct dhttp_conn *c, struct dhttp_parser *p, int cancel_fd, int 
 					continue;
 				got = e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL ? 0 : -1;
 				if (got < 0)
-					return fail(err, cap, "TLS read: %s", ssl_error_text());
+					return drv_fail(err, cap, "TLS read: %s", ssl_error_text());
 			} else {
 				got = k;
 			}
@@ -559,15 +549,16 @@ int dhttp_recv(struct dhttp_conn *c, struct dhttp_parser *p, int cancel_fd, int 
 			if (got < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (got < 0)
-				return fail(err, cap, "read from the engine: %s", strerror(errno));
+				return drv_fail(err, cap, "read from the engine: %s",
+				                strerror(errno));
 		}
 		if (got == 0) {
 			if (dhttp_parser_eof(p) < 0)
-				return fail(err, cap, "engine response: %s", p->error);
+				return drv_fail(err, cap, "engine response: %s", p->error);
 			break;
 		}
 		if (dhttp_parser_feed(p, buf, (size_t)got, NULL) < 0)
-			return fail(err, cap, "engine response: %s", p->error);
+			return drv_fail(err, cap, "engine response: %s", p->error);
 	}
 	return 0;
 }
@@ -619,7 +610,7 @@ int dhttp_request_cancel(const struct dhttp_target *t, const char *method, const
 	if (json_body) {
 		text = json_dumps(json_body, JSON_COMPACT);
 		if (!text)
-			return fail(err, cap, "out of memory");
+			return drv_fail(err, cap, "out of memory");
 	}
 	struct dhttp_conn c;
 	if (dhttp_connect(t, &c, err, cap) < 0) {
@@ -630,7 +621,7 @@ int dhttp_request_cancel(const struct dhttp_target *t, const char *method, const
 	struct dhttp_parser *p = malloc(sizeof(*p));
 	int rc = -1;
 	if (!p) {
-		fail(err, cap, "out of memory");
+		drv_fail(err, cap, "out of memory");
 		goto out;
 	}
 	dhttp_parser_init(p, strcmp(method, "HEAD") == 0, collect_body, &col);
@@ -642,7 +633,7 @@ int dhttp_request_cancel(const struct dhttp_target *t, const char *method, const
 		if (!col.buf)
 			col.buf = calloc(1, 1);
 		if (!col.buf) {
-			fail(err, cap, "out of memory");
+			drv_fail(err, cap, "out of memory");
 			goto out;
 		}
 		*body = col.buf;
@@ -676,30 +667,30 @@ int dhttp_request_json(const struct dhttp_target *t, const char *method, const c
 void *dhttp_tls_new(const char *ca, const char *cert, const char *key, char *err, size_t cap)
 {
 	if (!ca) {
-		fail(err, cap, "TCP to a Docker engine needs a CA file (tls_ca)");
+		drv_fail(err, cap, "TCP to a Docker engine needs a CA file (tls_ca)");
 		return NULL;
 	}
 	if ((cert == NULL) != (key == NULL)) {
-		fail(err, cap, "a client certificate needs its key, and a key its certificate");
+		drv_fail(err, cap, "a client certificate needs its key, and a key its certificate");
 		return NULL;
 	}
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx) {
-		fail(err, cap, "out of memory");
+		drv_fail(err, cap, "out of memory");
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-		fail(err, cap, "cannot load the CA file %s: %s", ca, ssl_error_text());
+		drv_fail(err, cap, "cannot load the CA file %s: %s", ca, ssl_error_text());
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
 	if (cert && (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
 	             SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
 	             SSL_CTX_check_private_key(ctx) != 1)) {
-		fail(err, cap, "cannot load the client certificate %s and key %s: %s", cert, key,
-		     ssl_error_text());
+		drv_fail(err, cap, "cannot load the client certificate %s and key %s: %s", cert,
+		         key, ssl_error_text());
 		SSL_CTX_free(ctx);
 		return NULL;
 	}

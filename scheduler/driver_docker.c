@@ -40,12 +40,13 @@
 #include "scheduler/docker_http.h"
 #include "scheduler/docker_int.h"
 #include "scheduler/driver.h"
+#include "scheduler/driver_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,10 +96,8 @@ struct ddrv {
 	int retain_s;
 	void (*notify)(void *);
 	void *notify_ctx;
-	struct dtask **t;
-	size_t n, cap;
-	struct sched_driver_event *ev;
-	size_t n_ev, cap_ev;
+	struct drv_tasks tasks; /* of struct dtask */
+	struct drv_event_queue events;
 	int cancel[2];
 	bool quit;
 	bool thread_started;
@@ -108,25 +107,6 @@ struct ddrv {
 	long long since_ns; /* of the last event seen */
 	long long last_cleanup_ms;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-__attribute__((format(printf, 3, 4))) static int fail(char *dst, size_t cap, const char *fmt, ...)
-{
-	if (dst && cap) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vsnprintf(dst, cap, fmt, ap) < 0)
-			dst[0] = '\0';
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* The engine's own words from an error body {"message": ...}. */
 static const char *engine_message(const json_t *body)
@@ -158,27 +138,12 @@ static struct dtask *task_new(void)
 	return t;
 }
 
-/* Task health from its containers' (driver.h): UNHEALTHY when an essential
- * container with a check fails it, HEALTHY when every container with a
- * check passes, UNKNOWN otherwise (no check, or no verdict yet). */
-static void task_health(const struct dtask *t, struct sched_driver_status *out)
+/* A container's health as the engine last reported it, for drv_task_health
+ * (the check itself is known from the definition's label). */
+static struct drv_container_health container_health(const void *task, size_t i)
 {
-	bool any = false, all = true, bad = false;
-	out->n_health = t->n < SCHED_DRIVER_MAX_CONTAINERS ? t->n : SCHED_DRIVER_MAX_CONTAINERS;
-	for (size_t i = 0; i < t->n; i++) {
-		const struct dcont *c = &t->c[i];
-		enum sched_driver_health h = c->has_check ? c->health : SCHED_HEALTH_UNKNOWN;
-		if (i < out->n_health)
-			out->container_health[i] = h;
-		if (!c->has_check)
-			continue;
-		any = true;
-		bad |= c->essential && h == SCHED_HEALTH_UNHEALTHY;
-		all &= h == SCHED_HEALTH_HEALTHY;
-	}
-	out->health = bad          ? SCHED_HEALTH_UNHEALTHY
-	              : any && all ? SCHED_HEALTH_HEALTHY
-	                           : SCHED_HEALTH_UNKNOWN;
+	const struct dcont *c = &((const struct dtask *)task)->c[i];
+	return (struct drv_container_health){c->has_check, c->essential, c->health};
 }
 
 /* What inspect and events report for a task the driver knows (lock held;
@@ -195,47 +160,20 @@ static void fill_status(const struct dtask *t, struct sched_driver_status *out)
 		out->state = SCHED_DRIVER_PENDING;
 	} else {
 		out->state = SCHED_DRIVER_RUNNING;
-		task_health(t, out);
+		drv_task_health(t, t->n, container_health, out);
 	}
 }
 
 static struct dtask *find_task(struct ddrv *d, const char *arn)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->t[i]->arn, arn) == 0)
-			return d->t[i];
-	return NULL;
-}
-
-static int add_task(struct ddrv *d, struct dtask *t)
-{
-	if (d->n == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 16;
-		struct dtask **nv = realloc(d->t, nc * sizeof(*nv));
-		if (!nv)
-			return -1;
-		d->t = nv;
-		d->cap = nc;
-	}
-	d->t[d->n++] = t;
-	return 0;
+	return drv_tasks_find(&d->tasks, arn);
 }
 
 static void queue_event(struct ddrv *d, const struct dtask *t)
 {
-	if (d->n_ev == d->cap_ev) {
-		size_t nc = d->cap_ev ? d->cap_ev * 2 : 16;
-		struct sched_driver_event *nv = realloc(d->ev, nc * sizeof(*nv));
-		if (!nv)
-			return;
-		d->ev = nv;
-		d->cap_ev = nc;
-	}
-	struct sched_driver_event *e = &d->ev[d->n_ev++];
-	memset(e, 0, sizeof(*e));
-	if (snprintf(e->task_arn, sizeof(e->task_arn), "%s", t->arn) < 0)
-		e->task_arn[0] = '\0';
-	fill_status(t, &e->status);
+	struct sched_driver_event *e = drv_events_add(&d->events, t->arn);
+	if (e)
+		fill_status(t, &e->status);
 }
 
 /* Tells a start worker to give up (stop or close while it runs). */
@@ -349,7 +287,7 @@ static void container_ended(struct ddrv *d, struct dtask *t, struct dcont *c, bo
 		if (!t->c[i].ended)
 			return;
 	t->stopped = true;
-	t->stopped_ms = now_ms();
+	t->stopped_ms = drv_now_ms();
 	if (!t->cause_set) {
 		t->exit_code = -1;
 		for (size_t i = 0; i < t->n; i++)
@@ -365,12 +303,14 @@ static void container_ended(struct ddrv *d, struct dtask *t, struct dcont *c, bo
 
 static struct dcont *find_container(struct ddrv *d, const char *id, struct dtask **task)
 {
-	for (size_t i = 0; i < d->n; i++)
-		for (size_t j = 0; j < d->t[i]->n; j++)
-			if (d->t[i]->c[j].id && strcmp(d->t[i]->c[j].id, id) == 0) {
-				*task = d->t[i];
-				return &d->t[i]->c[j];
+	for (size_t i = 0; i < d->tasks.n; i++) {
+		struct dtask *t = d->tasks.v[i];
+		for (size_t j = 0; j < t->n; j++)
+			if (t->c[j].id && strcmp(t->c[j].id, id) == 0) {
+				*task = t;
+				return &t->c[j];
 			}
+	}
 	return NULL;
 }
 
@@ -497,7 +437,8 @@ static int adopt(struct ddrv *d, const char *arn)
 		if (!t) {
 			t = task_new();
 			struct dtask **nf = realloc(fresh, (n_fresh + 1) * sizeof(*nf));
-			if (!t || !nf || !(t->arn = strdup(tarn)) || add_task(d, t) < 0) {
+			if (!t || !nf || !(t->arn = strdup(tarn)) ||
+			    drv_tasks_add(&d->tasks, t) < 0) {
 				if (nf)
 					fresh = nf;
 				task_free(t);
@@ -538,7 +479,7 @@ static int adopt(struct ddrv *d, const char *arn)
 	for (size_t k = 0; k < n_fresh; k++) {
 		struct dtask *t = fresh[k];
 		qsort(t->c, t->n, sizeof(*t->c), by_index);
-		size_t before = d->n_ev;
+		size_t before = d->events.n;
 		bool interrupted = false;
 		for (size_t j = 0; j < t->n; j++)
 			interrupted |= t->c[j].never_started;
@@ -553,7 +494,7 @@ static int adopt(struct ddrv *d, const char *arn)
 			}
 			t->failed = t->cause_set = t->stopped = true;
 			t->exit_code = -1;
-			t->stopped_ms = now_ms();
+			t->stopped_ms = drv_now_ms();
 			if (snprintf(
 			        t->reason, sizeof(t->reason),
 			        "CannotStartContainerError: the gateway stopped while the task "
@@ -563,7 +504,7 @@ static int adopt(struct ddrv *d, const char *arn)
 		for (size_t j = 0; j < t->n; j++)
 			refresh_container(d, t, &t->c[j]);
 		/* What ended while no gateway ran is for inspect, not an event. */
-		d->n_ev = before;
+		d->events.n = before;
 	}
 	free(fresh);
 	return 0;
@@ -598,14 +539,14 @@ static void handle_event(struct ddrv *d, const json_t *ev, bool *told)
 		 * earlier gateway after our scan): learn it. */
 		const char *tarn = json_string_value(json_object_get(attrs, DK_LABEL_TASK));
 		if (tarn && !find_task(d, tarn)) {
-			size_t before = d->n_ev;
+			size_t before = d->events.n;
 			adopt(d, tarn);
-			*told |= d->n_ev > before;
+			*told |= d->events.n > before;
 		}
 		pthread_mutex_unlock(&d->lock);
 		return;
 	}
-	size_t before = d->n_ev;
+	size_t before = d->events.n;
 	if (strcmp(action, "oom") == 0) {
 		c->oom = true;
 	} else if (strcmp(action, "die") == 0) {
@@ -624,7 +565,7 @@ static void handle_event(struct ddrv *d, const json_t *ev, bool *told)
 				queue_event(d, t);
 		}
 	}
-	*told |= d->n_ev > before;
+	*told |= d->events.n > before;
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -742,7 +683,7 @@ static int pull(struct ddrv *d, const char *image, int cancel_fd, char *reason, 
 {
 	char *from, *tag;
 	if (dk_image_ref(image, &from, &tag) < 0)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	char *qf = dhttp_query_escape(from), *qt = dhttp_query_escape(tag);
 	free(from);
 	free(tag);
@@ -752,7 +693,7 @@ static int pull(struct ddrv *d, const char *image, int cancel_fd, char *reason, 
 	if (!qf || !qt || !path ||
 	    snprintf(path, n, API "/images/create?fromImage=%s%s%s", qf, *qt ? "&tag=" : "", qt) <
 	        0) {
-		fail(reason, cap, "out of memory");
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	struct dhttp_target t = d->tgt;
@@ -763,12 +704,12 @@ static int pull(struct ddrv *d, const char *image, int cancel_fd, char *reason, 
 	char err[256];
 	if (dhttp_request_cancel(&t, "POST", path, NULL, cancel_fd, &status, &body, &len, err,
 	                         sizeof(err)) < 0) {
-		fail(reason, cap, "CannotPullContainerError: %s: %s", image, err);
+		drv_fail(reason, cap, "CannotPullContainerError: %s: %s", image, err);
 		goto out;
 	}
 	if (status != 200) {
 		json_t *j = json_loadb(body, len, 0, NULL);
-		fail(reason, cap, "CannotPullContainerError: %s: %s", image, engine_message(j));
+		drv_fail(reason, cap, "CannotPullContainerError: %s: %s", image, engine_message(j));
 		json_decref(j);
 		free(body);
 		goto out;
@@ -780,7 +721,7 @@ static int pull(struct ddrv *d, const char *image, int cancel_fd, char *reason, 
 		json_t *j = json_loads(line, 0, NULL);
 		const char *e = json_string_value(json_object_get(j, "error"));
 		if (e) {
-			fail(reason, cap, "CannotPullContainerError: %s: %s", image, e);
+			drv_fail(reason, cap, "CannotPullContainerError: %s: %s", image, e);
 			rc = -1;
 		}
 		json_decref(j);
@@ -798,13 +739,13 @@ static int create_one(struct ddrv *d, const struct dk_create *s, int cancel_fd, 
 {
 	char *qn = dhttp_query_escape(s->docker_name);
 	if (!qn)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	size_t n = strlen(qn) + 64;
 	char *path = malloc(n);
 	if (!path || snprintf(path, n, API "/containers/create?name=%s", qn) < 0) {
 		free(qn);
 		free(path);
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	}
 	free(qn);
 	int rc = -1;
@@ -815,8 +756,8 @@ static int create_one(struct ddrv *d, const struct dk_create *s, int cancel_fd, 
 		char err[256];
 		if (dhttp_request_json(&d->tgt, "POST", path, s->body, &status, &j, err,
 		                       sizeof(err)) < 0) {
-			fail(reason, cap, "CannotCreateContainerError: container %s: %s", s->name,
-			     err);
+			drv_fail(reason, cap, "CannotCreateContainerError: container %s: %s",
+			         s->name, err);
 			break;
 		}
 		if (status == 201) {
@@ -824,7 +765,8 @@ static int create_one(struct ddrv *d, const struct dk_create *s, int cancel_fd, 
 			*id = cid ? strdup(cid) : NULL;
 			json_decref(j);
 			if (!*id)
-				fail(reason, cap, "CannotCreateContainerError: no container id");
+				drv_fail(reason, cap,
+				         "CannotCreateContainerError: no container id");
 			else
 				rc = 0;
 			break;
@@ -844,8 +786,8 @@ static int create_one(struct ddrv *d, const struct dk_create *s, int cancel_fd, 
 			remove_container(d, s->docker_name);
 			continue;
 		}
-		fail(reason, cap, "CannotCreateContainerError: container %s: %s", s->name,
-		     engine_message(j));
+		drv_fail(reason, cap, "CannotCreateContainerError: container %s: %s", s->name,
+		         engine_message(j));
 		json_decref(j);
 		break;
 	}
@@ -882,7 +824,7 @@ static void *start_main(void *arg)
 	size_t made = 0, started = 0;
 	bool ok = false;
 	if (!ids) {
-		fail(reason, sizeof(reason), "out of memory");
+		drv_fail(reason, sizeof(reason), "out of memory");
 		goto done;
 	}
 	for (; made < j->n && !start_cancelled(d, t); made++) {
@@ -895,7 +837,7 @@ static void *start_main(void *arg)
 		pthread_mutex_unlock(&d->lock);
 		if (!mine) {
 			made++;
-			fail(reason, sizeof(reason), "out of memory");
+			drv_fail(reason, sizeof(reason), "out of memory");
 			break;
 		}
 	}
@@ -906,13 +848,15 @@ static void *start_main(void *arg)
 		if (snprintf(path, sizeof(path), API "/containers/%s/start", ids[started]) < 0 ||
 		    dhttp_request_json(&d->tgt, "POST", path, NULL, &status, &r, err, sizeof(err)) <
 		        0) {
-			fail(reason, sizeof(reason), "CannotStartContainerError: container %s: %s",
-			     t->c[started].name, err);
+			drv_fail(reason, sizeof(reason),
+			         "CannotStartContainerError: container %s: %s", t->c[started].name,
+			         err);
 			break;
 		}
 		if (status != 204 && status != 304) {
-			fail(reason, sizeof(reason), "CannotStartContainerError: container %s: %s",
-			     t->c[started].name, engine_message(r));
+			drv_fail(reason, sizeof(reason),
+			         "CannotStartContainerError: container %s: %s", t->c[started].name,
+			         engine_message(r));
 			json_decref(r);
 			break;
 		}
@@ -958,7 +902,7 @@ done:
 	if (!ok) {
 		t->starting = false;
 		t->stopped = true;
-		t->stopped_ms = now_ms();
+		t->stopped_ms = drv_now_ms();
 		queue_event(d, t);
 	}
 	bool tell = !d->quit && d->notify;
@@ -984,7 +928,7 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 	struct ddrv *d = h;
 	const char *arn = json_string_value(json_object_get(task, "taskArn"));
 	if (!arn)
-		return fail(reason, cap, "the task has no taskArn");
+		return drv_fail(reason, cap, "the task has no taskArn");
 	pthread_mutex_lock(&d->lock);
 	struct dk_create *specs = NULL;
 	size_t n = 0;
@@ -992,12 +936,13 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 	struct start_job *j = NULL;
 	int rc = -1;
 	if (!t && adopt(d, arn) < 0) {
-		fail(reason, cap, "the Docker engine cannot be reached");
+		drv_fail(reason, cap, "the Docker engine cannot be reached");
 		goto out;
 	}
 	t = find_task(d, arn);
 	if (t) {
-		rc = t->stopped ? fail(reason, cap, "task %s already ran on this host", arn) : 0;
+		rc =
+		    t->stopped ? drv_fail(reason, cap, "task %s already ran on this host", arn) : 0;
 		t = NULL;
 		goto out;
 	}
@@ -1006,7 +951,7 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 	t = task_new();
 	j = calloc(1, sizeof(*j));
 	if (!t || !j || !(t->c = calloc(n, sizeof(*t->c))) || !(t->arn = strdup(arn))) {
-		fail(reason, cap, "out of memory");
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	t->n = n;
@@ -1017,17 +962,17 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 		t->c[i].stop_timeout = specs[i].stop_timeout;
 		t->c[i].index = (int)i;
 		if (!t->c[i].name) {
-			fail(reason, cap, "out of memory");
+			drv_fail(reason, cap, "out of memory");
 			goto out;
 		}
 	}
 	t->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->cancel_fd < 0) {
-		fail(reason, cap, "eventfd: %s", strerror(errno));
+		drv_fail(reason, cap, "eventfd: %s", strerror(errno));
 		goto out;
 	}
-	if (add_task(d, t) < 0) {
-		fail(reason, cap, "out of memory");
+	if (drv_tasks_add(&d->tasks, t) < 0) {
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	t->starting = true;
@@ -1039,8 +984,8 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 	int pc = pthread_create(&th, &at, start_main, j);
 	pthread_attr_destroy(&at);
 	if (pc != 0) {
-		d->n--; /* added last, nothing ran since */
-		fail(reason, cap, "cannot start a thread for the task");
+		d->tasks.n--; /* added last, nothing ran since */
+		drv_fail(reason, cap, "cannot start a thread for the task");
 		goto out;
 	}
 	d->starters++;
@@ -1064,7 +1009,7 @@ static int drv_stop(void *h, const char *arn, char *reason, size_t cap)
 	struct dtask *t = find_task(d, arn);
 	if (!t && adopt(d, arn) < 0) {
 		pthread_mutex_unlock(&d->lock);
-		return fail(reason, cap, "the Docker engine cannot be reached");
+		return drv_fail(reason, cap, "the Docker engine cannot be reached");
 	}
 	t = find_task(d, arn);
 	if (t && !t->stopped) {
@@ -1111,13 +1056,13 @@ static int drv_inspect(void *h, const char *arn, struct sched_driver_status *out
 
 static void cleanup_locked(struct ddrv *d)
 {
-	long long now = now_ms();
+	long long now = drv_now_ms();
 	if (now - d->last_cleanup_ms < 60000)
 		return;
 	d->last_cleanup_ms = now;
 	size_t w = 0;
-	for (size_t i = 0; i < d->n; i++) {
-		struct dtask *t = d->t[i];
+	for (size_t i = 0; i < d->tasks.n; i++) {
+		struct dtask *t = d->tasks.v[i];
 		if (t->stopped && !t->starting &&
 		    t->stopped_ms + (long long)d->retain_s * 1000 <= now) {
 			bool all = true;
@@ -1129,48 +1074,19 @@ static void cleanup_locked(struct ddrv *d)
 				continue;
 			}
 		}
-		d->t[w++] = t;
+		d->tasks.v[w++] = t;
 	}
-	d->n = w;
+	d->tasks.n = w;
 }
 
 static int drv_events(void *h, struct sched_driver_event *out, size_t cap)
 {
 	struct ddrv *d = h;
 	pthread_mutex_lock(&d->lock);
-	size_t n = d->n_ev < cap ? d->n_ev : cap;
-	if (n > 0) { /* d->ev is NULL until the first event */
-		memcpy(out, d->ev, n * sizeof(*out));
-		memmove(d->ev, d->ev + n, (d->n_ev - n) * sizeof(*out));
-		d->n_ev -= n;
-	}
+	size_t n = drv_events_take(&d->events, out, cap);
 	cleanup_locked(d);
 	pthread_mutex_unlock(&d->lock);
 	return (int)n;
-}
-
-/* Copies the task's container ids (lock held) so engine calls for
- * containers()/stats() run without the lock. */
-static int task_ids(struct ddrv *d, const char *arn, char ***names, char ***ids, size_t *n)
-{
-	*names = *ids = NULL;
-	*n = 0;
-	struct dtask *t = find_task(d, arn);
-	if (!t && adopt(d, arn) < 0)
-		return -1;
-	t = find_task(d, arn);
-	if (!t)
-		return -2;
-	*names = calloc(t->n, sizeof(char *));
-	*ids = calloc(t->n, sizeof(char *));
-	if (!*names || !*ids)
-		return -1;
-	for (size_t i = 0; i < t->n; i++) {
-		(*names)[i] = strdup(t->c[i].name);
-		(*ids)[i] = t->c[i].id ? strdup(t->c[i].id) : NULL;
-		(*n)++;
-	}
-	return 0;
 }
 
 static void strv_free(char **v, size_t n)
@@ -1178,6 +1094,59 @@ static void strv_free(char **v, size_t n)
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* Copies the names and Docker ids of the task's containers under the lock,
+ * so that the engine calls of containers() and stats() run without it. 0,
+ * or -1 with reason. */
+static int task_ids(struct ddrv *d, const char *arn, char ***names, char ***ids, size_t *n,
+                    char *reason, size_t cap)
+{
+	*names = *ids = NULL;
+	*n = 0;
+	pthread_mutex_lock(&d->lock);
+	int r = 0;
+	struct dtask *t = find_task(d, arn);
+	if (!t && adopt(d, arn) < 0)
+		r = -1;
+	if (!t && r == 0) {
+		t = find_task(d, arn);
+		if (!t)
+			r = -2;
+	}
+	if (t) {
+		*names = calloc(t->n, sizeof(char *));
+		*ids = calloc(t->n, sizeof(char *));
+		if (!*names || !*ids)
+			r = -1;
+		for (size_t i = 0; r == 0 && i < t->n; i++) {
+			(*names)[i] = strdup(t->c[i].name);
+			(*ids)[i] = t->c[i].id ? strdup(t->c[i].id) : NULL;
+			(*n)++;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (r < 0) {
+		strv_free(*names, *n);
+		strv_free(*ids, *n);
+		return drv_fail(reason, cap,
+		                r == -2 ? "no task %s on this host"
+		                        : "the Docker engine cannot be reached (%s)",
+		                arn);
+	}
+	return 0;
+}
+
+/* GET API/containers/<id>/<what> as JSON; -1 with reason when the engine
+ * cannot be reached. */
+static int container_get(struct ddrv *d, const char *id, const char *what, int *status, json_t **j,
+                         char *reason, size_t cap)
+{
+	char path[256], err[256] = "";
+	if (snprintf(path, sizeof(path), API "/containers/%s/%s", id, what) < 0 ||
+	    dhttp_request_json(&d->tgt, "GET", path, NULL, status, j, err, sizeof(err)) < 0)
+		return drv_fail(reason, cap, "the Docker engine cannot be reached: %s", err);
+	return 0;
 }
 
 static void copy_field(json_t *dst, const char *to, const json_t *src)
@@ -1192,31 +1161,18 @@ static int drv_containers(void *h, const char *arn, json_t **out, char *reason, 
 	*out = NULL;
 	char **names, **ids;
 	size_t n;
-	pthread_mutex_lock(&d->lock);
-	int r = task_ids(d, arn, &names, &ids, &n);
-	pthread_mutex_unlock(&d->lock);
-	if (r < 0) {
-		strv_free(names, n);
-		strv_free(ids, n);
-		return fail(reason, cap,
-		            r == -2 ? "no task %s on this host"
-		                    : "the Docker engine cannot be reached (%s)",
-		            arn);
-	}
+	if (task_ids(d, arn, &names, &ids, &n, reason, cap) < 0)
+		return -1;
 	json_t *all = json_object();
 	int rc = all ? 0 : -1;
 	for (size_t i = 0; all && i < n; i++) {
 		if (!ids[i] || !names[i])
 			continue;
-		char path[256], err[256];
 		int status;
 		json_t *j = NULL;
-		if (snprintf(path, sizeof(path), API "/containers/%s/json", ids[i]) < 0 ||
-		    dhttp_request_json(&d->tgt, "GET", path, NULL, &status, &j, err, sizeof(err)) <
-		        0) {
-			rc = fail(reason, cap, "the Docker engine cannot be reached: %s", err);
+		rc = container_get(d, ids[i], "json", &status, &j, reason, cap);
+		if (rc < 0)
 			break;
-		}
 		json_t *o = json_object();
 		if (status == 200 && o) {
 			const json_t *st = json_object_get(j, "State");
@@ -1253,7 +1209,7 @@ static int drv_containers(void *h, const char *arn, json_t **out, char *reason, 
 	strv_free(ids, n);
 	if (rc < 0 || !all) {
 		json_decref(all);
-		return rc < 0 ? -1 : fail(reason, cap, "out of memory");
+		return rc < 0 ? -1 : drv_fail(reason, cap, "out of memory");
 	}
 	*out = all;
 	return 0;
@@ -1265,32 +1221,18 @@ static int drv_stats(void *h, const char *arn, json_t **out, char *reason, size_
 	*out = NULL;
 	char **names, **ids;
 	size_t n;
-	pthread_mutex_lock(&d->lock);
-	int r = task_ids(d, arn, &names, &ids, &n);
-	pthread_mutex_unlock(&d->lock);
-	if (r < 0) {
-		strv_free(names, n);
-		strv_free(ids, n);
-		return fail(reason, cap,
-		            r == -2 ? "no task %s on this host"
-		                    : "the Docker engine cannot be reached (%s)",
-		            arn);
-	}
+	if (task_ids(d, arn, &names, &ids, &n, reason, cap) < 0)
+		return -1;
 	json_t *all = json_object();
-	int rc = all ? 0 : fail(reason, cap, "out of memory");
+	int rc = all ? 0 : drv_fail(reason, cap, "out of memory");
 	for (size_t i = 0; all && i < n; i++) {
 		if (!ids[i])
 			continue;
-		char path[256], err[256];
 		int status;
 		json_t *j = NULL;
-		if (snprintf(path, sizeof(path), API "/containers/%s/stats?stream=false", ids[i]) <
-		        0 ||
-		    dhttp_request_json(&d->tgt, "GET", path, NULL, &status, &j, err, sizeof(err)) <
-		        0) {
-			rc = fail(reason, cap, "the Docker engine cannot be reached: %s", err);
+		rc = container_get(d, ids[i], "stats?stream=false", &status, &j, reason, cap);
+		if (rc < 0)
 			break;
-		}
 		if (status == 200 && json_is_object(j))
 			json_object_set(all, ids[i], j);
 		json_decref(j);
@@ -1323,15 +1265,15 @@ static void drv_free(struct ddrv *d)
 	/* Starts in progress give up and remove what they made: a task
 	 * half-created by this gateway is not left for the next one. */
 	d->quit = true;
-	for (size_t i = 0; i < d->n; i++)
-		cancel_start(d->t[i]);
+	for (size_t i = 0; i < d->tasks.n; i++)
+		cancel_start(d->tasks.v[i]);
 	while (d->stoppers > 0 || d->starters > 0)
 		pthread_cond_wait(&d->idle, &d->lock);
 	pthread_mutex_unlock(&d->lock);
-	for (size_t i = 0; i < d->n; i++)
-		task_free(d->t[i]);
-	free(d->t);
-	free(d->ev);
+	for (size_t i = 0; i < d->tasks.n; i++)
+		task_free(d->tasks.v[i]);
+	drv_tasks_free(&d->tasks);
+	drv_events_free(&d->events);
 	if (d->cancel[0] >= 0)
 		close(d->cancel[0]);
 	if (d->cancel[1] >= 0)
@@ -1373,13 +1315,14 @@ int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_
 {
 	memset(out, 0, sizeof(*out));
 	if (!opts)
-		return fail(err, err_cap, "no options");
+		return drv_fail(err, err_cap, "no options");
 	struct ddrv *d = calloc(1, sizeof(*d));
 	if (!d)
-		return fail(err, err_cap, "out of memory");
+		return drv_fail(err, err_cap, "out of memory");
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->idle, NULL);
 	d->cancel[0] = d->cancel[1] = -1;
+	d->tasks.arn_offset = offsetof(struct dtask, arn);
 	d->retain_s = opts->retain_seconds > 0 ? opts->retain_seconds : 10800;
 	d->notify = opts->notify;
 	d->notify_ctx = opts->notify_ctx;
@@ -1387,12 +1330,12 @@ int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_
 	d->net_mode = strdup(opts->network_mode ? opts->network_mode : "bridge");
 	if (!d->bind_ip || !d->net_mode) {
 		drv_free(d);
-		return fail(err, err_cap, "out of memory");
+		return drv_fail(err, err_cap, "out of memory");
 	}
 	if (strcmp(d->net_mode, "bridge") && strcmp(d->net_mode, "host") &&
 	    strcmp(d->net_mode, "none")) {
 		drv_free(d);
-		return fail(err, err_cap, "network mode must be bridge, host or none");
+		return drv_fail(err, err_cap, "network mode must be bridge, host or none");
 	}
 	d->co.bind_ip = d->bind_ip;
 	d->co.network_mode = d->net_mode;
@@ -1401,7 +1344,7 @@ int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_
 	if (opts->tcp_address) {
 		if (parse_hostport(opts->tcp_address, &d->host, &d->tgt.port) < 0) {
 			drv_free(d);
-			return fail(err, err_cap, "the engine address must be host:port");
+			return drv_fail(err, err_cap, "the engine address must be host:port");
 		}
 		d->tgt.host = d->host;
 		d->tls = dhttp_tls_new(opts->tls_ca, opts->tls_cert, opts->tls_key, err, err_cap);
@@ -1414,7 +1357,7 @@ int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_
 		d->sock = strdup(opts->socket_path ? opts->socket_path : "/var/run/docker.sock");
 		if (!d->sock) {
 			drv_free(d);
-			return fail(err, err_cap, "out of memory");
+			return drv_fail(err, err_cap, "out of memory");
 		}
 		d->tgt.unix_path = d->sock;
 	}
@@ -1428,7 +1371,8 @@ int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_
 	free(body);
 	if (!pong) {
 		drv_free(d);
-		return fail(err, err_cap, "not a Docker engine (GET /_ping answered %d)", status);
+		return drv_fail(err, err_cap, "not a Docker engine (GET /_ping answered %d)",
+		                status);
 	}
 	json_t *v = NULL;
 	if (dhttp_request_json(&d->tgt, "GET", "/version", NULL, &status, &v, err, err_cap) < 0) {
@@ -1450,23 +1394,25 @@ int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_
 	json_decref(v);
 	if (!ok) {
 		drv_free(d);
-		return fail(err, err_cap, "the engine does not speak Engine API 1.41");
+		return drv_fail(err, err_cap, "the engine does not speak Engine API 1.41");
 	}
-	d->since_ns = (now_ms() - 1000) * 1000000LL;
+	d->since_ns = (drv_now_ms() - 1000) * 1000000LL;
 	if (adopt(d, NULL) < 0) {
 		drv_free(d);
-		return fail(err, err_cap, "cannot list the engine's containers");
+		return drv_fail(err, err_cap, "cannot list the engine's containers");
 	}
-	d->n_ev = 0;
+	d->events.n = 0;
 	/* Tasks whose essential container ended while no gateway ran: stop
 	 * the rest now, as the agent would have. */
-	for (size_t i = 0; i < d->n; i++)
-		if (d->t[i]->cause_set && !d->t[i]->stopped)
-			stop_task_locked(d, d->t[i]);
+	for (size_t i = 0; i < d->tasks.n; i++) {
+		struct dtask *t = d->tasks.v[i];
+		if (t->cause_set && !t->stopped)
+			stop_task_locked(d, t);
+	}
 	if (pipe2(d->cancel, O_CLOEXEC) < 0 ||
 	    pthread_create(&d->thread, NULL, events_main, d) != 0) {
 		drv_free(d);
-		return fail(err, err_cap, "cannot start the event thread");
+		return drv_fail(err, err_cap, "cannot start the event thread");
 	}
 	d->thread_started = true;
 	out->name = "docker";

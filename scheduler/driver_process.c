@@ -35,6 +35,7 @@
  * STOPPED task's retention ends), so the pointers it polls stay valid.
  */
 #include "scheduler/driver.h"
+#include "scheduler/driver_int.h"
 #include "scheduler/process_int.h"
 
 #include <dirent.h>
@@ -46,6 +47,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,10 +106,8 @@ struct pdrv {
 	int retain_s;
 	void (*notify)(void *);
 	void *notify_ctx;
-	struct ptask **t;
-	size_t n, cap;
-	struct sched_driver_event *ev;
-	size_t n_ev, cap_ev;
+	struct drv_tasks tasks; /* of struct ptask */
+	struct drv_event_queue events;
 	bool loading; /* no events for what happened while no gateway ran */
 	int wake;     /* eventfd */
 	bool quit;
@@ -133,17 +133,6 @@ __attribute__((format(printf, 3, 4))) static int fail(char *dst, size_t cap, con
 		va_end(ap);
 	}
 	return -1;
-}
-
-static char *join(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = malloc(n);
-	if (p && snprintf(p, n, "%s/%s", a, b) < 0) {
-		free(p);
-		return NULL;
-	}
-	return p;
 }
 
 /* <dir>/<container>/<file> into buf; false when it does not fit. */
@@ -180,24 +169,7 @@ static void task_free(struct ptask *t)
 
 static struct ptask *find_task(struct pdrv *d, const char *arn)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->t[i]->arn, arn) == 0)
-			return d->t[i];
-	return NULL;
-}
-
-static int add_task(struct pdrv *d, struct ptask *t)
-{
-	if (d->n == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 16;
-		struct ptask **nv = realloc(d->t, nc * sizeof(*nv));
-		if (!nv)
-			return -1;
-		d->t = nv;
-		d->cap = nc;
-	}
-	d->t[d->n++] = t;
-	return 0;
+	return drv_tasks_find(&d->tasks, arn);
 }
 
 /* state.json, written to a temporary file and renamed over the old one. */
@@ -229,8 +201,8 @@ static int save_state(const struct ptask *t)
 			return -1;
 		}
 	}
-	char *tmp = join(t->dir, "state.json.tmp");
-	char *fin = join(t->dir, "state.json");
+	char *tmp = pcspec_path_join(t->dir, "state.json.tmp");
+	char *fin = pcspec_path_join(t->dir, "state.json");
 	int rc = -1;
 	if (tmp && fin && json_dump_file(doc, tmp, JSON_COMPACT) == 0 && rename(tmp, fin) == 0)
 		rc = 0;
@@ -240,27 +212,13 @@ static int save_state(const struct ptask *t)
 	return rc;
 }
 
-/* Task health from its containers' (driver.h): UNHEALTHY when an essential
- * container with a check fails it, HEALTHY when every container with a
- * check passes, UNKNOWN otherwise. */
-static void task_health(const struct ptask *t, struct sched_driver_status *out)
+/* A container's health as its running check last judged it (no check
+ * running: none), for drv_task_health. */
+static struct drv_container_health container_health(const void *task, size_t i)
 {
-	bool any = false, all = true, bad = false;
-	out->n_health = t->n < SCHED_DRIVER_MAX_CONTAINERS ? t->n : SCHED_DRIVER_MAX_CONTAINERS;
-	for (size_t i = 0; i < t->n; i++) {
-		const struct pcont *c = &t->c[i];
-		enum sched_driver_health h = c->hc ? c->hc->verdict : SCHED_HEALTH_UNKNOWN;
-		if (i < out->n_health)
-			out->container_health[i] = h;
-		if (!c->hc)
-			continue;
-		any = true;
-		bad |= c->essential && h == SCHED_HEALTH_UNHEALTHY;
-		all &= h == SCHED_HEALTH_HEALTHY;
-	}
-	out->health = bad          ? SCHED_HEALTH_UNHEALTHY
-	              : any && all ? SCHED_HEALTH_HEALTHY
-	                           : SCHED_HEALTH_UNKNOWN;
+	const struct pcont *c = &((const struct ptask *)task)->c[i];
+	return (struct drv_container_health){c->hc != NULL, c->essential,
+	                                     c->hc ? c->hc->verdict : SCHED_HEALTH_UNKNOWN};
 }
 
 static void fill_status(const struct ptask *t, struct sched_driver_status *out)
@@ -273,7 +231,7 @@ static void fill_status(const struct ptask *t, struct sched_driver_status *out)
 		memcpy(out->reason, t->reason, sizeof(out->reason));
 	} else {
 		out->state = SCHED_DRIVER_RUNNING;
-		task_health(t, out);
+		drv_task_health(t, t->n, container_health, out);
 	}
 }
 
@@ -281,19 +239,9 @@ static void queue_event(struct pdrv *d, const struct ptask *t)
 {
 	if (d->loading)
 		return;
-	if (d->n_ev == d->cap_ev) {
-		size_t nc = d->cap_ev ? d->cap_ev * 2 : 16;
-		struct sched_driver_event *nv = realloc(d->ev, nc * sizeof(*nv));
-		if (!nv)
-			return; /* inspect still tells the scheduler */
-		d->ev = nv;
-		d->cap_ev = nc;
-	}
-	struct sched_driver_event *e = &d->ev[d->n_ev++];
-	memset(e, 0, sizeof(*e));
-	if (snprintf(e->task_arn, sizeof(e->task_arn), "%s", t->arn) < 0)
-		e->task_arn[0] = '\0';
-	fill_status(t, &e->status);
+	struct sched_driver_event *e = drv_events_add(&d->events, t->arn);
+	if (e)
+		fill_status(t, &e->status);
 }
 
 static void signal_container(struct pcont *c, int sig)
@@ -410,31 +358,33 @@ static void prune(struct pdrv *d)
 	long long now = now_ms();
 	d->last_prune_ms = now;
 	size_t w = 0;
-	for (size_t i = 0; i < d->n; i++) {
-		struct ptask *t = d->t[i];
+	for (size_t i = 0; i < d->tasks.n; i++) {
+		struct ptask *t = d->tasks.v[i];
 		if (t->stopped && t->stopped_ms + (long long)d->retain_s * 1000 <= now) {
 			nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 			task_free(t);
 			continue;
 		}
-		d->t[w++] = t;
+		d->tasks.v[w++] = t;
 	}
-	d->n = w;
+	d->tasks.n = w;
 }
 
 /* How long the watcher may sleep: until the next check is due or overdue. */
 static int health_wait(struct pdrv *d)
 {
 	long long now = now_ms(), best = 60000;
-	for (size_t i = 0; i < d->n; i++)
-		for (size_t j = 0; j < d->t[i]->n; j++) {
-			const struct phealth *h = d->t[i]->c[j].hc;
-			if (!h || d->t[i]->c[j].done || d->t[i]->stopping)
+	for (size_t i = 0; i < d->tasks.n; i++) {
+		const struct ptask *t = d->tasks.v[i];
+		for (size_t j = 0; j < t->n; j++) {
+			const struct phealth *h = t->c[j].hc;
+			if (!h || t->c[j].done || t->stopping)
 				continue;
 			long long left = h->next_ms - now;
 			if (left < best)
 				best = left < 0 ? 0 : left;
 		}
+	}
 	return (int)best;
 }
 
@@ -443,8 +393,8 @@ static int health_wait(struct pdrv *d)
 static void health_steps(struct pdrv *d)
 {
 	long long now = now_ms();
-	for (size_t i = 0; i < d->n; i++) {
-		struct ptask *t = d->t[i];
+	for (size_t i = 0; i < d->tasks.n; i++) {
+		struct ptask *t = d->tasks.v[i];
 		bool changed = false;
 		for (size_t j = 0; j < t->n; j++) {
 			struct pcont *c = &t->c[j];
@@ -475,8 +425,10 @@ static void *watch_main(void *arg)
 			break;
 		}
 		size_t want = 1;
-		for (size_t i = 0; i < d->n; i++)
-			want += 2 * d->t[i]->n; /* supervisors and checks */
+		for (size_t i = 0; i < d->tasks.n; i++) {
+			const struct ptask *t = d->tasks.v[i];
+			want += 2 * t->n; /* supervisors and checks */
+		}
 		if (want > cap) {
 			struct pollfd *nf = realloc(fds, want * sizeof(*fds));
 			if (nf)
@@ -493,26 +445,29 @@ static void *watch_main(void *arg)
 		size_t n = 0;
 		if (cap) {
 			fds[n++] = (struct pollfd){.fd = d->wake, .events = POLLIN};
-			for (size_t i = 0; i < d->n && n < cap; i++)
-				for (size_t j = 0; j < d->t[i]->n && n < cap; j++)
-					if (d->t[i]->c[j].pidfd >= 0) {
-						fds[n] = (struct pollfd){.fd = d->t[i]->c[j].pidfd,
+			for (size_t i = 0; i < d->tasks.n && n < cap; i++) {
+				struct ptask *t = d->tasks.v[i];
+				for (size_t j = 0; j < t->n && n < cap; j++)
+					if (t->c[j].pidfd >= 0) {
+						fds[n] = (struct pollfd){.fd = t->c[j].pidfd,
 						                         .events = POLLIN};
-						cs[n] = &d->t[i]->c[j];
-						ts[n] = d->t[i];
+						cs[n] = &t->c[j];
+						ts[n] = t;
 						n++;
 					}
+			}
 			/* Checks only wake the loop: health_steps looks at all. */
-			for (size_t i = 0; i < d->n; i++)
-				for (size_t j = 0; j < d->t[i]->n && n < cap; j++)
-					if (d->t[i]->c[j].hc && d->t[i]->c[j].hc->pidfd >= 0) {
-						fds[n] =
-						    (struct pollfd){.fd = d->t[i]->c[j].hc->pidfd,
-						                    .events = POLLIN};
+			for (size_t i = 0; i < d->tasks.n; i++) {
+				const struct ptask *t = d->tasks.v[i];
+				for (size_t j = 0; j < t->n && n < cap; j++)
+					if (t->c[j].hc && t->c[j].hc->pidfd >= 0) {
+						fds[n] = (struct pollfd){.fd = t->c[j].hc->pidfd,
+						                         .events = POLLIN};
 						cs[n] = NULL;
 						ts[n] = NULL;
 						n++;
 					}
+			}
 		}
 		int wait_ms = health_wait(d);
 		pthread_mutex_unlock(&d->lock);
@@ -531,14 +486,14 @@ static void *watch_main(void *arg)
 			(void)got;
 		}
 		pthread_mutex_lock(&d->lock);
-		size_t before = d->n_ev;
+		size_t before = d->events.n;
 		for (size_t i = 1; i < n && r > 0; i++)
 			if (fds[i].revents && cs[i] && cs[i]->pidfd == fds[i].fd)
 				supervisor_exited(d, ts[i], cs[i]);
 		health_steps(d);
 		if (now_ms() - d->last_prune_ms > 60000)
 			prune(d);
-		bool told = d->n_ev > before;
+		bool told = d->events.n > before;
 		pthread_mutex_unlock(&d->lock);
 		if (told && d->notify)
 			d->notify(d->notify_ctx);
@@ -685,7 +640,7 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 			return 0;
 		return fail(reason, cap, "task %s already ran on this host", arn);
 	}
-	char *dir = join(d->tasks_dir, id);
+	char *dir = pcspec_path_join(d->tasks_dir, id);
 	if (!dir) {
 		fail(reason, cap, "out of memory");
 		goto out;
@@ -761,7 +716,7 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 			signal_container(&t->c[i], SIGTERM);
 		started = 0;
 	}
-	if (add_task(d, t) < 0) {
+	if (drv_tasks_add(&d->tasks, t) < 0) {
 		for (size_t i = 0; i < n; i++)
 			signal_container(&t->c[i], SIGKILL);
 		task_free(t);
@@ -815,12 +770,7 @@ static int drv_events(void *h, struct sched_driver_event *out, size_t cap)
 {
 	struct pdrv *d = h;
 	pthread_mutex_lock(&d->lock);
-	size_t n = d->n_ev < cap ? d->n_ev : cap;
-	if (n > 0) { /* d->ev is NULL until the first event */
-		memcpy(out, d->ev, n * sizeof(*out));
-		memmove(d->ev, d->ev + n, (d->n_ev - n) * sizeof(*out));
-		d->n_ev -= n;
-	}
+	size_t n = drv_events_take(&d->events, out, cap);
 	pthread_mutex_unlock(&d->lock);
 	return (int)n;
 }
@@ -1031,7 +981,7 @@ static void adopt_container(struct ptask *t, struct pcont *c)
 
 static struct ptask *load_task(const char *dir)
 {
-	char *path = join(dir, "state.json");
+	char *path = pcspec_path_join(dir, "state.json");
 	if (!path)
 		return NULL;
 	json_t *doc = json_load_file(path, 0, NULL);
@@ -1107,7 +1057,7 @@ static void load_all(struct pdrv *d)
 	while ((e = readdir(dir)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		char *p = join(d->tasks_dir, e->d_name);
+		char *p = pcspec_path_join(d->tasks_dir, e->d_name);
 		if (!p)
 			continue;
 		struct ptask *t = load_task(p);
@@ -1123,7 +1073,7 @@ static void load_all(struct pdrv *d)
 			continue;
 		}
 		free(p);
-		if (find_task(d, t->arn) || add_task(d, t) < 0) {
+		if (find_task(d, t->arn) || drv_tasks_add(&d->tasks, t) < 0) {
 			task_free(t);
 			continue;
 		}
@@ -1159,10 +1109,10 @@ static void drv_free(struct pdrv *d)
 		wake(d);
 		pthread_join(d->thread, NULL);
 	}
-	for (size_t i = 0; i < d->n; i++)
-		task_free(d->t[i]);
-	free(d->t);
-	free(d->ev);
+	for (size_t i = 0; i < d->tasks.n; i++)
+		task_free(d->tasks.v[i]);
+	drv_tasks_free(&d->tasks);
+	drv_events_free(&d->events);
 	if (d->wake >= 0)
 		close(d->wake);
 	free(d->run_dir);
@@ -1185,12 +1135,13 @@ int sched_process_driver_open(const struct sched_process_opts *opts, struct sche
 		return fail(err, err_cap, "out of memory");
 	pthread_mutex_init(&d->lock, NULL);
 	d->wake = -1;
+	d->tasks.arn_offset = offsetof(struct ptask, arn);
 	d->stop_timeout = opts->stop_timeout > 0 ? opts->stop_timeout : 30;
 	d->retain_s = opts->retain_seconds > 0 ? opts->retain_seconds : 10800;
 	d->notify = opts->notify;
 	d->notify_ctx = opts->notify_ctx;
 	d->run_dir = strdup(opts->run_dir);
-	d->tasks_dir = d->run_dir ? join(d->run_dir, "tasks") : NULL;
+	d->tasks_dir = d->run_dir ? pcspec_path_join(d->run_dir, "tasks") : NULL;
 	if (!d->run_dir || !d->tasks_dir) {
 		drv_free(d);
 		return fail(err, err_cap, "out of memory");

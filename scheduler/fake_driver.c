@@ -19,6 +19,7 @@
  * succeeded (refused ones, from sched_fake_fail_starts, are not counted).
  */
 #include "scheduler/driver.h"
+#include "scheduler/driver_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -42,8 +43,7 @@ struct sched_fake {
 	char fail_reason[256];
 	int fail_later_left;
 	char fail_later_reason[256];
-	struct sched_driver_event *ev;
-	size_t n_ev, cap_ev;
+	struct drv_event_queue events;
 	size_t starts;
 };
 
@@ -81,7 +81,7 @@ void sched_fake_free(struct sched_fake *f)
 	for (size_t i = 0; i < f->n; i++)
 		task_clear(&f->v[i]);
 	free(f->v);
-	free(f->ev);
+	drv_events_free(&f->events);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
@@ -98,21 +98,10 @@ static struct fake_task *find(const struct sched_fake *f, const char *arn)
 
 static int push_event(struct sched_fake *f, const struct fake_task *t)
 {
-	if (f->n_ev == f->cap_ev) {
-		size_t cap = f->cap_ev ? f->cap_ev * 2 : 8;
-		struct sched_driver_event *p = realloc(f->ev, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		f->ev = p;
-		f->cap_ev = cap;
-	}
-	struct sched_driver_event *e = &f->ev[f->n_ev];
-	memset(e, 0, sizeof(*e));
-	int n = snprintf(e->task_arn, sizeof(e->task_arn), "%s", t->arn);
-	if (n < 0 || (size_t)n >= sizeof(e->task_arn))
+	struct sched_driver_event *e = drv_events_add(&f->events, t->arn);
+	if (!e)
 		return -1;
 	e->status = t->st;
-	f->n_ev++;
 	return 0;
 }
 
@@ -225,12 +214,7 @@ static int fake_events(void *handle, struct sched_driver_event *out, size_t cap)
 {
 	struct sched_fake *f = handle;
 	pthread_mutex_lock(&f->lock);
-	size_t n = f->n_ev < cap ? f->n_ev : cap;
-	if (n) {
-		memcpy(out, f->ev, n * sizeof(*out));
-		memmove(f->ev, f->ev + n, (f->n_ev - n) * sizeof(*f->ev));
-		f->n_ev -= n;
-	}
+	size_t n = drv_events_take(&f->events, out, cap);
 	pthread_mutex_unlock(&f->lock);
 	return (int)n;
 }
@@ -315,7 +299,7 @@ void sched_fake_forget_all(struct sched_fake *f)
 	for (size_t i = 0; i < f->n; i++)
 		task_clear(&f->v[i]);
 	f->n = 0;
-	f->n_ev = 0;
+	f->events.n = 0;
 	pthread_mutex_unlock(&f->lock);
 }
 

@@ -39,11 +39,6 @@
 /* ECS agent's default reserved ports: SSH, Docker, and the agent itself. */
 static const int default_reserved[] = {22, 2375, 2376, 51678, 51679};
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 /* ECS: names of letters, digits, - _ / \ . ; values also @ : and space. */
 static bool attr_ok(const char *s, bool value)
 {
@@ -68,7 +63,7 @@ static int set_attr(json_t *attrs, const char *name, const char *value)
 	json_t *a;
 	json_array_foreach(attrs, i, a)
 	{
-		if (strcmp(jstr(a, "name"), name) == 0) {
+		if (strcmp(sched_jstr(a, "name"), name) == 0) {
 			if (!value) {
 				json_object_del(a, "value"); /* absent already is fine */
 				return 0;
@@ -101,9 +96,9 @@ static int build_attrs(struct sched *s, const struct sched_instance_spec *spec,
 		arch = "arm64";
 	char az[80];
 	snprintf(az, sizeof(az), "%sa", s->region);
-	const char *id_az = jstr(identity, "availabilityZone");
-	const char *id_type = jstr(identity, "instanceType");
-	const char *id_ami = jstr(identity, "imageId");
+	const char *id_az = sched_jstr(identity, "availabilityZone");
+	const char *id_type = sched_jstr(identity, "instanceType");
+	const char *id_ami = sched_jstr(identity, "imageId");
 	json_t *attrs = json_array();
 	if (!attrs)
 		return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
@@ -123,10 +118,10 @@ static int build_attrs(struct sched *s, const struct sched_instance_spec *spec,
 	const json_t *a;
 	json_array_foreach(in, i, a)
 	{
-		const char *name = jstr(a, "name");
+		const char *name = sched_jstr(a, "name");
 		const json_t *v = json_object_get(a, "value");
 		const char *value = json_string_value(v);
-		const char *tt = jstr(a, "targetType");
+		const char *tt = sched_jstr(a, "targetType");
 		if (!json_is_object(a) || !name || !attr_ok(name, false) ||
 		    (v && !json_is_null(v) && (!value || !attr_ok(value, true))) ||
 		    (tt && strcmp(tt, "container-instance") != 0)) {
@@ -290,7 +285,7 @@ static int parse_identity(const char *text, json_t **out, struct sched_error *er
 		    "instanceIdentityDocument must be EC2's instance identity document "
 		    "(a JSON object)");
 	}
-	const char *id = jstr(j, "instanceId");
+	const char *id = sched_jstr(j, "instanceId");
 	if (id && (strlen(id) > INSTANCE_ID_MAX || !attr_ok(id, false))) {
 		json_decref(j);
 		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
@@ -316,7 +311,7 @@ static const char *instance_id_of(struct sched *s, const struct sched_obj *cl, c
 		id = ref + n;
 		const char *slash = strchr(id, '/');
 		if (slash) {
-			const char *cname = jstr(cl->doc, "clusterName");
+			const char *cname = sched_jstr(cl->doc, "clusterName");
 			size_t cn = (size_t)(slash - id);
 			if (!cname || strlen(cname) != cn || strncmp(id, cname, cn) != 0)
 				return NULL;
@@ -403,7 +398,7 @@ int sched_instance_find_ec2(struct sched *s, const struct sched_obj *cl, const c
 		if (rc != SCHED_OK)
 			return rc;
 		for (size_t i = 0; i < l.n && !*found; i++) {
-			const char *have = jstr(l.v[i].doc, "ec2InstanceId");
+			const char *have = sched_jstr(l.v[i].doc, "ec2InstanceId");
 			if (have && strcmp(have, id) == 0) {
 				*o = l.v[i];
 				memset(&l.v[i], 0, sizeof(l.v[i]));
@@ -437,7 +432,7 @@ int sched_instance_register(struct sched *s, const struct sched_instance_spec *s
 	if (rc == SCHED_OK)
 		rc = sched_tags_copy(spec->tags, &tags, err);
 	const char *ec2 =
-	    spec->ec2_instance_id ? spec->ec2_instance_id : jstr(identity, "instanceId");
+	    spec->ec2_instance_id ? spec->ec2_instance_id : sched_jstr(identity, "instanceId");
 	if (rc == SCHED_OK && ec2 &&
 	    (!ec2[0] || strlen(ec2) > INSTANCE_ID_MAX || !attr_ok(ec2, false)))
 		rc = sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
@@ -767,15 +762,8 @@ int sched_instance_describe(struct sched *s, const char *cluster, const json_t *
 		struct sched_error lerr;
 		int lr = sched_instance_load(s, &cl, r, &o, &lerr);
 		if (lr == SCHED_ERR_INVALID_PARAMETER) {
-			char *arn = NULL;
-			if (strncmp(r, "arn:", 4) != 0) {
-				char rest[600];
-				snprintf(rest, sizeof(rest), "%s/%s", cl.row.name, r);
-				arn = sched_arn(s, "container-instance", rest);
-			}
-			if (sched_missing(failures, arn ? arn : r, "MISSING") != 0)
-				rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-			free(arn);
+			rc = sched_missing_ref(s, failures, "container-instance", cl.row.name, r,
+			                       err);
 			continue;
 		}
 		if (lr != SCHED_OK) {
@@ -794,12 +782,5 @@ int sched_instance_describe(struct sched *s, const char *cluster, const json_t *
 	sched_obj_free(&cl);
 done:
 	pthread_mutex_unlock(&s->lock);
-	if (rc != SCHED_OK) {
-		json_decref(out);
-		json_decref(failures);
-		return rc;
-	}
-	*instances_out = out;
-	*failures_out = failures;
-	return SCHED_OK;
+	return sched_hand_over(rc, out, failures, instances_out, failures_out);
 }

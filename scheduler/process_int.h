@@ -106,6 +106,8 @@ int pcspec_nice_for_cpu(int cpu);
 /* The task id of a task ARN (the part after the last '/'), when it is safe
  * as a file name ([A-Za-z0-9_-], 1..64); NULL otherwise. Borrowed from arn. */
 const char *pcspec_task_id(const char *arn);
+/* "a/b", malloc'd; NULL when out of memory. */
+char *pcspec_path_join(const char *a, const char *b);
 
 /* --- health checks (process_health.c) ---------------------------------------
  * One container's healthCheck, run by the driver's watcher thread: see the

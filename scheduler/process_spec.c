@@ -20,14 +20,13 @@
  * half-started task.
  */
 #include "scheduler/driver.h"
+#include "scheduler/driver_int.h"
 #include "scheduler/process_int.h"
 
-#include <errno.h>
 #include <grp.h>
 #include <limits.h>
 #include <math.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,19 +34,6 @@
 #include <unistd.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-__attribute__((format(printf, 3, 4))) static int fail(char *reason, size_t cap, const char *fmt,
-                                                      ...)
-{
-	if (reason && cap) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vsnprintf(reason, cap, fmt, ap) < 0)
-			reason[0] = '\0';
-		va_end(ap);
-	}
-	return -1;
-}
 
 static bool safe_name(const char *s, size_t max)
 {
@@ -81,51 +67,6 @@ int pcspec_nice_for_cpu(int cpu)
 	return n > 19 ? 19 : n;
 }
 
-/* A number that ECS may send as an integer or as a string ("512"). */
-static long num_of(const json_t *v)
-{
-	if (json_is_integer(v))
-		return (long)json_integer_value(v);
-	if (json_is_string(v)) {
-		char *end;
-		errno = 0;
-		long n = strtol(json_string_value(v), &end, 10);
-		if (!errno && end != json_string_value(v) && *end == '\0')
-			return n;
-	}
-	return 0;
-}
-
-static const json_t *find_named(const json_t *arr, const char *name)
-{
-	size_t i;
-	const json_t *e;
-	if (!json_is_array(arr))
-		return NULL;
-	json_array_foreach(arr, i, e)
-	{
-		const char *n = json_string_value(json_object_get(e, "name"));
-		if (n && strcmp(n, name) == 0)
-			return e;
-	}
-	return NULL;
-}
-
-static bool plain_string(const json_t *v)
-{
-	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
-}
-
-/* env: name -> value (a jansson object used as an ordered map). */
-static int env_set(json_t *env, const char *name, const char *value, char *reason, size_t cap)
-{
-	if (!*name || strchr(name, '='))
-		return fail(reason, cap, "environment variable name \"%s\" is not valid", name);
-	if (json_object_set_new(env, name, json_string(value)) < 0)
-		return fail(reason, cap, "out of memory");
-	return 0;
-}
-
 /* [{"name":..., "value":...}] as ECS writes environment lists. */
 static int env_layer(json_t *env, const json_t *list, const char *what, char *reason, size_t cap)
 {
@@ -134,18 +75,19 @@ static int env_layer(json_t *env, const json_t *list, const char *what, char *re
 	if (!list || json_is_null(list))
 		return 0;
 	if (!json_is_array(list))
-		return fail(reason, cap, "%s environment is not a list", what);
+		return drv_fail(reason, cap, "%s environment is not a list", what);
 	json_array_foreach(list, i, e)
 	{
 		const json_t *n = json_object_get(e, "name");
 		const json_t *v = json_object_get(e, "value");
-		if (!plain_string(n))
-			return fail(reason, cap, "%s environment entry %zu has no name", what, i);
-		if (v && !json_is_null(v) && !plain_string(v))
-			return fail(reason, cap, "%s environment variable %s is not a string", what,
-			            json_string_value(n));
+		if (!drv_plain_string(n))
+			return drv_fail(reason, cap, "%s environment entry %zu has no name", what,
+			                i);
+		if (v && !json_is_null(v) && !drv_plain_string(v))
+			return drv_fail(reason, cap, "%s environment variable %s is not a string",
+			                what, json_string_value(n));
 		const char *val = json_string_value(v); /* NULL for a missing or null value */
-		if (env_set(env, json_string_value(n), val ? val : "", reason, cap) < 0)
+		if (drv_env_set(env, json_string_value(n), val ? val : "", reason, cap) < 0)
 			return -1;
 	}
 	return 0;
@@ -154,7 +96,7 @@ static int env_layer(json_t *env, const json_t *list, const char *what, char *re
 static int env_ports(json_t *env, const json_t *task, const json_t *cdef, const char *name,
                      char *reason, size_t cap)
 {
-	const json_t *tc = find_named(json_object_get(task, "containers"), name);
+	const json_t *tc = drv_find_named(json_object_get(task, "containers"), name);
 	const json_t *bindings = json_object_get(tc, "networkBindings");
 	bool have_port = json_object_get(env, "PORT") != NULL;
 	size_t i;
@@ -167,8 +109,8 @@ static int env_ports(json_t *env, const json_t *task, const json_t *cdef, const 
 	}
 	json_array_foreach(bindings, i, b)
 	{
-		long cp = num_of(json_object_get(b, "containerPort"));
-		long hp = num_of(json_object_get(b, "hostPort"));
+		long cp = drv_num(json_object_get(b, "containerPort"));
+		long hp = drv_num(json_object_get(b, "hostPort"));
 		const char *proto = json_string_value(json_object_get(b, "protocol"));
 		bool udp = proto && strcmp(proto, "udp") == 0;
 		if (cp <= 0 || cp > 65535 || hp <= 0 || hp > 65535)
@@ -177,11 +119,11 @@ static int env_ports(json_t *env, const json_t *task, const json_t *cdef, const 
 		if (snprintf(key, sizeof(key), "TASKGATE_HOST_PORT_%ld%s", cp, udp ? "_UDP" : "") <
 		        0 ||
 		    snprintf(val, sizeof(val), "%ld", hp) < 0)
-			return fail(reason, cap, "out of memory");
-		if (env_set(env, key, val, reason, cap) < 0)
+			return drv_fail(reason, cap, "out of memory");
+		if (drv_env_set(env, key, val, reason, cap) < 0)
 			return -1;
 		if (!udp && !have_port) {
-			if (env_set(env, "PORT", val, reason, cap) < 0)
+			if (drv_env_set(env, "PORT", val, reason, cap) < 0)
 				return -1;
 			have_port = true;
 		}
@@ -197,26 +139,27 @@ static int strv_from_json(const json_t *arr, char ***v, size_t *n, const char *w
 	if (!arr || json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr))
-		return fail(reason, cap, "container %s: %s is not a list of strings", name, what);
+		return drv_fail(reason, cap, "container %s: %s is not a list of strings", name,
+		                what);
 	json_array_foreach(arr, i, e)
 	{
-		if (!plain_string(e))
-			return fail(reason, cap, "container %s: %s is not a list of strings", name,
-			            what);
+		if (!drv_plain_string(e))
+			return drv_fail(reason, cap, "container %s: %s is not a list of strings",
+			                name, what);
 		char **nv = realloc(*v, (*n + 2) * sizeof(char *));
 		if (!nv)
-			return fail(reason, cap, "out of memory");
+			return drv_fail(reason, cap, "out of memory");
 		*v = nv;
 		nv[*n] = strdup(json_string_value(e));
 		if (!nv[*n])
-			return fail(reason, cap, "out of memory");
+			return drv_fail(reason, cap, "out of memory");
 		(*n)++;
 		nv[*n] = NULL;
 	}
 	return 0;
 }
 
-static char *path_join(const char *a, const char *b)
+char *pcspec_path_join(const char *a, const char *b)
 {
 	size_t n = strlen(a) + strlen(b) + 2;
 	char *p = malloc(n);
@@ -239,23 +182,23 @@ static int resolve_exec(struct pcspec *c, const char *path_var, char *reason, si
 {
 	const char *a0 = c->argv[0];
 	if (!*a0)
-		return fail(reason, cap, "container %s: the command's first word is empty",
-		            c->name);
+		return drv_fail(reason, cap, "container %s: the command's first word is empty",
+		                c->name);
 	if (strchr(a0, '/')) {
 		c->path = strdup(a0);
-		return c->path ? 0 : fail(reason, cap, "out of memory");
+		return c->path ? 0 : drv_fail(reason, cap, "out of memory");
 	}
 	char *copy = strdup(path_var ? path_var : DEFAULT_PATH);
 	if (!copy)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	char *save = NULL;
 	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
 		if (d[0] != '/')
 			continue;
-		char *p = path_join(d, a0);
+		char *p = pcspec_path_join(d, a0);
 		if (!p) {
 			free(copy);
-			return fail(reason, cap, "out of memory");
+			return drv_fail(reason, cap, "out of memory");
 		}
 		if (executable_file(p)) {
 			c->path = p;
@@ -265,10 +208,11 @@ static int resolve_exec(struct pcspec *c, const char *path_var, char *reason, si
 		free(p);
 	}
 	free(copy);
-	return fail(reason, cap,
-	            "CannotStartContainerError: container %s: exec: \"%s\": executable file not "
-	            "found in $PATH",
-	            c->name, a0);
+	return drv_fail(
+	    reason, cap,
+	    "CannotStartContainerError: container %s: exec: \"%s\": executable file not "
+	    "found in $PATH",
+	    c->name, a0);
 }
 
 static bool all_digits(const char *s)
@@ -288,7 +232,8 @@ static int resolve_user(struct pcspec *c, const char *user, char *reason, size_t
 	const char *colon = strchr(user, ':');
 	size_t ul = colon ? (size_t)(colon - user) : strlen(user);
 	if (ul == 0 || ul >= sizeof(u) || (colon && strlen(colon + 1) >= sizeof(g)))
-		return fail(reason, cap, "container %s: user \"%s\" is not valid", c->name, user);
+		return drv_fail(reason, cap, "container %s: user \"%s\" is not valid", c->name,
+		                user);
 	memcpy(u, user, ul);
 	u[ul] = '\0';
 	if (colon)
@@ -301,15 +246,16 @@ static int resolve_user(struct pcspec *c, const char *user, char *reason, size_t
 	if (all_digits(u)) {
 		unsigned long v = strtoul(u, NULL, 10);
 		if (v > 0x7fffffffUL)
-			return fail(reason, cap, "container %s: user \"%s\" is not valid", c->name,
-			            user);
+			return drv_fail(reason, cap, "container %s: user \"%s\" is not valid",
+			                c->name, user);
 		uid = (uid_t)v;
 		if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp)
 			gid = pwp->pw_gid;
 	} else {
 		if (getpwnam_r(u, &pw, buf, sizeof(buf), &pwp) != 0 || !pwp)
-			return fail(reason, cap, "container %s: no such user \"%s\" on this host",
-			            c->name, u);
+			return drv_fail(reason, cap,
+			                "container %s: no such user \"%s\" on this host", c->name,
+			                u);
 		uid = pwp->pw_uid;
 		gid = pwp->pw_gid;
 	}
@@ -317,15 +263,16 @@ static int resolve_user(struct pcspec *c, const char *user, char *reason, size_t
 		if (all_digits(g)) {
 			unsigned long v = strtoul(g, NULL, 10);
 			if (v > 0x7fffffffUL)
-				return fail(reason, cap, "container %s: group \"%s\" is not valid",
-				            c->name, g);
+				return drv_fail(reason, cap,
+				                "container %s: group \"%s\" is not valid", c->name,
+				                g);
 			gid = (gid_t)v;
 		} else {
 			struct group gr, *grp = NULL;
 			if (getgrnam_r(g, &gr, buf, sizeof(buf), &grp) != 0 || !grp)
-				return fail(reason, cap,
-				            "container %s: no such group \"%s\" on this host",
-				            c->name, g);
+				return drv_fail(reason, cap,
+				                "container %s: no such group \"%s\" on this host",
+				                c->name, g);
 			gid = grp->gr_gid;
 		}
 	}
@@ -337,9 +284,9 @@ static int resolve_user(struct pcspec *c, const char *user, char *reason, size_t
 	}
 	if (uid == geteuid() && (!*g || gid == getegid()))
 		return 0;
-	return fail(reason, cap,
-	            "container %s: cannot run as user \"%s\": the gateway does not run as root",
-	            c->name, user);
+	return drv_fail(reason, cap,
+	                "container %s: cannot run as user \"%s\": the gateway does not run as root",
+	                c->name, user);
 }
 
 static int build_one(const json_t *task, const json_t *taskdef, const json_t *cdef,
@@ -348,47 +295,44 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 {
 	const char *name = json_string_value(json_object_get(cdef, "name"));
 	if (!name || !safe_name(name, 255))
-		return fail(reason, cap,
-		            "container name \"%s\" is not valid (letters, digits, '-' and '_')",
-		            name ? name : "");
+		return drv_fail(reason, cap,
+		                "container name \"%s\" is not valid (letters, digits, '-' and '_')",
+		                name ? name : "");
 	c->name = strdup(name);
-	c->dir = path_join(task_dir, name);
+	c->dir = pcspec_path_join(task_dir, name);
 	if (!c->name || !c->dir)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	const json_t *ess = json_object_get(cdef, "essential");
 	c->essential = !json_is_false(ess);
-	long st = num_of(json_object_get(cdef, "stopTimeout"));
-	c->stop_timeout = st > 0 ? (int)(st > 86400 ? 86400 : st) : default_stop;
+	c->stop_timeout = drv_stop_timeout(cdef, default_stop);
 
-	const json_t *ovr = find_named(
-	    json_object_get(json_object_get(task, "overrides"), "containerOverrides"), name);
+	const json_t *ovr = drv_container_override(task, name);
 	size_t argc = 0;
 	if (strv_from_json(json_object_get(cdef, "entryPoint"), &c->argv, &argc, "entryPoint", name,
 	                   reason, cap) < 0)
 		return -1;
-	const json_t *cmd = json_object_get(ovr, "command");
-	if (!json_is_array(cmd))
-		cmd = json_object_get(cdef, "command");
-	if (strv_from_json(cmd, &c->argv, &argc, "command", name, reason, cap) < 0)
+	if (strv_from_json(drv_command(ovr, cdef), &c->argv, &argc, "command", name, reason, cap) <
+	    0)
 		return -1;
 	if (argc == 0)
-		return fail(reason, cap,
-		            "CannotStartContainerError: container %s has no entryPoint or command: "
-		            "the process driver runs commands, not images",
-		            name);
+		return drv_fail(
+		    reason, cap,
+		    "CannotStartContainerError: container %s has no entryPoint or command: "
+		    "the process driver runs commands, not images",
+		    name);
 
 	json_t *env = json_object();
 	if (!env)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	char host[256];
 	if (gethostname(host, sizeof(host)) < 0)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
 	int rc = -1;
 	json_t *mine = NULL;
-	if (env_set(env, "PATH", DEFAULT_PATH, reason, cap) < 0 ||
-	    env_set(env, "HOSTNAME", host, reason, cap) < 0 ||
-	    env_set(env, "HOME", c->dir, reason, cap) < 0 ||
+	if (drv_env_set(env, "PATH", DEFAULT_PATH, reason, cap) < 0 ||
+	    drv_env_set(env, "HOSTNAME", host, reason, cap) < 0 ||
+	    drv_env_set(env, "HOME", c->dir, reason, cap) < 0 ||
 	    env_layer(env, json_object_get(cdef, "environment"), "the definition's", reason, cap) <
 	        0 ||
 	    env_layer(env, json_object_get(ovr, "environment"), "the override's", reason, cap) <
@@ -399,22 +343,22 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 	json_t *v;
 	mine = sched_driver_env_for(hooks_env, name);
 	if (!mine) {
-		fail(reason, cap, "out of memory");
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	json_object_foreach(mine, k, v)
 	{
-		if (!plain_string(v)) {
-			fail(reason, cap, "task environment variable %s is not a string", k);
+		if (!drv_plain_string(v)) {
+			drv_fail(reason, cap, "task environment variable %s is not a string", k);
 			goto out;
 		}
-		if (env_set(env, k, json_string_value(v), reason, cap) < 0)
+		if (drv_env_set(env, k, json_string_value(v), reason, cap) < 0)
 			goto out;
 	}
 	size_t n = json_object_size(env), i = 0;
 	c->envp = calloc(n + 1, sizeof(char *));
 	if (!c->envp) {
-		fail(reason, cap, "out of memory");
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	json_object_foreach(env, k, v)
@@ -423,7 +367,7 @@ static int build_one(const json_t *task, const json_t *taskdef, const json_t *cd
 		size_t len = strlen(k) + strlen(s) + 2;
 		c->envp[i] = malloc(len);
 		if (!c->envp[i] || snprintf(c->envp[i], len, "%s=%s", k, s) < 0) {
-			fail(reason, cap, "out of memory");
+			drv_fail(reason, cap, "out of memory");
 			goto out;
 		}
 		i++;
@@ -439,26 +383,26 @@ out:
 
 	const char *wd = json_string_value(json_object_get(cdef, "workingDirectory"));
 	if (wd && *wd && wd[0] != '/')
-		return fail(reason, cap, "container %s: workingDirectory must be an absolute path",
-		            name);
+		return drv_fail(reason, cap,
+		                "container %s: workingDirectory must be an absolute path", name);
 	c->cwd = strdup(wd && *wd ? wd : c->dir);
 	if (!c->cwd)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 
 	/* Hard memory limit: the container's (override first), else the task's. */
 	const json_t *tov = json_object_get(task, "overrides");
-	long mem = num_of(json_object_get(ovr, "memory"));
+	long mem = drv_num(json_object_get(ovr, "memory"));
 	if (mem <= 0)
-		mem = num_of(json_object_get(cdef, "memory"));
+		mem = drv_num(json_object_get(cdef, "memory"));
 	if (mem <= 0)
-		mem = num_of(json_object_get(tov, "memory"));
+		mem = drv_num(json_object_get(tov, "memory"));
 	if (mem <= 0)
-		mem = num_of(json_object_get(taskdef, "memory"));
+		mem = drv_num(json_object_get(taskdef, "memory"));
 	if (mem > 0)
 		c->mem_limit = (rlim_t)mem * 1024 * 1024;
-	long cpu = num_of(json_object_get(ovr, "cpu"));
+	long cpu = drv_num(json_object_get(ovr, "cpu"));
 	if (cpu <= 0)
-		cpu = num_of(json_object_get(cdef, "cpu"));
+		cpu = drv_num(json_object_get(cdef, "cpu"));
 	c->nice = pcspec_nice_for_cpu(cpu > INT_MAX ? INT_MAX : (int)cpu);
 
 	const char *user = json_string_value(json_object_get(cdef, "user"));
@@ -503,12 +447,13 @@ int pcspec_build(const json_t *task, const json_t *taskdef, const json_t *env, c
 	const json_t *defs = json_object_get(taskdef, "containerDefinitions");
 	size_t n = json_array_size(defs);
 	if (!json_is_array(defs) || n == 0)
-		return fail(reason, reason_cap, "the task definition has no containerDefinitions");
+		return drv_fail(reason, reason_cap,
+		                "the task definition has no containerDefinitions");
 	if (env && !json_is_object(env))
-		return fail(reason, reason_cap, "the task environment is not an object");
+		return drv_fail(reason, reason_cap, "the task environment is not an object");
 	struct pcspec *v = calloc(n, sizeof(*v));
 	if (!v)
-		return fail(reason, reason_cap, "out of memory");
+		return drv_fail(reason, reason_cap, "out of memory");
 	json_t *empty = env ? NULL : json_object();
 	for (size_t i = 0; i < n; i++) {
 		if (build_one(task, taskdef, json_array_get(defs, i), env ? env : empty, task_dir,
@@ -519,7 +464,8 @@ int pcspec_build(const json_t *task, const json_t *taskdef, const json_t *env, c
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(v[j].name, v[i].name) == 0) {
-				fail(reason, reason_cap, "two containers are named %s", v[i].name);
+				drv_fail(reason, reason_cap, "two containers are named %s",
+				         v[i].name);
 				json_decref(empty);
 				pcspec_free(v, n);
 				return -1;
@@ -531,7 +477,7 @@ int pcspec_build(const json_t *task, const json_t *taskdef, const json_t *env, c
 		any_essential |= v[i].essential;
 	if (!any_essential) {
 		pcspec_free(v, n);
-		return fail(reason, reason_cap, "the task has no essential container");
+		return drv_fail(reason, reason_cap, "the task has no essential container");
 	}
 	*out = v;
 	*n_out = n;

@@ -41,22 +41,6 @@
 #define EVENTS_MAX 100
 #define RUN_BATCH  10
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-static int jint(const json_t *o, const char *key, int dflt)
-{
-	const json_t *v = json_object_get(o, key);
-	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
-}
-
-static double now_epoch(struct sched *s)
-{
-	return sched_epoch(sched_now_ms(s));
-}
-
 static void uuid(struct sched *s, char out[37])
 {
 	char hex[33];
@@ -74,16 +58,16 @@ static void add_event(struct sched *s, json_t *doc, const char *message)
 	}
 	char id[37];
 	uuid(s, id);
-	json_array_insert_new(
-	    events, 0,
-	    json_pack("{s:s,s:f,s:s}", "id", id, "createdAt", now_epoch(s), "message", message));
+	json_array_insert_new(events, 0,
+	                      json_pack("{s:s,s:f,s:s}", "id", id, "createdAt", sched_now_epoch(s),
+	                                "message", message));
 	while (json_array_size(events) > EVENTS_MAX)
 		json_array_remove(events, json_array_size(events) - 1);
 }
 
 static const char *newest_event(const json_t *doc)
 {
-	return jstr(json_array_get(json_object_get(doc, "events"), 0), "message");
+	return sched_jstr(json_array_get(json_object_get(doc, "events"), 0), "message");
 }
 
 /* --- the start throttle --------------------------------------------------
@@ -106,9 +90,9 @@ static struct sched_throttle *throttle_find(struct sched *s, const char *arn)
 
 void sched_throttle_note(struct sched *s, const json_t *task, bool ok)
 {
-	const char *group = jstr(task, "group");
-	const char *by = jstr(task, "startedBy");
-	const char *cl = jstr(task, "clusterArn");
+	const char *group = sched_jstr(task, "group");
+	const char *by = sched_jstr(task, "startedBy");
+	const char *cl = sched_jstr(task, "clusterArn");
 	if (!group || strncmp(group, "service:", 8) != 0 || !by ||
 	    strncmp(by, "ecs-svc/", 8) != 0 || !cl)
 		return;
@@ -188,7 +172,8 @@ static int dep_index(const json_t *deps, const char *started_by)
 	const json_t *d;
 	json_array_foreach(deps, i, d)
 	{
-		if (started_by && jstr(d, "id") && strcmp(jstr(d, "id"), started_by) == 0)
+		if (started_by && sched_jstr(d, "id") &&
+		    strcmp(sched_jstr(d, "id"), started_by) == 0)
 			return (int)i;
 	}
 	return -1;
@@ -220,8 +205,8 @@ static int svc_state_load(struct sched *s, const struct sched_obj *svc, struct s
 	const json_t *deps = json_object_get(svc->doc, "deployments");
 	for (size_t i = 0; i < st->live.n; i++) {
 		struct sched_obj *t = &st->live.v[i];
-		const char *g = jstr(t->doc, "group");
-		const char *by = jstr(t->doc, "startedBy");
+		const char *g = sched_jstr(t->doc, "group");
+		const char *by = sched_jstr(t->doc, "startedBy");
 		if (!g || strcmp(g, group) != 0 || !by || strncmp(by, "ecs-svc/", 8) != 0)
 			continue;
 		struct svc_task *x = &st->v[st->n++];
@@ -229,7 +214,7 @@ static int svc_state_load(struct sched *s, const struct sched_obj *svc, struct s
 		x->dep = dep_index(deps, by);
 		x->running = strcmp(t->row.status, "RUNNING") == 0;
 		x->stopping = t->row.grp && strcmp(t->row.grp, "STOPPED") == 0;
-		const char *h = jstr(t->doc, "healthStatus");
+		const char *h = sched_jstr(t->doc, "healthStatus");
 		x->unhealthy = h && strcmp(h, "UNHEALTHY") == 0;
 		for (size_t k = 0; k < draining.n && !x->moving; k++)
 			x->moving =
@@ -273,15 +258,16 @@ int sched_service_reconcile(struct sched *s, struct sched_obj *svc, struct sched
 	json_t *doc = svc->doc;
 	const char *name = svc->row.name;
 	bool draining = strcmp(svc->row.status, "DRAINING") == 0;
-	int D = draining ? 0 : jint(doc, "desiredCount", 0);
+	int D = draining ? 0 : sched_jint(doc, "desiredCount", 0);
 	const json_t *dc = json_object_get(doc, "deploymentConfiguration");
-	int maxp = jint(dc, "maximumPercent", 200), minp = jint(dc, "minimumHealthyPercent", 100);
+	int maxp = sched_jint(dc, "maximumPercent", 200),
+	    minp = sched_jint(dc, "minimumHealthyPercent", 100);
 	int max_total = (int)(((long long)D * maxp) / 100);
 	int min_healthy = (int)(((long long)D * minp + 99) / 100);
 	if (max_total < D)
 		max_total = D;
 	json_t *deps = json_object_get(doc, "deployments");
-	const char *primary_id = jstr(json_array_get(deps, 0), "id");
+	const char *primary_id = sched_jstr(json_array_get(deps, 0), "id");
 	char reason[300];
 	snprintf(reason, sizeof(reason), "Scaling activity initiated by (deployment %s)",
 	         primary_id ? primary_id : "none");
@@ -368,7 +354,7 @@ int sched_service_reconcile(struct sched *s, struct sched_obj *svc, struct sched
 		struct sched_obj cl, td;
 		rc = sched_obj_load(s, svc->row.cluster, &cl, SCHED_ERR_CLUSTER_NOT_FOUND, err);
 		if (rc == SCHED_OK) {
-			const char *tdarn = jstr(json_array_get(deps, 0), "taskDefinition");
+			const char *tdarn = sched_jstr(json_array_get(deps, 0), "taskDefinition");
 			rc = sched_obj_load(s, tdarn ? tdarn : "", &td, SCHED_ERR_CLIENT, err);
 			if (rc == SCHED_OK) {
 				char group[300];
@@ -412,7 +398,7 @@ int sched_service_reconcile(struct sched *s, struct sched_obj *svc, struct sched
 		const json_t *t;
 		json_array_foreach(started, i, t)
 		{
-			const char *arn = jstr(t, "taskArn");
+			const char *arn = sched_jstr(t, "taskArn");
 			const char *id = arn ? strrchr(arn, '/') + 1 : "";
 			if (len > 0 && (size_t)len + 64 < sizeof(msg))
 				len += snprintf(msg + len, sizeof(msg) - (size_t)len, " (task %s)",
@@ -436,8 +422,8 @@ int sched_service_reconcile(struct sched *s, struct sched_obj *svc, struct sched
 	}
 	if (rc == SCHED_OK && json_array_size(failures) > 0) {
 		const json_t *f0 = json_array_get(failures, 0);
-		const char *why = jstr(f0, "reason");
-		const char *arn = jstr(f0, "arn");
+		const char *why = sched_jstr(f0, "reason");
+		const char *arn = sched_jstr(f0, "arn");
 		const char *iid = arn && strrchr(arn, '/') ? strrchr(arn, '/') + 1 : "";
 		char msg[1024];
 		snprintf(msg, sizeof(msg),
@@ -487,7 +473,7 @@ int sched_service_reconcile(struct sched *s, struct sched_obj *svc, struct sched
 	const json_t *t;
 	json_array_foreach(started, i, t)
 	{
-		const char *last = jstr(t, "lastStatus");
+		const char *last = sched_jstr(t, "lastStatus");
 		if (last && strcmp(last, "RUNNING") == 0)
 			run[0]++;
 		else if (last && strcmp(last, "STOPPED") != 0)
@@ -495,7 +481,8 @@ int sched_service_reconcile(struct sched *s, struct sched_obj *svc, struct sched
 		else if (nd > 0)
 			json_object_set_new(
 			    json_array_get(deps, 0), "failedTasks",
-			    json_integer(jint(json_array_get(deps, 0), "failedTasks", 0) + 1));
+			    json_integer(sched_jint(json_array_get(deps, 0), "failedTasks", 0) +
+			                 1));
 	}
 	json_decref(started);
 	(void)new_tasks;
@@ -515,10 +502,11 @@ int sched_service_reconcile(struct sched *s, struct sched_obj *svc, struct sched
 		}
 	}
 	json_t *d;
-	double now = now_epoch(s);
+	double now = sched_now_epoch(s);
 	json_array_foreach(deps, i, d)
 	{
-		if (jint(d, "runningCount", -1) != run[i] || jint(d, "pendingCount", -1) != pend[i])
+		if (sched_jint(d, "runningCount", -1) != run[i] ||
+		    sched_jint(d, "pendingCount", -1) != pend[i])
 			json_object_set_new(d, "updatedAt", json_real(now));
 		json_object_set_new(d, "runningCount", json_integer(run[i]));
 		json_object_set_new(d, "pendingCount", json_integer(pend[i]));
@@ -528,15 +516,15 @@ int sched_service_reconcile(struct sched *s, struct sched_obj *svc, struct sched
 	free(run);
 	free(pend);
 	json_t *prim = json_array_get(deps, 0);
-	bool steady =
-	    nd == 1 && jint(prim, "runningCount", 0) == D && jint(prim, "pendingCount", 0) == 0;
+	bool steady = nd == 1 && sched_jint(prim, "runningCount", 0) == D &&
+	              sched_jint(prim, "pendingCount", 0) == 0;
 	if (prim) {
 		json_object_set_new(prim, "desiredCount", json_integer(D));
-		const char *rs = jstr(prim, "rolloutState");
+		const char *rs = sched_jstr(prim, "rolloutState");
 		if (steady && rs && strcmp(rs, "COMPLETED") != 0) {
 			char why[200];
 			snprintf(why, sizeof(why), "ECS deployment %s completed.",
-			         jstr(prim, "id"));
+			         sched_jstr(prim, "id"));
 			json_object_set_new(prim, "rolloutState", json_string("COMPLETED"));
 			json_object_set_new(prim, "rolloutStateReason", json_string(why));
 			json_object_set_new(prim, "updatedAt", json_real(now));

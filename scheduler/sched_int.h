@@ -54,7 +54,11 @@ int sched_fail_store(struct sched_error *err, const struct store_error *serr, co
 void sched_clear_error(struct sched_error *err);
 
 int64_t sched_now_ms(struct sched *s);
-double sched_epoch(int64_t ms); /* ECS timestamps: epoch seconds */
+double sched_epoch(int64_t ms);          /* ECS timestamps: epoch seconds */
+double sched_now_epoch(struct sched *s); /* the scheduler's now, as an ECS timestamp */
+/* o[key] as a string, or NULL; as an int, or dflt when it is not an integer. */
+const char *sched_jstr(const json_t *o, const char *key);
+int sched_jint(const json_t *o, const char *key, int dflt);
 void sched_random_hex(struct sched *s, char *out, size_t n_hex); /* out: n_hex + 1 bytes */
 uint64_t sched_random_u64(struct sched *s);
 
@@ -98,13 +102,40 @@ void sched_objs_free(struct sched_objs *l);
 
 /* Names of clusters, families, containers, services: 1..max of [A-Za-z0-9_-]. */
 bool sched_name_ok(const char *name, size_t max);
-/* Appends {"arn", "reason"} to a describe call's failures; 0 or -1 (memory). */
-int sched_missing(json_t *failures, const char *arn, const char *reason);
+/* List* and Describe* (describe.c). */
 /* A page of ARNs of the objects base matches (its after_seq and limit are
  * set from page), oldest first, with the next token when more are left. */
 int sched_list_page(struct sched *s, const struct store_sched_filter *base,
                     const struct sched_page *page, json_t **arns_out, char **next_out,
                     struct sched_error *err);
+/* Appends {"arn", "reason": "MISSING"} to a describe call's failures for
+ * ref, which named nothing: ref itself when it is an ARN, else the ARN of
+ * kind it would have ("<cluster_name>/<ref>", or ref alone when cluster_name
+ * is NULL); "" when ref is NULL (not a string). SCHED_OK, or
+ * SCHED_ERR_SERVER when out of memory. */
+int sched_missing_ref(struct sched *s, json_t *failures, const char *kind, const char *cluster_name,
+                      const char *ref, struct sched_error *err);
+/* The end of a call that returns two new arrays (found and failures, started
+ * and failures): on SCHED_OK they go to *a_out and *b_out, else they are
+ * freed. Returns rc. */
+int sched_hand_over(int rc, json_t *a, json_t *b, json_t **a_out, json_t **b_out);
+/* One kind of object described by references within a cluster. */
+struct sched_describe_kind {
+	const char *kind;  /* of its ARN: "service", "task" */
+	const char *field; /* the request's list: "services" */
+	const char *what;  /* what the list holds: "service names or ARNs" */
+	size_t max;        /* references at most */
+	/* Loads the object ref names in cl; not_found when there is none. */
+	int (*find)(struct sched *s, const struct sched_obj *cl, const char *ref,
+	            struct sched_obj *o, struct sched_error *err);
+	int not_found;
+};
+/* Describe{Services,Tasks}: each object of kind that refs (1..max names,
+ * ids or ARNs) names in cluster, as stored, in *found_out; each one that
+ * names nothing as MISSING in *failures_out. */
+int sched_describe_in_cluster(struct sched *s, const struct sched_describe_kind *k,
+                              const char *cluster, const json_t *refs, json_t **found_out,
+                              json_t **failures_out, struct sched_error *err);
 
 /* The ACTIVE cluster called name (NULL/"" -> "default"): made when absent,
  * made ACTIVE again when INACTIVE (with tags), else returned as it is. */

@@ -21,22 +21,6 @@
 #define DESCRIBE_MAX 10
 #define NAME_MAX_LEN 255
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-static int jint(const json_t *o, const char *key, int dflt)
-{
-	const json_t *v = json_object_get(o, key);
-	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
-}
-
-static double now_epoch(struct sched *s)
-{
-	return sched_epoch(sched_now_ms(s));
-}
-
 static bool valid_name(const char *n)
 {
 	size_t len = n ? strlen(n) : 0;
@@ -57,7 +41,7 @@ static json_t *new_deployment(struct sched *s, const char *taskdef_arn, int desi
 		v = (v << 8) | b[i];
 	char id[40];
 	snprintf(id, sizeof(id), "ecs-svc/%019llu", v % 10000000000000000000ULL);
-	double now = now_epoch(s);
+	double now = sched_now_epoch(s);
 	return json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:f,s:f,s:s,s:s,s:s}", "id", id, "status",
 	                 "PRIMARY", "taskDefinition", taskdef_arn, "desiredCount", desired,
 	                 "pendingCount", 0, "runningCount", 0, "failedTasks", 0, "createdAt", now,
@@ -111,12 +95,25 @@ static int active_taskdef(struct sched *s, const char *ref, struct sched_obj *td
 	int rc = sched_taskdef_load(s, ref, td, err);
 	if (rc != SCHED_OK)
 		return rc;
-	const char *st = jstr(td->doc, "status");
+	const char *st = sched_jstr(td->doc, "status");
 	if (st && strcmp(st, "ACTIVE") != 0) {
 		sched_obj_free(td);
 		return sched_fail(err, SCHED_ERR_CLIENT, "TaskDefinition is inactive");
 	}
 	return SCHED_OK;
+}
+
+/* Saves svc, starts or stops its tasks to match it, and hands out its
+ * document (a new reference) in *out. */
+static int service_commit(struct sched *s, struct sched_obj *svc, json_t **out,
+                          struct sched_error *err)
+{
+	int rc = sched_obj_save(s, svc, err);
+	if (rc == SCHED_OK)
+		rc = sched_service_reconcile(s, svc, err);
+	if (rc == SCHED_OK)
+		*out = json_incref(svc->doc);
+	return rc;
 }
 
 int sched_service_create(struct sched *s, const struct sched_service_spec *spec,
@@ -172,7 +169,7 @@ int sched_service_create(struct sched *s, const struct sched_service_spec *spec,
 	snprintf(rest, sizeof(rest), "%s/%s", cl.row.name, spec->name);
 	char *arn = sched_arn(s, "service", rest);
 	json_t *dep = new_deployment(s, td.row.arn, spec->desired_count);
-	double now = now_epoch(s);
+	double now = sched_now_epoch(s);
 	json_t *pc = spec->placement_constraints && json_is_array(spec->placement_constraints)
 	                 ? json_deep_copy(spec->placement_constraints)
 	                 : json_array();
@@ -197,12 +194,8 @@ int sched_service_create(struct sched *s, const struct sched_service_spec *spec,
 	free(arn);
 	if (rc == SCHED_OK) {
 		svc.row.version = old_version; /* replaces an INACTIVE one of that name */
-		rc = sched_obj_save(s, &svc, err);
+		rc = service_commit(s, &svc, service_out, err);
 	}
-	if (rc == SCHED_OK)
-		rc = sched_service_reconcile(s, &svc, err);
-	if (rc == SCHED_OK)
-		*service_out = json_incref(svc.doc);
 	sched_obj_free(&svc);
 out_td:
 	sched_obj_free(&td);
@@ -237,8 +230,9 @@ int sched_service_update(struct sched *s, const struct sched_service_update *u,
 	json_t *doc = svc.doc;
 	json_t *dc = json_object_get(doc, "deploymentConfiguration");
 	int minp = u->minimum_healthy_percent >= 0 ? u->minimum_healthy_percent
-	                                           : jint(dc, "minimumHealthyPercent", 100);
-	int maxp = u->maximum_percent >= 0 ? u->maximum_percent : jint(dc, "maximumPercent", 200);
+	                                           : sched_jint(dc, "minimumHealthyPercent", 100);
+	int maxp =
+	    u->maximum_percent >= 0 ? u->maximum_percent : sched_jint(dc, "maximumPercent", 200);
 	rc = check_percents(minp, maxp, err);
 	if (rc != SCHED_OK)
 		goto out_svc;
@@ -251,9 +245,9 @@ int sched_service_update(struct sched *s, const struct sched_service_update *u,
 	json_object_set_new(dc, "maximumPercent", json_integer(maxp));
 	if (u->desired_count >= 0)
 		json_object_set_new(doc, "desiredCount", json_integer(u->desired_count));
-	int desired = jint(doc, "desiredCount", 0);
+	int desired = sched_jint(doc, "desiredCount", 0);
 	json_t *deps = json_object_get(doc, "deployments");
-	const char *cur = jstr(doc, "taskDefinition");
+	const char *cur = sched_jstr(doc, "taskDefinition");
 	if (td.doc && (!cur || strcmp(cur, td.row.arn) != 0)) {
 		json_t *prim = json_array_get(deps, 0);
 		if (prim)
@@ -265,21 +259,17 @@ int sched_service_update(struct sched *s, const struct sched_service_update *u,
 	if (prim) {
 		json_object_set_new(prim, "desiredCount", json_integer(desired));
 		bool steady_before =
-		    strcmp(jstr(prim, "rolloutState") ? jstr(prim, "rolloutState") : "",
+		    strcmp(sched_jstr(prim, "rolloutState") ? sched_jstr(prim, "rolloutState") : "",
 		           "COMPLETED") == 0;
 		if (steady_before && u->desired_count >= 0 &&
-		    jint(prim, "runningCount", 0) != desired) {
+		    sched_jint(prim, "runningCount", 0) != desired) {
 			json_object_set_new(prim, "rolloutState", json_string("IN_PROGRESS"));
 			json_object_set_new(prim, "rolloutStateReason",
 			                    json_string("ECS deployment in progress."));
 		}
-		json_object_set_new(prim, "updatedAt", json_real(now_epoch(s)));
+		json_object_set_new(prim, "updatedAt", json_real(sched_now_epoch(s)));
 	}
-	rc = sched_obj_save(s, &svc, err);
-	if (rc == SCHED_OK)
-		rc = sched_service_reconcile(s, &svc, err);
-	if (rc == SCHED_OK)
-		*service_out = json_incref(svc.doc);
+	rc = service_commit(s, &svc, service_out, err);
 	sched_obj_free(&td);
 out_svc:
 	sched_obj_free(&svc);
@@ -308,7 +298,7 @@ int sched_service_delete(struct sched *s, const char *cluster, const char *servi
 		goto out_svc;
 	}
 	if (strcmp(svc.row.status, "ACTIVE") == 0) {
-		if (jint(svc.doc, "desiredCount", 0) > 0 && !force) {
+		if (sched_jint(svc.doc, "desiredCount", 0) > 0 && !force) {
 			rc =
 			    sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
 			               "The service cannot be stopped while it is scaled above 0.");
@@ -339,6 +329,7 @@ int sched_service_list(struct sched *s, const char *cluster, const struct sched_
 	sched_clear_error(err);
 	*arns_out = NULL;
 	*next_out = NULL;
+	/* A bad page is refused before the cluster is looked up. */
 	int64_t after = 0;
 	size_t limit = 0;
 	int rc = sched_page_start(page, &after, &limit, err);
@@ -346,92 +337,28 @@ int sched_service_list(struct sched *s, const char *cluster, const struct sched_
 		return rc;
 	pthread_mutex_lock(&s->lock);
 	struct sched_obj cl;
-	json_t *arns = json_array();
-	rc = arns ? sched_cluster_load(s, cluster, true, &cl, err)
-	          : sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-	if (rc != SCHED_OK)
-		goto out;
-	struct store_sched_filter f = {.kind = STORE_SCHED_SERVICE,
-	                               .cluster = cl.row.arn,
-	                               .not_status = "INACTIVE",
-	                               .after_seq = after,
-	                               .limit = limit + 1};
-	struct sched_objs l;
-	rc = sched_objs_query(s, &f, &l, err);
-	for (size_t i = 0; rc == SCHED_OK && i < l.n && i < limit; i++)
-		json_array_append_new(arns, json_string(l.v[i].row.arn));
-	if (rc == SCHED_OK && l.n > limit)
-		rc = sched_page_token(l.v[limit - 1].row.seq, next_out, err);
-	sched_objs_free(&l);
-	sched_obj_free(&cl);
-out:
-	pthread_mutex_unlock(&s->lock);
-	if (rc != SCHED_OK) {
-		json_decref(arns);
-		return rc;
+	rc = sched_cluster_load(s, cluster, true, &cl, err);
+	if (rc == SCHED_OK) {
+		struct store_sched_filter f = {
+		    .kind = STORE_SCHED_SERVICE, .cluster = cl.row.arn, .not_status = "INACTIVE"};
+		rc = sched_list_page(s, &f, page, arns_out, next_out, err);
+		sched_obj_free(&cl);
 	}
-	*arns_out = arns;
-	return SCHED_OK;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 int sched_service_describe(struct sched *s, const char *cluster, const json_t *services,
                            json_t **services_out, json_t **failures_out, struct sched_error *err)
 {
-	sched_clear_error(err);
-	*services_out = NULL;
-	*failures_out = NULL;
-	if (!services || !json_is_array(services) || json_array_size(services) == 0 ||
-	    json_array_size(services) > DESCRIBE_MAX)
-		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
-		                  "services must list 1 to %d service names or ARNs", DESCRIBE_MAX);
-	pthread_mutex_lock(&s->lock);
-	struct sched_obj cl;
-	json_t *out = json_array(), *failures = json_array();
-	int rc = out && failures ? sched_cluster_load(s, cluster, true, &cl, err)
-	                         : sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-	if (rc != SCHED_OK)
-		goto done;
-	size_t i;
-	const json_t *ref;
-	json_array_foreach(services, i, ref)
-	{
-		const char *r = json_string_value(ref);
-		struct sched_obj svc;
-		struct sched_error e1;
-		int r1 = service_load(s, &cl, r, &svc, &e1);
-		if (r1 == SCHED_ERR_SERVICE_NOT_FOUND) {
-			const char *arn = r ? r : "";
-			char *made = NULL;
-			if (r && strncmp(r, "arn:", 4) != 0) {
-				char rest[1100];
-				snprintf(rest, sizeof(rest), "%s/%s", cl.row.name, r);
-				made = sched_arn(s, "service", rest);
-				if (made)
-					arn = made;
-			}
-			json_array_append_new(
-			    failures, json_pack("{s:s,s:s}", "arn", arn, "reason", "MISSING"));
-			free(made);
-			continue;
-		}
-		if (r1 != SCHED_OK) {
-			rc = r1;
-			if (err)
-				*err = e1;
-			break;
-		}
-		json_array_append(out, svc.doc);
-		sched_obj_free(&svc);
-	}
-	sched_obj_free(&cl);
-done:
-	pthread_mutex_unlock(&s->lock);
-	if (rc != SCHED_OK) {
-		json_decref(out);
-		json_decref(failures);
-		return rc;
-	}
-	*services_out = out;
-	*failures_out = failures;
-	return SCHED_OK;
+	static const struct sched_describe_kind kind = {
+	    .kind = "service",
+	    .field = "services",
+	    .what = "service names or ARNs",
+	    .max = DESCRIBE_MAX,
+	    .find = service_load,
+	    .not_found = SCHED_ERR_SERVICE_NOT_FOUND,
+	};
+	return sched_describe_in_cluster(s, &kind, cluster, services, services_out, failures_out,
+	                                 err);
 }

@@ -28,11 +28,6 @@
 #define DESCRIBE_MAX   100
 #define REASON_MAX     255
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 /* --- running tasks --------------------------------------------------------- */
 
 static int check_overrides(const json_t *ov, const json_t *taskdef, struct sched_error *err)
@@ -49,13 +44,14 @@ static int check_overrides(const json_t *ov, const json_t *taskdef, struct sched
 	const json_t *c;
 	json_array_foreach(co, i, c)
 	{
-		const char *name = jstr(c, "name");
+		const char *name = sched_jstr(c, "name");
 		bool known = false;
 		size_t j;
 		const json_t *d;
 		json_array_foreach(json_object_get(taskdef, "containerDefinitions"), j, d)
 		{
-			if (name && jstr(d, "name") && strcmp(name, jstr(d, "name")) == 0)
+			if (name && sched_jstr(d, "name") &&
+			    strcmp(name, sched_jstr(d, "name")) == 0)
 				known = true;
 		}
 		if (!known)
@@ -90,8 +86,8 @@ static int check_overrides(const json_t *ov, const json_t *taskdef, struct sched
 			                  i);
 		json_array_foreach(env, k, e)
 		{
-			if (!jstr(e, "name") || !jstr(e, "name")[0] ||
-			    (json_object_get(e, "value") && !jstr(e, "value")))
+			if (!sched_jstr(e, "name") || !sched_jstr(e, "name")[0] ||
+			    (json_object_get(e, "value") && !sched_jstr(e, "value")))
 				return sched_fail(
 				    err, SCHED_ERR_INVALID_PARAMETER,
 				    "overrides.containerOverrides[%zu].environment[%zu] "
@@ -140,9 +136,11 @@ static json_t *new_task_doc(struct sched *s, const char *task_arn, const char *i
 	const json_t *a;
 	json_array_foreach(json_object_get(inst->doc, "attributes"), ai, a)
 	{
-		if (jstr(a, "name") && strcmp(jstr(a, "name"), "ecs.availability-zone") == 0 &&
-		    jstr(a, "value"))
-			json_object_set_new(doc, "availabilityZone", json_string(jstr(a, "value")));
+		if (sched_jstr(a, "name") &&
+		    strcmp(sched_jstr(a, "name"), "ecs.availability-zone") == 0 &&
+		    sched_jstr(a, "value"))
+			json_object_set_new(doc, "availabilityZone",
+			                    json_string(sched_jstr(a, "value")));
 	}
 	json_t *ov = req->overrides && json_is_object(req->overrides)
 	                 ? json_deep_copy(req->overrides)
@@ -160,7 +158,7 @@ static json_t *new_task_doc(struct sched *s, const char *task_arn, const char *i
 	const json_t *d;
 	json_array_foreach(json_object_get(td->doc, "containerDefinitions"), i, d)
 	{
-		const char *name = jstr(d, "name");
+		const char *name = sched_jstr(d, "name");
 		char uuid[37], hex[33];
 		sched_random_hex(s, hex, 32);
 		snprintf(uuid, sizeof(uuid), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
@@ -182,8 +180,8 @@ static json_t *new_task_doc(struct sched *s, const char *task_arn, const char *i
 		free(carn);
 		json_object_set_new(c, "taskArn", json_string(task_arn));
 		json_object_set_new(c, "name", json_string(name ? name : ""));
-		if (jstr(d, "image"))
-			json_object_set_new(c, "image", json_string(jstr(d, "image")));
+		if (sched_jstr(d, "image"))
+			json_object_set_new(c, "image", json_string(sched_jstr(d, "image")));
 		json_object_set_new(c, "lastStatus", json_string("PENDING"));
 		json_object_set_new(c, "healthStatus", json_string("UNKNOWN"));
 		json_object_set_new(c, "essential",
@@ -260,7 +258,8 @@ static void add_failure(json_t *failures, const char *arn, const char *reason)
 	const json_t *f;
 	json_array_foreach(failures, i, f)
 	{
-		if (strcmp(jstr(f, "arn"), arn) == 0 && strcmp(jstr(f, "reason"), reason) == 0)
+		if (strcmp(sched_jstr(f, "arn"), arn) == 0 &&
+		    strcmp(sched_jstr(f, "reason"), reason) == 0)
 			return;
 	}
 	json_array_append_new(failures, json_pack("{s:s,s:s}", "arn", arn, "reason", reason));
@@ -451,7 +450,7 @@ static int run_prepare(struct sched *s, const struct sched_run_request *req, str
 		sched_obj_free(cl);
 		return rc;
 	}
-	const char *tds = jstr(td->doc, "status");
+	const char *tds = sched_jstr(td->doc, "status");
 	if (tds && strcmp(tds, "ACTIVE") != 0)
 		rc = sched_fail(err, SCHED_ERR_CLIENT, "TaskDefinition is inactive");
 	if (rc == SCHED_OK)
@@ -528,14 +527,7 @@ static int run_common(struct sched *s, const struct sched_run_request *req, cons
 	sched_obj_free(&td);
 done:
 	pthread_mutex_unlock(&s->lock);
-	if (rc != SCHED_OK) {
-		json_decref(started);
-		json_decref(failures);
-		return rc;
-	}
-	*tasks_out = started;
-	*failures_out = failures;
-	return SCHED_OK;
+	return sched_hand_over(rc, started, failures, tasks_out, failures_out);
 }
 
 int sched_run_task(struct sched *s, const struct sched_run_request *req, json_t **tasks_out,
@@ -625,7 +617,7 @@ done:
 
 static bool family_of(const json_t *doc, const char *family)
 {
-	const char *tda = jstr(doc, "taskDefinitionArn");
+	const char *tda = sched_jstr(doc, "taskDefinitionArn");
 	const char *tail = tda ? sched_arn_tail(tda, "task-definition") : NULL;
 	if (!tail)
 		return false;
@@ -693,11 +685,13 @@ int sched_task_list(struct sched *s, const struct sched_task_filter *f,
 		if (f && f->family && f->family[0] && !family_of(d, f->family))
 			continue;
 		if (f && f->started_by && f->started_by[0] &&
-		    (!jstr(d, "startedBy") || strcmp(jstr(d, "startedBy"), f->started_by) != 0))
+		    (!sched_jstr(d, "startedBy") ||
+		     strcmp(sched_jstr(d, "startedBy"), f->started_by) != 0))
 			continue;
 		if (svc_group[0] &&
-		    (!jstr(d, "group") || strcmp(jstr(d, "group"), svc_group) != 0 ||
-		     !jstr(d, "startedBy") || strncmp(jstr(d, "startedBy"), "ecs-svc/", 8) != 0))
+		    (!sched_jstr(d, "group") || strcmp(sched_jstr(d, "group"), svc_group) != 0 ||
+		     !sched_jstr(d, "startedBy") ||
+		     strncmp(sched_jstr(d, "startedBy"), "ecs-svc/", 8) != 0))
 			continue;
 		if (taken == limit) {
 			more = true;
@@ -725,60 +719,13 @@ done:
 int sched_task_describe(struct sched *s, const char *cluster, const json_t *tasks,
                         json_t **tasks_out, json_t **failures_out, struct sched_error *err)
 {
-	sched_clear_error(err);
-	*tasks_out = NULL;
-	*failures_out = NULL;
-	if (!tasks || !json_is_array(tasks) || json_array_size(tasks) == 0 ||
-	    json_array_size(tasks) > DESCRIBE_MAX)
-		return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
-		                  "tasks must list 1 to %d task ids or ARNs", DESCRIBE_MAX);
-	pthread_mutex_lock(&s->lock);
-	struct sched_obj cl;
-	json_t *out = json_array(), *failures = json_array();
-	int rc = out && failures ? sched_cluster_load(s, cluster, true, &cl, err)
-	                         : sched_fail(err, SCHED_ERR_SERVER, "out of memory");
-	if (rc != SCHED_OK)
-		goto done;
-	size_t i;
-	const json_t *ref;
-	json_array_foreach(tasks, i, ref)
-	{
-		const char *r = json_string_value(ref);
-		struct sched_obj t;
-		struct sched_error ferr;
-		int frc = task_find(s, &cl, r, &t, &ferr);
-		if (frc == SCHED_ERR_INVALID_PARAMETER) {
-			char arn_buf[1200];
-			const char *arn = r ? r : "";
-			if (r && strncmp(r, "arn:", 4) != 0) {
-				char rest[1100];
-				snprintf(rest, sizeof(rest), "%s/%s", cl.row.name, r);
-				char *a = sched_arn(s, "task", rest);
-				snprintf(arn_buf, sizeof(arn_buf), "%s", a ? a : r);
-				free(a);
-				arn = arn_buf;
-			}
-			json_array_append_new(
-			    failures, json_pack("{s:s,s:s}", "arn", arn, "reason", "MISSING"));
-			continue;
-		}
-		if (frc != SCHED_OK) {
-			rc = frc;
-			*err = ferr;
-			break;
-		}
-		json_array_append(out, t.doc);
-		sched_obj_free(&t);
-	}
-	sched_obj_free(&cl);
-done:
-	pthread_mutex_unlock(&s->lock);
-	if (rc != SCHED_OK) {
-		json_decref(out);
-		json_decref(failures);
-		return rc;
-	}
-	*tasks_out = out;
-	*failures_out = failures;
-	return SCHED_OK;
+	static const struct sched_describe_kind kind = {
+	    .kind = "task",
+	    .field = "tasks",
+	    .what = "task ids or ARNs",
+	    .max = DESCRIBE_MAX,
+	    .find = task_find,
+	    .not_found = SCHED_ERR_INVALID_PARAMETER,
+	};
+	return sched_describe_in_cluster(s, &kind, cluster, tasks, tasks_out, failures_out, err);
 }

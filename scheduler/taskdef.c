@@ -146,8 +146,11 @@ static int get_str_list(const json_t *o, const char *key, json_t **out, const ch
 	return SCHED_OK;
 }
 
-/* "1024", "1 vCPU", "0.25 vcpu" -> CPU units. */
-static bool parse_task_cpu(const char *s, long *out)
+/* A task-level size as ECS writes it: a whole number, or a number (a
+ * fraction allowed) followed by unit (any case, spaces before it allowed),
+ * which counts 1024 each: "1024", "1 vCPU", "0.25 vcpu" -> CPU units;
+ * "512", "1GB", "1 gb" -> MiB. */
+static bool parse_task_size(const char *s, const char *unit, long *out)
 {
 	char *end;
 	errno = 0;
@@ -162,32 +165,7 @@ static bool parse_task_cpu(const char *s, long *out)
 		*out = (long)v;
 		return true;
 	}
-	if (strcasecmp(end, "vcpu") != 0)
-		return false;
-	v *= 1024.0;
-	if (v != floor(v))
-		return false;
-	*out = (long)v;
-	return true;
-}
-
-/* "512", "1GB", "1 gb" -> MiB. */
-static bool parse_task_memory(const char *s, long *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v) || v <= 0 || isspace((unsigned char)*s))
-		return false;
-	while (*end == ' ')
-		end++;
-	if (*end == '\0') {
-		if (v != floor(v))
-			return false;
-		*out = (long)v;
-		return true;
-	}
-	if (strcasecmp(end, "gb") != 0)
+	if (strcasecmp(end, unit) != 0)
 		return false;
 	v *= 1024.0;
 	if (v != floor(v))
@@ -693,15 +671,15 @@ static int taskdef_doc(const json_t *in, json_t **out, const char **family_out,
 		                  "executionRoleArn must be the ARN of an IAM role "
 		                  "(arn:aws:iam::<account>:role/<name>)");
 	long task_cpu = 0, task_mem = 0;
-	if (cpu_s && (!parse_task_cpu(cpu_s, &task_cpu) || task_cpu < TASK_CPU_MIN ||
+	if (cpu_s && (!parse_task_size(cpu_s, "vcpu", &task_cpu) || task_cpu < TASK_CPU_MIN ||
 	              task_cpu > TASK_CPU_MAX))
 		return sched_fail(
 		    err, SCHED_ERR_CLIENT,
 		    "cpu must be CPU units (\"1024\") or vCPUs (\"1 vCPU\") from %d to %d "
 		    "units",
 		    TASK_CPU_MIN, TASK_CPU_MAX);
-	if (mem_s &&
-	    (!parse_task_memory(mem_s, &task_mem) || task_mem < MEM_MIN || task_mem > TASK_MEM_MAX))
+	if (mem_s && (!parse_task_size(mem_s, "gb", &task_mem) || task_mem < MEM_MIN ||
+	              task_mem > TASK_MEM_MAX))
 		return sched_fail(err, SCHED_ERR_CLIENT,
 		                  "memory must be MiB (\"512\") or GB (\"1 GB\") from %d to %d MiB",
 		                  MEM_MIN, TASK_MEM_MAX);

@@ -25,11 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 /* "256", "1 vCPU", "0.5 vcpu" -> CPU units; "512", "1 GB", "2gb" -> MiB.
  * -1 when malformed. */
 static int parse_size(const char *v, const char *unit, int per_unit)
@@ -49,21 +44,13 @@ static int parse_size(const char *v, const char *unit, int per_unit)
 	return -1;
 }
 
-static int json_int_or(const json_t *o, const char *key, int dflt)
-{
-	const json_t *v = json_object_get(o, key);
-	if (json_is_integer(v))
-		return (int)json_integer_value(v);
-	return dflt;
-}
-
 static const json_t *container_override(const json_t *overrides, const char *name)
 {
 	size_t i;
 	const json_t *c;
 	json_array_foreach(json_object_get(overrides, "containerOverrides"), i, c)
 	{
-		const char *n = jstr(c, "name");
+		const char *n = sched_jstr(c, "name");
 		if (n && name && strcmp(n, name) == 0)
 			return c;
 	}
@@ -77,7 +64,7 @@ int sched_need_of(const json_t *taskdef, const json_t *overrides, struct sched_n
 	const json_t *defs = json_object_get(taskdef, "containerDefinitions");
 	if (!json_is_array(defs))
 		return sched_fail(err, SCHED_ERR_SERVER, "task definition without containers");
-	const char *mode = jstr(taskdef, "networkMode");
+	const char *mode = sched_jstr(taskdef, "networkMode");
 	bool bridge = !mode || strcmp(mode, "bridge") == 0;
 	bool none = mode && strcmp(mode, "none") == 0;
 	int cpu_sum = 0, mem_sum = 0;
@@ -93,13 +80,13 @@ int sched_need_of(const json_t *taskdef, const json_t *overrides, struct sched_n
 		return sched_fail(err, SCHED_ERR_SERVER, "out of memory");
 	json_array_foreach(defs, i, d)
 	{
-		const char *name = jstr(d, "name");
+		const char *name = sched_jstr(d, "name");
 		const json_t *co = container_override(overrides, name);
-		int cpu = json_int_or(co, "cpu", json_int_or(d, "cpu", 0));
-		int mem = json_int_or(d, "memory", 0);
-		int res = json_int_or(d, "memoryReservation", 0);
-		mem = json_int_or(co, "memory", mem);
-		res = json_int_or(co, "memoryReservation", res);
+		int cpu = sched_jint(co, "cpu", sched_jint(d, "cpu", 0));
+		int mem = sched_jint(d, "memory", 0);
+		int res = sched_jint(d, "memoryReservation", 0);
+		mem = sched_jint(co, "memory", mem);
+		res = sched_jint(co, "memoryReservation", res);
 		if (cpu < 0 || mem < 0 || res < 0) {
 			sched_need_free(out);
 			return sched_fail(err, SCHED_ERR_INVALID_PARAMETER,
@@ -115,9 +102,9 @@ int sched_need_of(const json_t *taskdef, const json_t *overrides, struct sched_n
 		json_array_foreach(json_object_get(d, "portMappings"), k, pm)
 		{
 			struct sched_port *p = &out->ports[out->n_ports];
-			p->container_port = json_int_or(pm, "containerPort", 0);
-			p->host_port = bridge ? json_int_or(pm, "hostPort", 0) : p->container_port;
-			const char *proto = jstr(pm, "protocol");
+			p->container_port = sched_jint(pm, "containerPort", 0);
+			p->host_port = bridge ? sched_jint(pm, "hostPort", 0) : p->container_port;
+			const char *proto = sched_jstr(pm, "protocol");
 			p->udp = proto && strcasecmp(proto, "udp") == 0;
 			p->container = name;
 			if (p->container_port <= 0 || p->container_port > 65535 ||
@@ -131,9 +118,10 @@ int sched_need_of(const json_t *taskdef, const json_t *overrides, struct sched_n
 			out->n_ports++;
 		}
 	}
-	const char *tcpu = jstr(overrides, "cpu") ? jstr(overrides, "cpu") : jstr(taskdef, "cpu");
-	const char *tmem =
-	    jstr(overrides, "memory") ? jstr(overrides, "memory") : jstr(taskdef, "memory");
+	const char *tcpu = sched_jstr(overrides, "cpu") ? sched_jstr(overrides, "cpu")
+	                                                : sched_jstr(taskdef, "cpu");
+	const char *tmem = sched_jstr(overrides, "memory") ? sched_jstr(overrides, "memory")
+	                                                   : sched_jstr(taskdef, "memory");
 	out->cpu = cpu_sum;
 	out->memory = mem_sum;
 	if (tcpu) {
@@ -205,7 +193,7 @@ static const json_t *resource(const json_t *list, const char *name)
 	const json_t *r;
 	json_array_foreach(list, i, r)
 	{
-		const char *n = jstr(r, "name");
+		const char *n = sched_jstr(r, "name");
 		if (n && strcmp(n, name) == 0)
 			return r;
 	}
@@ -231,9 +219,9 @@ static int take_string_ports(struct sched_usage *u, const json_t *res, bool udp)
 
 static int int_of_string(const json_t *o, const char *key)
 {
-	const char *v = jstr(o, key);
+	const char *v = sched_jstr(o, key);
 	if (!v)
-		return json_int_or(o, key, 0);
+		return sched_jint(o, key, 0);
 	return atoi(v);
 }
 
@@ -243,8 +231,8 @@ int sched_usage_of(struct sched *s, const struct sched_obj *inst, const struct s
 	(void)s;
 	memset(u, 0, sizeof(*u));
 	const json_t *reg = json_object_get(inst->doc, "registeredResources");
-	u->cpu_total = json_int_or(resource(reg, "CPU"), "integerValue", 0);
-	u->mem_total = json_int_or(resource(reg, "MEMORY"), "integerValue", 0);
+	u->cpu_total = sched_jint(resource(reg, "CPU"), "integerValue", 0);
+	u->mem_total = sched_jint(resource(reg, "MEMORY"), "integerValue", 0);
 	if (take_string_ports(u, resource(reg, "PORTS"), false) != 0 ||
 	    take_string_ports(u, resource(reg, "PORTS_UDP"), true) != 0)
 		goto oom;
@@ -269,8 +257,8 @@ int sched_usage_of(struct sched *s, const struct sched_obj *inst, const struct s
 			const json_t *nb;
 			json_array_foreach(json_object_get(cont, "networkBindings"), b, nb)
 			{
-				int hp = json_int_or(nb, "hostPort", 0);
-				const char *proto = jstr(nb, "protocol");
+				int hp = sched_jint(nb, "hostPort", 0);
+				const char *proto = sched_jstr(nb, "protocol");
 				if (hp > 0 && sched_usage_take_port(
 				                  u, hp, proto && strcmp(proto, "udp") == 0) != 0)
 					goto oom;

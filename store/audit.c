@@ -224,6 +224,38 @@ int store_audit_row_read(sqlite3_stmt *st, struct store_audit_row *r)
 	return STORE_OK;
 }
 
+int store_audit_rows_collect(struct store *s, sqlite3_stmt *st, int rc,
+                             struct store_audit_row *rows, size_t limit, const char *what,
+                             struct store_audit_list *out, struct store_error *err)
+{
+	size_t n = 0;
+	int code = STORE_OK;
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		rc = sqlite3_step(st);
+		/* n == limit cannot happen with LIMIT bound; it guards the array */
+		if (rc != SQLITE_ROW || n == limit)
+			break;
+		if (store_audit_row_read(st, &rows[n]) != STORE_OK) {
+			code = store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
+			break;
+		}
+		n++;
+	}
+	if (code == STORE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		code = store_fail_sqlite(err, s->db, rc, s->path, what);
+	/* An empty result owns nothing: a caller that stops at n == 0
+	 * without freeing leaks nothing. */
+	if (n == 0) {
+		free(rows);
+		rows = NULL;
+	}
+	out->rows = rows;
+	out->n = n;
+	if (code != STORE_OK)
+		store_audit_list_free(out);
+	return code;
+}
+
 static int read_rows(struct store *s, enum store_stmt_id id, const char *sql, bool has_after,
                      int64_t after_seq, size_t limit, struct store_audit_list *out,
                      struct store_error *err)
@@ -244,7 +276,6 @@ static int read_rows(struct store *s, enum store_stmt_id id, const char *sql, bo
 	struct store_audit_row *rows = calloc(limit, sizeof(*rows));
 	if (!rows)
 		return store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
-	size_t n = 0;
 
 	store_lock(s);
 	sqlite3_stmt *st = NULL;
@@ -256,35 +287,13 @@ static int read_rows(struct store *s, enum store_stmt_id id, const char *sql, bo
 			rc = sqlite3_bind_int64(st, p++, after_seq);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_bind_int64(st, p, (sqlite3_int64)limit);
-		while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-			rc = sqlite3_step(st);
-			if (rc != SQLITE_ROW)
-				break;
-			if (n == limit)
-				continue; /* cannot happen with LIMIT bound; guards the array */
-			if (store_audit_row_read(st, &rows[n]) != STORE_OK) {
-				code =
-				    store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
-				break;
-			}
-			n++;
-		}
-		if (code == STORE_OK && rc != SQLITE_DONE)
-			code = store_fail_sqlite(err, s->db, rc, s->path, "reading audit events");
+		code = store_audit_rows_collect(s, st, rc, rows, limit, "reading audit events", out,
+		                                err);
 		store_stmt_done(st);
+	} else {
+		free(rows);
 	}
 	store_unlock(s);
-
-	/* An empty result owns nothing: a caller that stops at n == 0
-	 * without freeing leaks nothing. */
-	if (n == 0) {
-		free(rows);
-		rows = NULL;
-	}
-	out->rows = rows;
-	out->n = n;
-	if (code != STORE_OK)
-		store_audit_list_free(out);
 	return code;
 }
 
@@ -328,6 +337,28 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **st, struct s
 	return STORE_OK;
 }
 
+/* Steps and finalizes st, a select of at most one (seq, hash) row: *found
+ * says whether there was one; hash is left alone unless the row holds one
+ * of the right length. what names the work in a database error. */
+static int step_seq_hash(struct store *s, sqlite3_stmt *st, int64_t *seq,
+                         unsigned char hash[STORE_AUDIT_HASH_LEN], bool *found, const char *what,
+                         struct store_error *err)
+{
+	int code = STORE_OK;
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
+		    sqlite3_column_bytes(st, 1) == STORE_AUDIT_HASH_LEN)
+			memcpy(hash, sqlite3_column_blob(st, 1), STORE_AUDIT_HASH_LEN);
+	} else if (rc != SQLITE_DONE) {
+		code = store_fail_sqlite(err, s->db, rc, s->path, what);
+	}
+	sqlite3_finalize(st);
+	return code;
+}
+
 /* The chain head: the last row's seq and hash (zeros when the last row is
  * not chained or there is none). Inside the write transaction. */
 static int read_head(struct store *s, int64_t *seq, unsigned char hash[STORE_AUDIT_HASH_LEN],
@@ -340,17 +371,9 @@ static int read_head(struct store *s, int64_t *seq, unsigned char hash[STORE_AUD
 	    prepare(s, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", &st, err);
 	if (code != STORE_OK)
 		return code;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
-		    sqlite3_column_bytes(st, 1) == STORE_AUDIT_HASH_LEN)
-			memcpy(hash, sqlite3_column_blob(st, 1), STORE_AUDIT_HASH_LEN);
-	} else if (rc != SQLITE_DONE) {
-		code = store_fail_sqlite(err, s->db, rc, s->path, "reading the audit chain head");
-	}
-	sqlite3_finalize(st);
-	if (code != STORE_OK || rc == SQLITE_ROW)
+	bool found;
+	code = step_seq_hash(s, st, seq, hash, &found, "reading the audit chain head", err);
+	if (code != STORE_OK || found)
 		return code;
 	/* No rows: a new log, or one pruned to its last record. After a prune
 	 * the chain goes on from the anchor: its seq and its signed head. */
@@ -362,17 +385,7 @@ static int read_head(struct store *s, int64_t *seq, unsigned char hash[STORE_AUD
 	               &st, err);
 	if (code != STORE_OK)
 		return code;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
-		    sqlite3_column_bytes(st, 1) == STORE_AUDIT_HASH_LEN)
-			memcpy(hash, sqlite3_column_blob(st, 1), STORE_AUDIT_HASH_LEN);
-	} else if (rc != SQLITE_DONE) {
-		code = store_fail_sqlite(err, s->db, rc, s->path, "reading the audit prune anchor");
-	}
-	sqlite3_finalize(st);
-	return code;
+	return step_seq_hash(s, st, seq, hash, &found, "reading the audit prune anchor", err);
 }
 
 static int insert_chained(struct store *s, sqlite3_stmt *st, int64_t seq,
@@ -489,22 +502,7 @@ int store_audit_append_chained(struct store *s, const struct store_audit_event *
 int store_audit_chain_from(struct store *s, int64_t *seq_out, struct store_error *err)
 {
 	store_clear_error(err);
-	*seq_out = 1;
-	char buf[32];
-	int code = store_meta_get(s, "audit_chain_from", buf, sizeof(buf), NULL, err);
-	if (code == STORE_ERR_NOT_FOUND) {
-		store_clear_error(err);
-		return STORE_OK;
-	}
-	if (code != STORE_OK)
-		return code;
-	char *end = NULL;
-	long long v = strtoll(buf, &end, 10);
-	if (end == buf || *end != '\0' || v < 1)
-		return store_fail(err, STORE_ERR_CORRUPT, "meta audit_chain_from is not a seq: %s",
-		                  buf);
-	*seq_out = v;
-	return STORE_OK;
+	return store_meta_int(s, "audit_chain_from", 1, 1, seq_out, err);
 }
 
 static int checkpoint_insert(struct store *s, int64_t seq, int64_t time_us, const char *key_id,

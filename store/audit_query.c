@@ -161,10 +161,8 @@ int store_audit_query(struct store *s, const struct store_audit_filter *f, int64
 	struct store_audit_row *rows = calloc(limit, sizeof(*rows));
 	if (!rows)
 		return store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
-	size_t n = 0;
 	store_lock(s);
 	sqlite3_stmt *st = NULL;
-	int code = STORE_OK;
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = bind_where(st, &w);
@@ -172,28 +170,10 @@ int store_audit_query(struct store *s, const struct store_audit_filter *f, int64
 		rc = sqlite3_bind_int64(st, 3 + w.ntexts, after_seq);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 4 + w.ntexts, (sqlite3_int64)limit);
-	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW || n == limit)
-			break;
-		if (store_audit_row_read(st, &rows[n]) != STORE_OK) {
-			code = store_fail(err, STORE_ERR_NOMEM, "%s: out of memory", s->path);
-			break;
-		}
-		n++;
-	}
-	if (code == STORE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		code = store_fail_sqlite(err, s->db, rc, s->path, "querying audit events");
+	int code =
+	    store_audit_rows_collect(s, st, rc, rows, limit, "querying audit events", out, err);
 	sqlite3_finalize(st);
 	store_unlock(s);
-	if (n == 0) {
-		free(rows);
-		rows = NULL;
-	}
-	out->rows = rows;
-	out->n = n;
-	if (code != STORE_OK)
-		store_audit_list_free(out);
 	return code;
 }
 
@@ -277,25 +257,6 @@ int store_audit_stats(struct store *s, const struct store_audit_filter *f,
 	return STORE_OK;
 }
 
-static int meta_int(struct store *s, const char *key, int64_t *out, struct store_error *err)
-{
-	char buf[32];
-	*out = 0;
-	int code = store_meta_get(s, key, buf, sizeof(buf), NULL, err);
-	if (code == STORE_ERR_NOT_FOUND) {
-		store_clear_error(err);
-		return STORE_OK;
-	}
-	if (code != STORE_OK)
-		return code;
-	char *end = NULL;
-	long long v = strtoll(buf, &end, 10);
-	if (end == buf || *end || v < 0)
-		return store_fail(err, STORE_ERR_CORRUPT, "meta %s is not a number: %s", key, buf);
-	*out = v;
-	return STORE_OK;
-}
-
 int store_audit_anchor(struct store *s, int64_t *seq_out, int64_t *cp_id_out,
                        struct store_error *err)
 {
@@ -304,9 +265,9 @@ int store_audit_anchor(struct store *s, int64_t *seq_out, int64_t *cp_id_out,
 	*cp_id_out = 0;
 	if (!s)
 		return store_fail(err, STORE_ERR_INVALID, "audit anchor: no database open");
-	int code = meta_int(s, "audit_anchor_seq", seq_out, err);
+	int code = store_meta_int(s, "audit_anchor_seq", 0, 0, seq_out, err);
 	if (code == STORE_OK)
-		code = meta_int(s, "audit_anchor_checkpoint", cp_id_out, err);
+		code = store_meta_int(s, "audit_anchor_checkpoint", 0, 0, cp_id_out, err);
 	return code;
 }
 

@@ -8,6 +8,7 @@
  */
 #include "store/store_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int check_key(const char *key, struct store_error *err)
@@ -120,4 +121,25 @@ int store_meta_set(struct store *s, const char *key, const char *value, struct s
 	}
 	store_unlock(s);
 	return code;
+}
+
+int store_meta_int(struct store *s, const char *key, int64_t dflt, int64_t min, int64_t *out,
+                   struct store_error *err)
+{
+	char buf[32];
+	*out = dflt;
+	int code = store_meta_get(s, key, buf, sizeof(buf), NULL, err);
+	if (code == STORE_ERR_NOT_FOUND) {
+		store_clear_error(err);
+		return STORE_OK;
+	}
+	if (code != STORE_OK)
+		return code;
+	char *end = NULL;
+	long long v = strtoll(buf, &end, 10);
+	if (end == buf || *end != '\0' || v < min)
+		return store_fail(err, STORE_ERR_CORRUPT, "meta %s is not a number from %lld: %s",
+		                  key, (long long)min, buf);
+	*out = v;
+	return STORE_OK;
 }

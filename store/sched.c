@@ -243,7 +243,8 @@ static char *dup_col(sqlite3_stmt *st, int i, bool *oom)
 	return p;
 }
 
-#define SELECT_COLS "SELECT seq, kind, arn, cluster, name, revision, status, grp, parent, version, doc"
+#define SELECT_COLS                                                                                \
+	"SELECT seq, kind, arn, cluster, name, revision, status, grp, parent, version, doc"
 
 static int read_row(sqlite3_stmt *st, struct store_sched_obj *o, struct store_error *err)
 {
@@ -312,6 +313,21 @@ int store_sched_delete(struct store *s, const char *arn, int64_t expect_version,
 	return code;
 }
 
+/* Steps st, a select of one object (prepared and bound when rc is
+ * SQLITE_OK), into out: STORE_OK, STORE_ERR_NOT_FOUND with err left for the
+ * caller to word, or the database's error. */
+static int read_one(struct store *s, sqlite3_stmt *st, int rc, struct store_sched_obj *out,
+                    struct store_error *err)
+{
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return read_row(st, out, err);
+	if (rc == SQLITE_DONE)
+		return STORE_ERR_NOT_FOUND;
+	return store_fail_sqlite(err, s->db, rc, s->path, "reading a scheduler object");
+}
+
 int store_sched_get(struct store *s, const char *arn, struct store_sched_obj *out,
                     struct store_error *err)
 {
@@ -325,15 +341,9 @@ int store_sched_get(struct store *s, const char *arn, struct store_sched_obj *ou
 	                            &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = bind_str(st, 1, arn);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	int code;
-	if (rc == SQLITE_ROW)
-		code = read_row(st, out, err);
-	else if (rc == SQLITE_DONE)
+	int code = read_one(s, st, rc, out, err);
+	if (code == STORE_ERR_NOT_FOUND)
 		code = store_fail(err, STORE_ERR_NOT_FOUND, "%s does not exist", arn);
-	else
-		code = store_fail_sqlite(err, s->db, rc, s->path, "reading a scheduler object");
 	sqlite3_finalize(st);
 	store_unlock(s);
 	return code;
@@ -344,6 +354,52 @@ static int bind_opt(sqlite3_stmt *st, int i, const char *v)
 	if (!v)
 		return sqlite3_bind_null(st, i);
 	return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+/* What a store_sched_filter selects, for query and count alike. Optional
+ * filters are NULL-bound parameters, so one statement serves every
+ * combination; name_prefix compares a substring, not LIKE or GLOB, because
+ * names may hold the wildcard characters of either. */
+#define FILTER_WHERE                                                                               \
+	" FROM sched_objects WHERE kind = ?1"                                                      \
+	" AND (?2 IS NULL OR cluster = ?2) AND (?3 IS NULL OR name = ?3)"                          \
+	" AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"                                    \
+	" AND (?5 IS NULL OR status = ?5)"                                                         \
+	" AND (?6 IS NULL OR status != ?6)"                                                        \
+	" AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)"
+
+/* Binds ?1..?8 of FILTER_WHERE from f. */
+static int bind_filter(sqlite3_stmt *st, const struct store_sched_filter *f)
+{
+	int rc = bind_str(st, 1, store_sched_kind_name(f->kind));
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 2, f->cluster);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 3, f->name);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 4, f->name_prefix);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 5, f->status);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 6, f->not_status);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 7, f->grp);
+	if (rc == SQLITE_OK)
+		rc = bind_opt(st, 8, f->parent);
+	return rc;
+}
+
+/* Steps st, a select of one integer (prepared and bound when rc is
+ * SQLITE_OK), into *out; what names the work in a database error. */
+static int read_int64(struct store *s, sqlite3_stmt *st, int rc, int64_t *out, const char *what,
+                      struct store_error *err)
+{
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return store_fail_sqlite(err, s->db, rc, s->path, what);
+	*out = sqlite3_column_int64(st, 0);
+	return STORE_OK;
 }
 
 /* Rows of a prepared select appended to out. */
@@ -453,23 +509,9 @@ int store_sched_query(struct store *s, const struct store_sched_filter *f,
 	if (limit > QUERY_LIMIT_MAX)
 		return store_fail(err, STORE_ERR_INVALID, "scheduler query: limit above %d",
 		                  QUERY_LIMIT_MAX);
-	/* Optional filters are NULL-bound parameters, so one statement serves
-	 * every combination; name_prefix compares a substring, not LIKE or
-	 * GLOB, because names may hold the wildcard characters of either. */
-	const char *asc = SELECT_COLS " FROM sched_objects WHERE kind = ?1"
-	                              " AND (?2 IS NULL OR cluster = ?2) AND (?3 IS NULL OR name = ?3)"
-	                              " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
-	                              " AND (?5 IS NULL OR status = ?5)"
-	                              " AND (?6 IS NULL OR status != ?6)"
-	                              " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)"
-	                              " AND seq > ?9 ORDER BY seq LIMIT ?10";
-	const char *desc = SELECT_COLS " FROM sched_objects WHERE kind = ?1"
-	                               " AND (?2 IS NULL OR cluster = ?2) AND (?3 IS NULL OR name = ?3)"
-	                               " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
-	                               " AND (?5 IS NULL OR status = ?5)"
-	                               " AND (?6 IS NULL OR status != ?6)"
-	                               " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)"
-	                               " AND (?9 = 0 OR seq < ?9) ORDER BY seq DESC LIMIT ?10";
+	const char *asc = SELECT_COLS FILTER_WHERE " AND seq > ?9 ORDER BY seq LIMIT ?10";
+	const char *desc =
+	    SELECT_COLS FILTER_WHERE " AND (?9 = 0 OR seq < ?9) ORDER BY seq DESC LIMIT ?10";
 	if (f->by_name_revision)
 		return query_name_revision(s, f, limit, out, err);
 	const char *sql = f->newest_first ? desc : asc;
@@ -477,52 +519,15 @@ int store_sched_query(struct store *s, const struct store_sched_filter *f,
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK)
-		rc = bind_str(st, 1, store_sched_kind_name(f->kind));
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 2, f->cluster);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 3, f->name);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 4, f->name_prefix);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 5, f->status);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 6, f->not_status);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 7, f->grp);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 8, f->parent);
+		rc = bind_filter(st, f);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 9, f->after_seq);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 10, (int64_t)limit);
-	int code = STORE_OK;
 	size_t cap = 0;
-	while (code == STORE_OK && rc == SQLITE_OK) {
-		int step = sqlite3_step(st);
-		if (step == SQLITE_DONE)
-			break;
-		if (step != SQLITE_ROW) {
-			rc = step;
-			break;
-		}
-		if (out->n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_sched_obj *p = realloc(out->objs, ncap * sizeof(*p));
-			if (!p) {
-				code = store_fail(err, STORE_ERR_NOMEM,
-				                  "out of memory listing scheduler objects");
-				break;
-			}
-			out->objs = p;
-			cap = ncap;
-		}
-		code = read_row(st, &out->objs[out->n], err);
-		if (code == STORE_OK)
-			out->n++;
-	}
-	if (code == STORE_OK && rc != SQLITE_OK)
-		code = store_fail_sqlite(err, s->db, rc, s->path, "listing scheduler objects");
+	int code = rc == SQLITE_OK
+	               ? read_rows(s, st, out, &cap, err)
+	               : store_fail_sqlite(err, s->db, rc, s->path, "listing scheduler objects");
 	sqlite3_finalize(st);
 	store_unlock(s);
 	if (code != STORE_OK)
@@ -543,16 +548,10 @@ int store_sched_get_seq(struct store *s, int64_t seq, struct store_sched_obj *ou
 	                            &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 1, seq);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	int code;
-	if (rc == SQLITE_ROW)
-		code = read_row(st, out, err);
-	else if (rc == SQLITE_DONE)
+	int code = read_one(s, st, rc, out, err);
+	if (code == STORE_ERR_NOT_FOUND)
 		code = store_fail(err, STORE_ERR_NOT_FOUND, "no scheduler object has seq %lld",
 		                  (long long)seq);
-	else
-		code = store_fail_sqlite(err, s->db, rc, s->path, "reading a scheduler object");
 	sqlite3_finalize(st);
 	store_unlock(s);
 	return code;
@@ -648,38 +647,10 @@ int store_sched_count(struct store *s, const struct store_sched_filter *f, int64
 		return store_fail(err, STORE_ERR_INVALID, "scheduler count: no database or kind");
 	store_lock(s);
 	sqlite3_stmt *st = NULL;
-	int rc =
-	    sqlite3_prepare_v2(s->db,
-	                       "SELECT count(*) FROM sched_objects WHERE kind = ?1"
-	                       " AND (?2 IS NULL OR cluster = ?2) AND (?3 IS NULL OR name = ?3)"
-	                       " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
-	                       " AND (?5 IS NULL OR status = ?5)"
-	                       " AND (?6 IS NULL OR status != ?6)"
-	                       " AND (?7 IS NULL OR grp = ?7) AND (?8 IS NULL OR parent = ?8)",
-	                       -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(s->db, "SELECT count(*)" FILTER_WHERE, -1, &st, NULL);
 	if (rc == SQLITE_OK)
-		rc = bind_str(st, 1, store_sched_kind_name(f->kind));
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 2, f->cluster);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 3, f->name);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 4, f->name_prefix);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 5, f->status);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 6, f->not_status);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 7, f->grp);
-	if (rc == SQLITE_OK)
-		rc = bind_opt(st, 8, f->parent);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	int code = STORE_OK;
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else
-		code = store_fail_sqlite(err, s->db, rc, s->path, "counting scheduler objects");
+		rc = bind_filter(st, f);
+	int code = read_int64(s, st, rc, out, "counting scheduler objects", err);
 	sqlite3_finalize(st);
 	store_unlock(s);
 	return code;
@@ -700,13 +671,7 @@ int store_sched_max_revision(struct store *s, const char *family, int64_t *out,
 	                            -1, &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = bind_str(st, 1, family);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	int code = STORE_OK;
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else
-		code = store_fail_sqlite(err, s->db, rc, s->path, "reading a family's revisions");
+	int code = read_int64(s, st, rc, out, "reading a family's revisions", err);
 	sqlite3_finalize(st);
 	store_unlock(s);
 	return code;

@@ -77,6 +77,18 @@ void store_stmt_done(sqlite3_stmt *st);
  * record, prev_hash, hash) copied out of st; STORE_ERR_NOMEM or STORE_OK. */
 struct store_audit_row;
 int store_audit_row_read(sqlite3_stmt *st, struct store_audit_row *r);
+/* store/audit.c: steps st (bound when rc is SQLITE_OK) into rows, which has
+ * room for limit rows and becomes out's (freed when nothing was read or on
+ * an error); what names the work in a database error. */
+struct store_audit_list;
+int store_audit_rows_collect(struct store *s, sqlite3_stmt *st, int rc,
+                             struct store_audit_row *rows, size_t limit, const char *what,
+                             struct store_audit_list *out, struct store_error *err);
+
+/* store/meta.c: the meta value key as a whole number, dflt when it is
+ * absent; STORE_ERR_CORRUPT when it is not a number of at least min. */
+int store_meta_int(struct store *s, const char *key, int64_t dflt, int64_t min, int64_t *out,
+                   struct store_error *err);
 
 void store_lock(struct store *s);
 void store_unlock(struct store *s);
