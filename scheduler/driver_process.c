@@ -116,25 +116,6 @@ struct pdrv {
 	long long last_prune_ms;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-__attribute__((format(printf, 3, 4))) static int fail(char *dst, size_t cap, const char *fmt, ...)
-{
-	if (dst && cap) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vsnprintf(dst, cap, fmt, ap) < 0)
-			dst[0] = '\0';
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* <dir>/<container>/<file> into buf; false when it does not fit. */
 static bool cpath(char *buf, size_t cap, const char *dir, const char *name, const char *file)
 {
@@ -290,7 +271,7 @@ static void container_ended(struct pdrv *d, struct ptask *t, struct pcont *c)
 		if (t->c[i].finished_ms > t->stopped_ms)
 			t->stopped_ms = t->c[i].finished_ms;
 	if (!t->stopped_ms)
-		t->stopped_ms = now_ms();
+		t->stopped_ms = drv_now_ms();
 	if (!t->reason[0] && snprintf(t->reason, sizeof(t->reason), "Task stopped") < 0)
 		t->reason[0] = '\0';
 	queue_event(d, t);
@@ -318,7 +299,7 @@ static void finish_container(struct ptask *t, struct pcont *c)
 			close(fd);
 		}
 	}
-	c->finished_ms = now_ms();
+	c->finished_ms = drv_now_ms();
 	if (!t->reason[0] &&
 	    snprintf(t->reason, sizeof(t->reason),
 	             "The supervisor of container %s exited without an exit status", c->name) < 0)
@@ -355,7 +336,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 static void prune(struct pdrv *d)
 {
-	long long now = now_ms();
+	long long now = drv_now_ms();
 	d->last_prune_ms = now;
 	size_t w = 0;
 	for (size_t i = 0; i < d->tasks.n; i++) {
@@ -373,7 +354,7 @@ static void prune(struct pdrv *d)
 /* How long the watcher may sleep: until the next check is due or overdue. */
 static int health_wait(struct pdrv *d)
 {
-	long long now = now_ms(), best = 60000;
+	long long now = drv_now_ms(), best = 60000;
 	for (size_t i = 0; i < d->tasks.n; i++) {
 		const struct ptask *t = d->tasks.v[i];
 		for (size_t j = 0; j < t->n; j++) {
@@ -392,7 +373,7 @@ static int health_wait(struct pdrv *d)
  * gets an event. Checks of ended containers and stopping tasks end. */
 static void health_steps(struct pdrv *d)
 {
-	long long now = now_ms();
+	long long now = drv_now_ms();
 	for (size_t i = 0; i < d->tasks.n; i++) {
 		struct ptask *t = d->tasks.v[i];
 		bool changed = false;
@@ -491,7 +472,7 @@ static void *watch_main(void *arg)
 			if (fds[i].revents && cs[i] && cs[i]->pidfd == fds[i].fd)
 				supervisor_exited(d, ts[i], cs[i]);
 		health_steps(d);
-		if (now_ms() - d->last_prune_ms > 60000)
+		if (drv_now_ms() - d->last_prune_ms > 60000)
 			prune(d);
 		bool told = d->events.n > before;
 		pthread_mutex_unlock(&d->lock);
@@ -534,11 +515,11 @@ static int spawn_container(struct ptask *t, const struct pcspec *s, struct pcont
 	    !cpath(err, sizeof(err), t->dir, s->name, "stderr") ||
 	    !cpath(ex, sizeof(ex), t->dir, s->name, "exit") ||
 	    !cpath(extmp, sizeof(extmp), t->dir, s->name, "exit.tmp"))
-		return fail(reason, cap, "the run folder's path is too long");
+		return drv_fail(reason, cap, "the run folder's path is too long");
 	if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
-		return fail(reason, cap, "mkdir %s: %s", s->dir, strerror(errno));
+		return drv_fail(reason, cap, "mkdir %s: %s", s->dir, strerror(errno));
 	if (s->set_ids && chown(s->dir, s->uid, s->gid) < 0)
-		return fail(reason, cap, "chown %s: %s", s->dir, strerror(errno));
+		return drv_fail(reason, cap, "chown %s: %s", s->dir, strerror(errno));
 	unlink(ex);
 	struct pshim_spec sp = {
 	    .path = s->path,
@@ -559,11 +540,11 @@ static int spawn_container(struct ptask *t, const struct pcspec *s, struct pcont
 	struct pshim_started st;
 	char why[200];
 	if (pshim_spawn(&sp, &st, why, sizeof(why)) < 0)
-		return fail(reason, cap, "CannotStartContainerError: container %s: %s", s->name,
-		            why);
+		return drv_fail(reason, cap, "CannotStartContainerError: container %s: %s", s->name,
+		                why);
 	c->shim = st.shim;
 	c->pid = st.pid;
-	c->started_ms = now_ms();
+	c->started_ms = drv_now_ms();
 	/* The shim is our unreaped child, so its pid is its own until we reap
 	 * it; the container is the shim's unreaped child likewise. */
 	c->pidfd = pidfd_open(st.shim, 0);
@@ -576,7 +557,7 @@ static int spawn_container(struct ptask *t, const struct pcspec *s, struct pcont
 	if (c->pidfd < 0) {
 		int e = errno;
 		kill(st.shim, SIGTERM);
-		return fail(reason, cap, "pidfd_open: %s", strerror(e));
+		return drv_fail(reason, cap, "pidfd_open: %s", strerror(e));
 	}
 	return 0;
 }
@@ -601,7 +582,7 @@ static int health_arm(struct ptask *t, struct pcont *c)
 	c->hc->set_ids = c->set_ids;
 	c->hc->uid = c->uid;
 	c->hc->gid = c->gid;
-	c->hc->started_ms = c->started_ms ? c->started_ms : now_ms();
+	c->hc->started_ms = c->started_ms ? c->started_ms : drv_now_ms();
 	c->hc->next_ms = c->hc->started_ms + c->hc->interval_ms;
 	return 0;
 }
@@ -627,7 +608,7 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 	const char *arn = json_string_value(json_object_get(task, "taskArn"));
 	const char *id = pcspec_task_id(arn);
 	if (!arn || !id)
-		return fail(reason, cap, "the task has no usable taskArn");
+		return drv_fail(reason, cap, "the task has no usable taskArn");
 	pthread_mutex_lock(&d->lock);
 	int rc = -1;
 	struct pcspec *specs = NULL;
@@ -638,24 +619,24 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 		pthread_mutex_unlock(&d->lock);
 		if (!old->stopped)
 			return 0;
-		return fail(reason, cap, "task %s already ran on this host", arn);
+		return drv_fail(reason, cap, "task %s already ran on this host", arn);
 	}
 	char *dir = pcspec_path_join(d->tasks_dir, id);
 	if (!dir) {
-		fail(reason, cap, "out of memory");
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	if (pcspec_build(task, taskdef, env, dir, d->stop_timeout, &specs, &n, reason, cap) < 0)
 		goto out;
 	if (mkdir(dir, 0700) < 0) {
-		fail(reason, cap,
-		     errno == EEXIST ? "task folder %s already exists" : "mkdir %s: %s", dir,
-		     strerror(errno));
+		drv_fail(reason, cap,
+		         errno == EEXIST ? "task folder %s already exists" : "mkdir %s: %s", dir,
+		         strerror(errno));
 		goto out;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t || !(t->c = calloc(n, sizeof(*t->c))) || !(t->arn = strdup(arn))) {
-		fail(reason, cap, "out of memory");
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	t->dir = dir;
@@ -667,7 +648,7 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 		t->c[i].stop_timeout = specs[i].stop_timeout;
 		t->c[i].name = strdup(specs[i].name);
 		if (!t->c[i].name) {
-			fail(reason, cap, "out of memory");
+			drv_fail(reason, cap, "out of memory");
 			goto out;
 		}
 	}
@@ -678,10 +659,10 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 		if (spawn_container(t, &specs[started], &t->c[started], reason, cap) < 0)
 			break;
 		if (health_setup(t, &t->c[started], &specs[started]) < 0) {
-			fail(reason, cap, "out of memory");
+			drv_fail(reason, cap, "out of memory");
 			signal_container(&t->c[started], SIGKILL);
 			t->c[started].done = true;
-			t->c[started].finished_ms = now_ms();
+			t->c[started].finished_ms = drv_now_ms();
 			started++;
 			t->failed = true;
 			break;
@@ -693,7 +674,7 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 			t->reason[0] = '\0';
 		for (size_t i = started; i < n; i++) {
 			t->c[i].done = true;
-			t->c[i].finished_ms = now_ms();
+			t->c[i].finished_ms = drv_now_ms();
 		}
 		t->cause_set = true;
 		t->exit_code = -1;
@@ -702,12 +683,12 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 			signal_container(&t->c[i], SIGTERM);
 		if (started == 0) {
 			t->stopped = true;
-			t->stopped_ms = now_ms();
+			t->stopped_ms = drv_now_ms();
 		}
 	}
 	if (save_state(t) < 0 && started == n) {
 		/* Without a state file a restart would lose the task: refuse. */
-		fail(reason, cap, "cannot write the task's state file in %s", t->dir);
+		drv_fail(reason, cap, "cannot write the task's state file in %s", t->dir);
 		t->failed = true;
 		t->cause_set = true;
 		t->exit_code = -1;
@@ -721,7 +702,7 @@ static int drv_start(void *h, const json_t *task, const json_t *taskdef, const j
 			signal_container(&t->c[i], SIGKILL);
 		task_free(t);
 		t = NULL;
-		fail(reason, cap, "out of memory");
+		drv_fail(reason, cap, "out of memory");
 		goto out;
 	}
 	rc = t->failed ? -1 : 0;
@@ -811,7 +792,7 @@ static int drv_containers(void *h, const char *arn, json_t **out, char *reason, 
 	struct ptask *t = find_task(d, arn);
 	if (!t) {
 		pthread_mutex_unlock(&d->lock);
-		return fail(reason, cap, "no task %s on this host", arn);
+		return drv_fail(reason, cap, "no task %s on this host", arn);
 	}
 	json_t *all = json_object();
 	for (size_t i = 0; all && i < t->n; i++) {
@@ -841,7 +822,7 @@ static int drv_containers(void *h, const char *arn, json_t **out, char *reason, 
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (!all)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	*out = all;
 	return 0;
 }
@@ -870,7 +851,7 @@ static int drv_stats(void *h, const char *arn, json_t **out, char *reason, size_
 	struct ptask *t = find_task(d, arn);
 	if (!t) {
 		pthread_mutex_unlock(&d->lock);
-		return fail(reason, cap, "no task %s on this host", arn);
+		return drv_fail(reason, cap, "no task %s on this host", arn);
 	}
 	for (size_t i = 0; i < t->n && n < SCHED_DRIVER_MAX_CONTAINERS; i++) {
 		const struct pcont *c = &t->c[i];
@@ -893,11 +874,11 @@ static int drv_stats(void *h, const char *arn, json_t **out, char *reason, size_
 	}
 	json_t *all = json_object();
 	if (!all)
-		return fail(reason, cap, "out of memory");
+		return drv_fail(reason, cap, "out of memory");
 	unsigned long long sys = 0;
 	if (n > 0 && pstats_scan("/proc", g, n) < 0) {
 		json_decref(all);
-		return fail(reason, cap, "cannot read /proc");
+		return drv_fail(reason, cap, "cannot read /proc");
 	}
 	if (n > 0 && pstats_system_ticks("/proc", &sys) < 0)
 		sys = 0; /* system_cpu_usage is left out */
@@ -918,7 +899,7 @@ static int drv_stats(void *h, const char *arn, json_t **out, char *reason, size_
 		                         w[i].prev.read_ns > 0 ? &w[i].prev : NULL, limit);
 		if (!doc || json_object_set_new(all, w[i].id, doc) < 0) {
 			json_decref(all);
-			return fail(reason, cap, "out of memory");
+			return drv_fail(reason, cap, "out of memory");
 		}
 		w[i].taken = true;
 	}
@@ -968,8 +949,8 @@ static void adopt_container(struct ptask *t, struct pcont *c)
 				phealth_free(c->hc);
 				c->hc = NULL;
 			}
-			if (c->hc && c->hc->next_ms < now_ms())
-				c->hc->next_ms = now_ms();
+			if (c->hc && c->hc->next_ms < drv_now_ms())
+				c->hc->next_ms = drv_now_ms();
 			return;
 		}
 		if (fd >= 0)
@@ -1067,7 +1048,7 @@ static void load_all(struct pdrv *d)
 			struct stat st;
 			if (stat(p, &st) == 0 &&
 			    (long long)st.st_mtim.tv_sec * 1000 + (long long)d->retain_s * 1000 <=
-			        now_ms())
+			        drv_now_ms())
 				nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 			free(p);
 			continue;
@@ -1126,13 +1107,13 @@ int sched_process_driver_open(const struct sched_process_opts *opts, struct sche
 {
 	memset(out, 0, sizeof(*out));
 	if (!opts || !opts->run_dir || !*opts->run_dir)
-		return fail(err, err_cap, "the process driver needs a run folder");
+		return drv_fail(err, err_cap, "the process driver needs a run folder");
 	if (opts->run_dir[0] != '/')
-		return fail(err, err_cap,
-		            "the process driver's run folder must be an absolute path");
+		return drv_fail(err, err_cap,
+		                "the process driver's run folder must be an absolute path");
 	struct pdrv *d = calloc(1, sizeof(*d));
 	if (!d)
-		return fail(err, err_cap, "out of memory");
+		return drv_fail(err, err_cap, "out of memory");
 	pthread_mutex_init(&d->lock, NULL);
 	d->wake = -1;
 	d->tasks.arn_offset = offsetof(struct ptask, arn);
@@ -1144,31 +1125,31 @@ int sched_process_driver_open(const struct sched_process_opts *opts, struct sche
 	d->tasks_dir = d->run_dir ? pcspec_path_join(d->run_dir, "tasks") : NULL;
 	if (!d->run_dir || !d->tasks_dir) {
 		drv_free(d);
-		return fail(err, err_cap, "out of memory");
+		return drv_fail(err, err_cap, "out of memory");
 	}
 	if (mkdir_p(d->run_dir, 0700) < 0 || (mkdir(d->tasks_dir, 0700) < 0 && errno != EEXIST)) {
 		int e = errno;
 		drv_free(d);
-		return fail(err, err_cap, "cannot make the run folder %s: %s", opts->run_dir,
-		            strerror(e));
+		return drv_fail(err, err_cap, "cannot make the run folder %s: %s", opts->run_dir,
+		                strerror(e));
 	}
 	if (access(d->tasks_dir, R_OK | W_OK | X_OK) < 0) {
 		int e = errno;
 		drv_free(d);
-		return fail(err, err_cap, "cannot use the run folder %s: %s", opts->run_dir,
-		            strerror(e));
+		return drv_fail(err, err_cap, "cannot use the run folder %s: %s", opts->run_dir,
+		                strerror(e));
 	}
 	d->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->wake < 0) {
 		int e = errno;
 		drv_free(d);
-		return fail(err, err_cap, "eventfd: %s", strerror(e));
+		return drv_fail(err, err_cap, "eventfd: %s", strerror(e));
 	}
 	load_all(d);
 	prune(d);
 	if (pthread_create(&d->thread, NULL, watch_main, d) != 0) {
 		drv_free(d);
-		return fail(err, err_cap, "cannot start the process driver's thread");
+		return drv_fail(err, err_cap, "cannot start the process driver's thread");
 	}
 	d->thread_started = true;
 	out->name = "process";
