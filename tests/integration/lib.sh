@@ -110,6 +110,42 @@ tg_done() {
 	exit $?
 }
 
+# ---- the last client call ----
+# Scripts that drive clients keep the last call's stdout in $out, stderr in
+# $err and exit status in $rc (they may point out and err elsewhere); these
+# read them.
+out="$TG_TMP/out"
+err="$TG_TMP/err"
+rc=0
+
+# j EXPR: the Python expression EXPR over the JSON of the last answer.
+j() { tg_json "$out" "$1"; }
+
+# expect SENTENCE CONDITION...: ok/FAIL; a FAIL shows the last answer.
+expect() {
+	local sentence=$1
+	shift
+	if "$@"; then
+		ok "$sentence"
+	else
+		fail "$sentence" "status $rc; stdout:" "$(head -c 1500 "$out")" "stderr:" "$(head -c 600 "$err")"
+	fi
+}
+
+is() { [ "$1" = "$2" ]; }
+
+# poll SECONDS CMD...: runs CMD every half second until it succeeds; 1 when
+# it never did within SECONDS.
+poll() {
+	local until=$((SECONDS + $1))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$SECONDS" -ge "$until" ] && return 1
+		sleep 0.5
+	done
+}
+
 # ---- certificates and configuration ----
 
 # The dev PKI for tests, made once per build folder (fast when it exists).

@@ -109,32 +109,8 @@ as() {
 	rc=$?
 }
 
-# j EXPR: the Python expression EXPR over the JSON of the last answer.
-j() { tg_json "$out" "$1"; }
 
-# expect SENTENCE CONDITION...: ok/FAIL; a FAIL shows the last answer.
-expect() {
-	local sentence=$1
-	shift
-	if "$@"; then
-		ok "$sentence"
-	else
-		fail "$sentence" "status $rc; stdout:" "$(head -c 1500 "$out")" "stderr:" "$(head -c 600 "$err")"
-	fi
-}
-is() { [ "$1" = "$2" ]; }
 
-# poll SECONDS CMD...: runs CMD every half second until it succeeds; 1 when
-# it never did within SECONDS.
-poll() {
-	local until=$((SECONDS + $1))
-	shift
-	while :; do
-		"$@" && return 0
-		[ "$SECONDS" -ge "$until" ] && return 1
-		sleep 0.5
-	done
-}
 
 # kill_task ARN: the task's containers die from outside, by SIGKILL, as an
 # out-of-memory kill or a crash would end them: `docker kill` on the engine,

@@ -14,9 +14,6 @@ DOC="$TOP/docs/iam.md"
 W="$TG_TMP/iam"
 mkdir -p "$W"
 DB="$W/taskgate.db"
-out="$TG_TMP/out"
-err="$TG_TMP/err"
-rc=0
 
 # run CMD...: stdout in $out, stderr in $err, status in $rc.
 run() {
@@ -24,16 +21,6 @@ run() {
 	rc=$?
 }
 
-# expect SENTENCE CONDITION...: ok/FAIL; a FAIL shows the last run.
-expect() {
-	local sentence=$1
-	shift
-	if "$@"; then
-		ok "$sentence"
-	else
-		fail "$sentence" "status $rc; stdout:" "$(head -20 "$out")" "stderr:" "$(head -10 "$err")"
-	fi
-}
 
 has() { grep -qF -- "$1" "$2"; }
 

@@ -16,21 +16,9 @@ AWS=/usr/bin/aws
 PY=/usr/bin/python3
 W="$TG_TMP/id"
 mkdir -p "$W/keys" "$W/secrets"
-out="$TG_TMP/out"
-err="$TG_TMP/err"
-rc=0
 run() {
 	"$@" >"$out" 2>"$err"
 	rc=$?
-}
-expect() {
-	local sentence=$1
-	shift
-	if "$@"; then
-		ok "$sentence"
-	else
-		fail "$sentence" "status $rc; stdout:" "$(head -20 "$out")" "stderr:" "$(head -10 "$err")"
-	fi
 }
 has() { grep -qF -- "$1" "$2"; }
 

@@ -33,9 +33,6 @@ REGION=us-east-1
 RV="$TG_TMP/var"
 RC="$TG_TMP/certs"
 CONFIG="$RV/dev-config.json"
-out="$TG_TMP/out"
-err="$TG_TMP/err"
-rc=0
 
 # Two free ports at once (held together, so they differ).
 read -r PORT TASK_PORT < <("$PYTHON" -c 'import socket
@@ -114,17 +111,6 @@ as() {
 		"$AWS" --endpoint-url "$URL" --output json "$@" >"$out" 2>"$err"
 	rc=$?
 }
-j() { tg_json "$out" "$1"; }
-expect() {
-	local sentence=$1
-	shift
-	if "$@"; then
-		ok "$sentence"
-	else
-		fail "$sentence" "status $rc; stdout:" "$(head -c 1500 "$out")" "stderr:" "$(head -c 600 "$err")"
-	fi
-}
-is() { [ "$1" = "$2" ]; }
 has() { grep -qF -- "$2" "$1"; }
 
 # ---------------------------------------------------------------- first run

@@ -64,17 +64,6 @@ as_admin() {
 		"$AWS" --endpoint-url "$TG_URL" --output json "$@" >"$out" 2>"$err"
 	rc=$?
 }
-j() { tg_json "$out" "$1"; }
-expect() {
-	local sentence=$1
-	shift
-	if "$@"; then
-		ok "$sentence"
-	else
-		fail "$sentence" "status $rc; stdout:" "$(head -c 1500 "$out")" "stderr:" "$(head -c 600 "$err")"
-	fi
-}
-is() { [ "$1" = "$2" ]; }
 # wait_for FILE: polls (up to 60 s) until FILE exists
 wait_for() {
 	local i

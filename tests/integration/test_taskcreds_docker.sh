@@ -77,17 +77,6 @@ aws_as() {
 	rc=$?
 }
 as_admin() { aws_as AKIATASKDOCKERADMIN1 "$(cat "$W/secrets/admin")" "" "$@"; }
-j() { tg_json "$out" "$1"; }
-expect() {
-	local sentence=$1
-	shift
-	if "$@"; then
-		ok "$sentence"
-	else
-		fail "$sentence" "status $rc; stdout:" "$(head -c 1500 "$out")" "stderr:" "$(head -c 600 "$err")"
-	fi
-}
-is() { [ "$1" = "$2" ]; }
 
 as_admin ecs list-container-instances
 expect "the gateway's host is the default cluster's container instance" is "$(j 'len(j["containerInstanceArns"])')" 1
