@@ -186,12 +186,22 @@ void sched_need_free(struct sched_need *n);
 
 /* What one instance has left: computed from its registration and the tasks
  * on it that are not STOPPED. */
+/* The host ports bound on the one machine every instance runs on
+ * (host_ports_shared), as bitmaps: one bit per port and protocol. */
+struct sched_host_ports {
+	unsigned char tcp[65536 / 8], udp[65536 / 8];
+};
+void sched_host_ports_take(struct sched_host_ports *h, int port, bool udp);
+
 struct sched_usage {
 	int cpu_total, mem_total;
 	int cpu_used, mem_used;
 	int *ports; /* taken ports, tcp as n, udp as -n; owned */
 	size_t n_ports, cap_ports;
 	int running, pending;
+	/* Ports taken on the machine through any instance (borrowed; NULL:
+	 * the instance is a host of its own). */
+	const struct sched_host_ports *host;
 };
 int sched_usage_of(struct sched *s, const struct sched_obj *inst, const struct sched_objs *tasks,
                    struct sched_usage *u, struct sched_error *err);

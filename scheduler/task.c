@@ -219,37 +219,24 @@ static json_t *new_task_doc(struct sched *s, const char *task_arn, const char *i
 }
 
 /* With host_ports_shared: the host ports bound by every live task of every
- * cluster, taken in each instance's usage (they are all one machine). */
-static int take_host_ports(struct sched *s, struct sched_usage *usages, size_t n,
-                           struct sched_error *err)
+ * cluster (all) are taken on the one machine. */
+static void take_host_ports(const struct sched_objs *all, struct sched_host_ports *h)
 {
-	struct sched_objs all;
-	int rc = sched_live_tasks(s, NULL, &all, err);
-	if (rc != SCHED_OK)
-		return rc;
-	for (size_t t = 0; t < all.n && rc == SCHED_OK; t++) {
+	for (size_t t = 0; t < all->n; t++) {
 		size_t c, b;
 		const json_t *cont, *nb;
-		json_array_foreach(json_object_get(all.v[t].doc, "containers"), c, cont)
+		json_array_foreach(json_object_get(all->v[t].doc, "containers"), c, cont)
 		{
 			json_array_foreach(json_object_get(cont, "networkBindings"), b, nb)
 			{
 				const json_t *hp = json_object_get(nb, "hostPort");
 				const char *proto = json_string_value(json_object_get(nb, "protocol"));
-				bool udp = proto && strcmp(proto, "udp") == 0;
-				if (!json_is_integer(hp) || json_integer_value(hp) <= 0)
-					continue;
-				for (size_t i = 0; i < n && rc == SCHED_OK; i++)
-					if (!sched_usage_port_taken(&usages[i], (int)json_integer_value(hp),
-					                            udp) &&
-					    sched_usage_take_port(&usages[i], (int)json_integer_value(hp),
-					                          udp) != 0)
-						rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+				if (json_is_integer(hp))
+					sched_host_ports_take(h, (int)json_integer_value(hp),
+					                      proto && strcmp(proto, "udp") == 0);
 			}
 		}
 	}
-	sched_objs_free(&all);
-	return rc;
 }
 
 static void add_failure(json_t *failures, const char *arn, const char *reason)
@@ -290,6 +277,7 @@ int sched_run_on(struct sched *s, const struct sched_run_request *req, struct sc
 	    .kind = STORE_SCHED_CONTAINER_INSTANCE, .cluster = cl->row.arn, .status = "ACTIVE"};
 	struct sched_objs all = {0}, insts = {0}, tasks = {0};
 	struct sched_usage *usages = NULL;
+	struct sched_host_ports *host = NULL; /* host_ports_shared: the machine's ports */
 	const char **reasons = NULL;
 	int *ports = NULL;
 	rc = sched_objs_query(s, &f, &all, err);
@@ -314,8 +302,11 @@ int sched_run_on(struct sched *s, const struct sched_run_request *req, struct sc
 		insts = all;
 		memset(&all, 0, sizeof(all));
 	}
+	/* On one machine every cluster's live tasks hold its ports; the rest of
+	 * placement looks at tasks per instance, so the other clusters' tasks
+	 * change nothing else. */
 	if (rc == SCHED_OK)
-		rc = sched_live_tasks(s, cl->row.arn, &tasks, err);
+		rc = sched_live_tasks(s, s->host_ports_shared ? NULL : cl->row.arn, &tasks, err);
 	if (rc != SCHED_OK)
 		goto out;
 	usages = calloc(insts.n ? insts.n : 1, sizeof(*usages));
@@ -332,10 +323,15 @@ int sched_run_on(struct sched *s, const struct sched_run_request *req, struct sc
 			goto out_usage;
 		n_usages++;
 	}
-	if (s->host_ports_shared && insts.n > 0) {
-		rc = take_host_ports(s, usages, insts.n, err);
-		if (rc != SCHED_OK)
+	if (s->host_ports_shared) {
+		host = calloc(1, sizeof(*host));
+		if (!host) {
+			rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
 			goto out_usage;
+		}
+		take_host_ports(&tasks, host);
+		for (size_t i = 0; i < n_usages; i++)
+			usages[i].host = host;
 	}
 	int count = req->count > 0 ? req->count : 1;
 	for (int k = 0; k < count; k++) {
@@ -358,15 +354,14 @@ int sched_run_on(struct sched *s, const struct sched_run_request *req, struct sc
 			                "without the ports");
 			goto out_usage;
 		}
-		for (size_t p = 0; p < need.n_ports; p++)
-			for (size_t i = 0; i < insts.n; i++)
-				if (&usages[i] == u || s->host_ports_shared)
-					if (sched_usage_take_port(&usages[i], ports[p],
-					                          need.ports[p].udp) != 0) {
-						rc = sched_fail(err, SCHED_ERR_SERVER,
-						                "out of memory");
-						goto out_usage;
-					}
+		for (size_t p = 0; p < need.n_ports; p++) {
+			if (sched_usage_take_port(u, ports[p], need.ports[p].udp) != 0) {
+				rc = sched_fail(err, SCHED_ERR_SERVER, "out of memory");
+				goto out_usage;
+			}
+			if (host)
+				sched_host_ports_take(host, ports[p], need.ports[p].udp);
+		}
 		u->cpu_used += need.cpu;
 		u->mem_used += need.memory;
 		char id[33];
@@ -406,6 +401,7 @@ out_usage:
 	for (size_t i = 0; i < n_usages; i++)
 		sched_usage_free(&usages[i]);
 out:
+	free(host);
 	free(usages);
 	free(reasons);
 	free(ports);

@@ -170,8 +170,21 @@ int sched_usage_take_port(struct sched_usage *u, int port, bool udp)
 	return 0;
 }
 
+void sched_host_ports_take(struct sched_host_ports *h, int port, bool udp)
+{
+	if (port <= 0 || port > 65535)
+		return;
+	unsigned char *bits = udp ? h->udp : h->tcp;
+	bits[port / 8] |= (unsigned char)(1u << (port % 8));
+}
+
 bool sched_usage_port_taken(const struct sched_usage *u, int port, bool udp)
 {
+	if (u->host && port > 0 && port <= 65535) {
+		const unsigned char *bits = udp ? u->host->udp : u->host->tcp;
+		if (bits[port / 8] & (1u << (port % 8)))
+			return true;
+	}
 	int want = udp ? -port : port;
 	for (size_t i = 0; i < u->n_ports; i++)
 		if (u->ports[i] == want)

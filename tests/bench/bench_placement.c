@@ -133,7 +133,9 @@ int main(int argc, char **argv)
 	                           .region = "us-east-1",
 	                           .account_id = "123456789012",
 	                           .driver = sched_fake_driver(fake),
-	                           .random = bench_random};
+	                           .random = bench_random,
+	                           /* as the gateway runs it: one machine's ports */
+	                           .host_ports_shared = true};
 	struct sched *s = NULL;
 	struct sched_error err;
 	if (sched_open(&cfg, &s, &err) != SCHED_OK) {
