@@ -130,9 +130,9 @@ struct gw_ecs_env {
 /*
  * The questions for op with input in, per AWS's service authorization
  * reference for ECS (docs/api.md lists them). Fills q[0..*n) (free each
- * q[i].keys with gw_ecs_questions_free). Returns 0, or -1 with msg filled when
- * the questions could not be built (out of memory, too many resources,
- * unreadable tags): the call must then be denied.
+ * q[i].keys with gw_ecs_questions_free). Returns 0, or -1 with msg filled and
+ * *n = 0 (nothing to free) when the questions could not be built (out of
+ * memory, too many resources, unreadable tags): the call must then be denied.
  */
 int gw_ecs_questions(const struct gw_ecs_op *op, const json_t *in, const struct gw_ecs_env *env,
                      struct gw_ecs_question *q, size_t cap, size_t *n, char *msg, size_t msg_cap);

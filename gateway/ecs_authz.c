@@ -620,6 +620,9 @@ int gw_ecs_questions(const struct gw_ecs_op *op, const json_t *in, const struct 
 	if (b.failed || b.n == 0) {
 		if (!b.failed)
 			qb_fail(&b, "The request names nothing to authorize.");
+		/* nothing for the caller to free on failure */
+		gw_ecs_questions_free(q, b.n);
+		*n = 0;
 		return -1;
 	}
 	return 0;

@@ -356,6 +356,14 @@ int gw_ecs_check_input(const struct gw_ecs_op *op, const json_t *in, const char 
 			return input_fail(msg, msg_cap, "%s must be %s.", m->name,
 			                  type_words(m->type));
 		}
+		/* A required name or ARN that is empty names nothing: refused
+		 * before any question is asked on an empty resource (found by
+		 * fuzz_ecs_input). */
+		if ((m->flags & GW_ECS_M_REQUIRED) && m->type == GW_ECS_T_STRING &&
+		    json_string_length(v) == 0) {
+			*code = "InvalidParameterException";
+			return input_fail(msg, msg_cap, "%s must not be empty.", m->name);
+		}
 		if (m->flags & GW_ECS_M_UNSUPPORTED) {
 			*code = "InvalidParameterException";
 			return input_fail(msg, msg_cap,

@@ -48,6 +48,49 @@ print(f"fuzz: {n} seed documents in {out}")
 PYEOF
 }
 
+# ECS request bodies: every operation (the first byte picks it) with bodies
+# that carry the members the checks and the audit copy look at.
+seed_ecs_corpus() {
+	local dir=$1
+	mkdir -p "$dir"
+	"$PY" - "$dir" <<'PYEOF'
+import json, os, sys
+out = sys.argv[1]
+env = [{"name": "DB_PASSWORD", "value": "s3cret"}, {"name": "MODE", "value": "x"}]
+bodies = [
+    {},
+    {"cluster": "dev", "taskDefinition": "web:1", "count": 2, "startedBy": "ci", "group": "g",
+     "overrides": {"containerOverrides": [{"name": "app", "environment": env, "command": ["sh"]}],
+                   "taskRoleArn": "arn:aws:iam::111122223333:role/app"},
+     "tags": [{"key": "team", "value": "a"}],
+     "placementStrategy": [{"type": "spread", "field": "instanceId"}],
+     "placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ m5.*"}],
+     "containerInstances": ["arn:aws:ecs:us-east-1:111122223333:container-instance/dev/abc"]},
+    {"family": "web", "taskRoleArn": "arn:aws:iam::111122223333:role/app",
+     "executionRoleArn": "arn:aws:iam::111122223333:role/exec", "networkMode": "bridge",
+     "containerDefinitions": [{"name": "app", "image": "busybox", "cpu": 128, "memory": 64,
+                               "environment": env,
+                               "portMappings": [{"containerPort": 80, "hostPort": 0}],
+                               "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5}}],
+     "tags": [{"key": "env", "value": "dev"}]},
+    {"cluster": "dev", "serviceName": "web", "service": "web", "taskDefinition": "web",
+     "desiredCount": 2, "deploymentConfiguration": {"minimumHealthyPercent": 50, "maximumPercent": 200}},
+    {"clusterName": "dev", "clusters": ["dev", "prod"], "include": ["TAGS"], "maxResults": 10,
+     "nextToken": "x"},
+    {"resourceArn": "arn:aws:ecs:us-east-1:111122223333:service/dev/web",
+     "tags": [{"key": "k", "value": "v"}], "tagKeys": ["k"],
+     "task": "arn:aws:ecs:us-east-1:111122223333:task/dev/abc", "reason": "r"},
+]
+n = 0
+for op in range(48):
+    for i, b in enumerate(bodies):
+        with open(os.path.join(out, "seed-%02d-%d" % (op, i)), "wb") as f:
+            f.write(bytes([op]) + json.dumps(b).encode())
+        n += 1
+print(f"fuzz: {n} seed requests in {out}")
+PYEOF
+}
+
 status=0
 found=0
 for bin in "$BUILD"/bin/fuzz_*; do
@@ -57,6 +100,7 @@ for bin in "$BUILD"/bin/fuzz_*; do
 	dir="$corpus_root/$name"
 	case "$name" in
 	fuzz_policy*) seed_policy_corpus "$dir" ;;
+	fuzz_ecs_input) seed_ecs_corpus "$dir" ;;
 	*) mkdir -p "$dir" ;;
 	esac
 	dict=()

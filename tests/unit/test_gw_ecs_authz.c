@@ -216,6 +216,11 @@ static void required_members_are_required(void)
 	CHECK(strstr(msg, "containerDefinitions") != NULL);
 	CHECK_INT(check("StartTask", "{\"taskDefinition\":\"f\"}", &code, msg), -1);
 	CHECK_INT(check("UntagResource", "{\"resourceArn\":\"a\"}", &code, msg), -1);
+	/* a required name or ARN may not be empty */
+	CHECK_INT(check("TagResource", "{\"resourceArn\":\"\",\"tags\":[]}", &code, msg), -1);
+	CHECK_STR(code, "InvalidParameterException");
+	CHECK(strstr(msg, "resourceArn must not be empty") != NULL);
+	CHECK_INT(check("DeleteCluster", "{\"cluster\":\"\"}", &code, msg), -1);
 	CHECK_INT(check("ListClusters", "{}", &code, msg), 0);
 	CHECK_INT(check("CreateCluster", "{}", &code, msg), 0);
 	/* null is absent, as AWS reads it */
