@@ -5,7 +5,9 @@
  * start only records the task (PENDING) and hands it to a worker thread, so
  * that a slow image pull never holds the driver's lock, nor the scheduler's
  * that start is called under. The worker creates every container of the
- * task (pulling a missing image once), then starts them in definition order;
+ * task (pulling a missing image once, with the host's credentials for its
+ * registry when scheduler.docker_registry_auth_file names some: docker_auth.c
+ * reads them for that pull only), then starts them in definition order;
  * if any step fails, what was created is removed and the task is STOPPED
  * with failed_to_start and the ECS error name (CannotPullContainerError,
  * CannotCreateContainerError, CannotStartContainerError), reported by
