@@ -48,9 +48,11 @@ cp "$BUSYBOX" "$root/bin/busybox"
 for a in sh sleep echo cat true; do ln -sf busybox "$root/bin/$a"; done
 tar -C "$root" -cf "$W/root.tar" .
 (umask 077 && printf '%s\n' "$PASSWORD" >"$W/registry.pw")
-dk_net "$PYTHON" "$TOP/tests/integration/registry_v2.py" --port "$PORT" --user puller \
+# nsenter itself, not the dk_net function: a function run with & is a
+# subshell, and $! would be that shell's PID, not the registry's.
+"$NSENTER" "--net=/run/netns/$DK_NETNS" "$PYTHON" "$TOP/tests/integration/registry_v2.py" --port "$PORT" --user puller \
 	--password-file "$W/registry.pw" --rootfs-tar "$W/root.tar" --tags 1,2,3 \
-	--log "$W/registry.log" --ready-file "$W/registry.ready" 2>"$W/registry.err" &
+	--log "$W/registry.log" --ready-file "$W/registry.ready" >/dev/null 2>"$W/registry.err" &
 REG_PID=$!
 for _ in $(seq 1 100); do [ -s "$W/registry.ready" ] && break; sleep 0.1; done
 [ -s "$W/registry.ready" ] || tg_abort "the test registry starts" "$(cat "$W/registry.err")"
