@@ -844,6 +844,7 @@ SCHED_STR(p_sched_docker_tcp, docker_tcp)
 SCHED_STR(p_sched_docker_tls_ca, docker_tls_ca)
 SCHED_STR(p_sched_docker_tls_cert, docker_tls_cert)
 SCHED_STR(p_sched_docker_tls_key, docker_tls_key)
+SCHED_STR(p_sched_docker_registry_auth_file, docker_registry_auth_file)
 #undef SCHED_STR
 
 static int p_sched_bind_ip(struct walk *w, const char *path, json_t *v)
@@ -930,6 +931,7 @@ static const struct key scheduler_keys[] = {
     {"docker_tls_ca", p_sched_docker_tls_ca},
     {"docker_tls_cert", p_sched_docker_tls_cert},
     {"docker_tls_key", p_sched_docker_tls_key},
+    {"docker_registry_auth_file", p_sched_docker_registry_auth_file},
     {"docker_port_bind_ip", p_sched_bind_ip},
     {"docker_network_mode", p_sched_network_mode},
     {"docker_timeout_ms", p_sched_docker_timeout},

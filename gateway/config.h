@@ -148,6 +148,8 @@ struct gw_config_scheduler {
 	char docker_tls_ca[GW_CONFIG_PATH_MAX];
 	char docker_tls_cert[GW_CONFIG_PATH_MAX];
 	char docker_tls_key[GW_CONFIG_PATH_MAX];
+	/* registry credentials (docker CLI config.json form) for pulls; "": none */
+	char docker_registry_auth_file[GW_CONFIG_PATH_MAX];
 	char docker_port_bind_ip[64];  /* HostIp of published ports */
 	char docker_network_mode[16];  /* when a task definition names none */
 	unsigned docker_timeout_ms;    /* per engine request */

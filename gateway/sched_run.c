@@ -147,6 +147,8 @@ static int open_driver(struct gw_sched_runner *run, struct gw_server_error *err)
 		    .tls_ca = sc->docker_tls_ca[0] ? sc->docker_tls_ca : NULL,
 		    .tls_cert = sc->docker_tls_cert[0] ? sc->docker_tls_cert : NULL,
 		    .tls_key = sc->docker_tls_key[0] ? sc->docker_tls_key : NULL,
+		    .registry_auth_file =
+		        sc->docker_registry_auth_file[0] ? sc->docker_registry_auth_file : NULL,
 		    .port_bind_ip = sc->docker_port_bind_ip,
 		    .network_mode = sc->docker_network_mode,
 		    .stop_timeout = (int)sc->stop_timeout_s,

@@ -486,16 +486,26 @@ int dhttp_send(const struct dhttp_target *t, struct dhttp_conn *c, const char *m
 		n = snprintf(head, sizeof(head),
 		             "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: taskgate\r\n"
 		             "Connection: close\r\nContent-Type: application/json\r\n"
-		             "Content-Length: %zu\r\n\r\n",
+		             "Content-Length: %zu\r\n",
 		             method, path, host, strlen(body));
 	else
 		n = snprintf(head, sizeof(head),
 		             "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: taskgate\r\n"
-		             "Connection: close\r\n\r\n",
+		             "Connection: close\r\n",
 		             method, path, host);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return drv_fail(err, cap, "request line too long");
-	if (write_all(c, head, (size_t)n, err, cap) < 0)
+	const char *x = t->extra_header;
+	if (x) {
+		/* one line: no CR or LF but its own end, so it cannot add more */
+		size_t xn = strlen(x);
+		if (xn < 3 || x[xn - 2] != '\r' || x[xn - 1] != '\n' ||
+		    strcspn(x, "\r\n") != xn - 2)
+			return drv_fail(err, cap, "bad extra header");
+	}
+	if (write_all(c, head, (size_t)n, err, cap) < 0 ||
+	    (x && write_all(c, x, strlen(x), err, cap) < 0) ||
+	    write_all(c, "\r\n", 2, err, cap) < 0)
 		return -1;
 	if (body && write_all(c, body, strlen(body), err, cap) < 0)
 		return -1;

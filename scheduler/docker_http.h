@@ -72,6 +72,10 @@ struct dhttp_target {
 	int port;
 	void *tls;      /* SSL_CTX *, borrowed */
 	int timeout_ms; /* per request; <= 0: no limit */
+	/* One more header line, "Name: value\r\n" (an image pull's
+	 * X-Registry-Auth), or NULL; borrowed, and never copied into
+	 * anything but the socket, since it may hold a secret. */
+	const char *extra_header;
 };
 
 struct dhttp_conn {

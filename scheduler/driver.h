@@ -164,6 +164,10 @@ struct sched_docker_opts {
 	int retain_seconds;        /* a STOPPED task's containers are removed this
 	                            * long after it stopped; 0: 10800 (3 h) */
 	int timeout_ms;            /* per engine request; 0: 30000 */
+	/* Registry credentials in the docker CLI's config.json form, sent
+	 * with a pull from a registry the file names; NULL: none. Checked at
+	 * open (private, well formed), read again for every such pull. */
+	const char *registry_auth_file;
 	void (*notify)(void *ctx); /* as for the process driver */
 	void *notify_ctx;
 };

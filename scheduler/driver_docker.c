@@ -5,7 +5,9 @@
  * start only records the task (PENDING) and hands it to a worker thread, so
  * that a slow image pull never holds the driver's lock, nor the scheduler's
  * that start is called under. The worker creates every container of the
- * task (pulling a missing image once), then starts them in definition order;
+ * task (pulling a missing image once, with the host's credentials for its
+ * registry when scheduler.docker_registry_auth_file names some: docker_auth.c
+ * reads them for that pull only), then starts them in definition order;
  * if any step fails, what was created is removed and the task is STOPPED
  * with failed_to_start and the ECS error name (CannotPullContainerError,
  * CannotCreateContainerError, CannotStartContainerError), reported by
@@ -37,6 +39,7 @@
  * close waits for those threads. STOPPED tasks' containers are removed after
  * the retention time, as the ECS agent's cleanup does.
  */
+#include "scheduler/docker_auth.h"
 #include "scheduler/docker_http.h"
 #include "scheduler/docker_int.h"
 #include "scheduler/driver.h"
@@ -93,6 +96,7 @@ struct ddrv {
 	struct dk_create_opts co;
 	char *bind_ip, *net_mode;
 	char *engine_version; /* GET /version's Version at open, or NULL */
+	char *auth_file;      /* registry credentials (docker_auth.c), or NULL */
 	int retain_s;
 	void (*notify)(void *);
 	void *notify_ctx;
@@ -689,6 +693,7 @@ static int pull(struct ddrv *d, const char *image, int cancel_fd, char *reason, 
 	free(tag);
 	size_t n = (qf ? strlen(qf) : 0) + (qt ? strlen(qt) : 0) + 64;
 	char *path = malloc(n);
+	char *auth = NULL;
 	int rc = -1;
 	if (!qf || !qt || !path ||
 	    snprintf(path, n, API "/images/create?fromImage=%s%s%s", qf, *qt ? "&tag=" : "", qt) <
@@ -702,8 +707,30 @@ static int pull(struct ddrv *d, const char *image, int cancel_fd, char *reason, 
 	char *body = NULL;
 	size_t len = 0;
 	char err[256];
-	if (dhttp_request_cancel(&t, "POST", path, NULL, cancel_fd, &status, &body, &len, err,
-	                         sizeof(err)) < 0) {
+	if (d->auth_file) {
+		/* the header exists only while this request is sent */
+		char *a = NULL;
+		if (dk_auth_for_image(d->auth_file, image, &a, err, sizeof(err)) < 0) {
+			drv_fail(reason, cap, "CannotPullContainerError: %s: %s", image, err);
+			goto out;
+		}
+		if (a) {
+			size_t an = strlen(a) + sizeof("X-Registry-Auth: \r\n");
+			auth = malloc(an);
+			if (!auth || snprintf(auth, an, "X-Registry-Auth: %s\r\n", a) < 0) {
+				dk_auth_free(a);
+				drv_fail(reason, cap, "out of memory");
+				goto out;
+			}
+			dk_auth_free(a);
+			t.extra_header = auth;
+		}
+	}
+	int sent = dhttp_request_cancel(&t, "POST", path, NULL, cancel_fd, &status, &body, &len,
+	                                err, sizeof(err));
+	dk_auth_free(auth);
+	auth = NULL;
+	if (sent < 0) {
 		drv_fail(reason, cap, "CannotPullContainerError: %s: %s", image, err);
 		goto out;
 	}
@@ -728,6 +755,7 @@ static int pull(struct ddrv *d, const char *image, int cancel_fd, char *reason, 
 	}
 	free(body);
 out:
+	dk_auth_free(auth);
 	free(qf);
 	free(qt);
 	free(path);
@@ -1285,6 +1313,7 @@ static void drv_free(struct ddrv *d)
 	free(d->bind_ip);
 	free(d->net_mode);
 	free(d->engine_version);
+	free(d->auth_file);
 	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
@@ -1331,6 +1360,19 @@ int sched_docker_driver_open(const struct sched_docker_opts *opts, struct sched_
 	if (!d->bind_ip || !d->net_mode) {
 		drv_free(d);
 		return drv_fail(err, err_cap, "out of memory");
+	}
+	if (opts->registry_auth_file) {
+		/* a file that is not private or not well formed refuses the
+		 * start, as a bad master key file does, not a pull hours later */
+		if (dk_auth_for_image(opts->registry_auth_file, NULL, NULL, err, err_cap) < 0) {
+			drv_free(d);
+			return -1;
+		}
+		d->auth_file = strdup(opts->registry_auth_file);
+		if (!d->auth_file) {
+			drv_free(d);
+			return drv_fail(err, err_cap, "out of memory");
+		}
 	}
 	if (strcmp(d->net_mode, "bridge") && strcmp(d->net_mode, "host") &&
 	    strcmp(d->net_mode, "none")) {

@@ -75,14 +75,17 @@ static void scheduler_keys_have_their_documented_defaults_and_rules(void)
 	CHECK_STR(c.scheduler.docker_port_bind_ip, "127.0.0.1");
 	CHECK_STR(c.scheduler.docker_network_mode, "bridge");
 	CHECK_INT(c.scheduler.docker_timeout_ms, 30000);
+	CHECK_STR(c.scheduler.docker_registry_auth_file, "");
 	CHECK_INT(parse("{\"scheduler\": {\"driver\": \"docker\", \"tick_ms\": 200, "
 	                "\"docker_socket\": \"/run/d.sock\", \"dynamic_port_min\": 30000, "
+	                "\"docker_registry_auth_file\": \"/etc/taskgate/registries.json\", "
 	                "\"dynamic_port_max\": 30010}}",
 	                &c, &e),
 	          GW_CONFIG_OK);
 	CHECK_STR(c.scheduler.driver, "docker");
 	CHECK_INT(c.scheduler.tick_ms, 200);
 	CHECK_STR(c.scheduler.docker_socket, "/run/d.sock");
+	CHECK_STR(c.scheduler.docker_registry_auth_file, "/etc/taskgate/registries.json");
 	CHECK_INT(c.scheduler.dynamic_port_max, 30010);
 	expect_error("{\"scheduler\": {\"driver\": \"fake\"}}", GW_CONFIG_ERR_VALUE,
 	             "config: scheduler.driver: must be \"process\" or \"docker\"");
@@ -96,6 +99,8 @@ static void scheduler_keys_have_their_documented_defaults_and_rules(void)
 	             "config: scheduler.docker_tls_cert");
 	expect_error("{\"scheduler\": {\"docker_port_bind_ip\": \"localhost\"}}",
 	             GW_CONFIG_ERR_VALUE, "config: scheduler.docker_port_bind_ip");
+	expect_error("{\"scheduler\": {\"docker_registry_auth_file\": 7}}", GW_CONFIG_ERR_TYPE,
+	             "config: scheduler.docker_registry_auth_file");
 	expect_error("{\"scheduler\": {\"docker_network_mode\": \"awsvpc\"}}",
 	             GW_CONFIG_ERR_VALUE, "config: scheduler.docker_network_mode");
 	expect_error("{\"scheduler\": {\"drivers\": \"process\"}}", GW_CONFIG_ERR_UNKNOWN,
