@@ -16,6 +16,9 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +355,42 @@ static const char *ssl_error_text(void)
 	return e ? ERR_reason_error_string(e) : "TLS error";
 }
 
+/* OpenSSL writes to the socket with write(2), which raises SIGPIPE when the
+ * engine has closed the connection (it does, for one, after refusing a
+ * client certificate). The gateway ignores SIGPIPE, but this client must not
+ * depend on the process's signal dispositions: around a TLS call the thread
+ * blocks SIGPIPE, and takes back one the call raised, so the call just
+ * fails with EPIPE. */
+struct nosigpipe {
+	sigset_t old;
+	bool pending_before;
+};
+
+static void nosigpipe_begin(struct nosigpipe *g)
+{
+	sigset_t pipe_set, pending;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigemptyset(&pending);
+	g->pending_before = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+}
+
+static void nosigpipe_end(struct nosigpipe *g)
+{
+	sigset_t pipe_set, pending;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigemptyset(&pending);
+	if (!g->pending_before && sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE) == 1) {
+		const struct timespec none = {0, 0};
+		while (sigtimedwait(&pipe_set, NULL, &none) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
 int dhttp_connect(const struct dhttp_target *t, struct dhttp_conn *c, char *err, size_t cap)
 {
 	c->fd = -1;
@@ -420,7 +459,11 @@ int dhttp_connect(const struct dhttp_target *t, struct dhttp_conn *c, char *err,
 		SSL_set_tlsext_host_name(ssl, t->host);
 		SSL_set1_host(ssl, t->host);
 	}
-	if (SSL_connect(ssl) != 1) {
+	struct nosigpipe g;
+	nosigpipe_begin(&g);
+	int connected = SSL_connect(ssl);
+	nosigpipe_end(&g);
+	if (connected != 1) {
 		const char *why = ssl_error_text();
 		long vr = SSL_get_verify_result(ssl);
 		dhttp_close(c);
@@ -449,7 +492,10 @@ static int write_all(struct dhttp_conn *c, const char *p, size_t n, char *err, s
 	while (n) {
 		ssize_t w;
 		if (c->ssl) {
+			struct nosigpipe g;
+			nosigpipe_begin(&g);
 			int k = SSL_write(c->ssl, p, n > (1u << 30) ? (1 << 30) : (int)n);
+			nosigpipe_end(&g);
 			w = k > 0 ? k : -1;
 			if (w < 0)
 				return drv_fail(err, cap, "TLS write: %s", ssl_error_text());
